@@ -1,0 +1,1 @@
+"""Command-line interface (thin: parse, resolve config and paths, call the library, print, write JSON)."""

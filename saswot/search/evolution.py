@@ -1,0 +1,467 @@
+"""Generic greedy evolutionary search (SasWOT Algorithm 1) and a random-search baseline.
+
+The engine knows nothing about proxies or architectures: a :class:`SearchProblem` supplies
+``sample``, ``mutate``, ``crossover``, ``key`` (canonical string used for de-duplication and
+as the fitness-cache key), ``is_valid`` (cheap early rejection, run before any expensive
+evaluation), ``evaluate`` (fitness, larger is better; ``None`` or a non-finite value rejects the
+candidate) and ``to_json``/``from_json`` (for checkpoints).
+
+One iteration of :func:`evolve` (paper Algorithm 1, "greedy evolution"):
+
+1. ``parents`` = the top-k of the current pool (by fitness);
+2. the pool is cleared; the parents are kept (elitism), ``n_mutations`` children are made by
+   mutating a uniformly chosen parent and ``n_crossovers`` children by crossing two distinct
+   parents;
+3. children that are invalid (``is_valid`` false), already in the pool, or rejected by
+   ``evaluate`` are dropped (early rejection);
+4. the pool is refilled with random valid samples up to ``population``;
+5. if the best fitness ever seen has not improved for ``stagnation`` iterations, the best is
+   recorded (it stays the result unless beaten) and the pool is re-sampled at random.
+
+All randomness comes from the ``numpy.random.Generator`` passed in, whose state is saved in
+each checkpoint; with a deterministic ``evaluate``, a run resumed from a checkpoint gives
+exactly the result of the uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Generic, Protocol, TypeVar
+
+import numpy as np
+
+from saswot.errors import SaswotError
+from saswot.io import read_json, write_json
+
+G = TypeVar("G")
+
+CHECKPOINT_VERSION = 1
+
+
+class SearchProblem(Protocol[G]):
+    """What a search space must provide to be searched."""
+
+    def sample(self, rng: np.random.Generator) -> G:
+        """A random genome."""
+        ...
+
+    def mutate(self, genome: G, rng: np.random.Generator) -> G:
+        """A mutated copy of ``genome`` (genomes are immutable values)."""
+        ...
+
+    def crossover(self, a: G, b: G, rng: np.random.Generator) -> G:
+        """A child combining ``a`` and ``b``."""
+        ...
+
+    def key(self, genome: G) -> str:
+        """Canonical string: equal keys mean the same candidate."""
+        ...
+
+    def is_valid(self, genome: G) -> bool:
+        """Cheap legality check run before any evaluation (early rejection)."""
+        ...
+
+    def evaluate(self, genome: G) -> float | None:
+        """Fitness, larger is better; ``None``/NaN/inf rejects the candidate."""
+        ...
+
+    def to_json(self, genome: G) -> Any:
+        """JSON-serialisable form of ``genome``."""
+        ...
+
+    def from_json(self, data: Any) -> G:
+        """Inverse of :meth:`to_json`."""
+        ...
+
+
+@dataclass(frozen=True)
+class EvolutionConfig:
+    """Hyper-parameters of :func:`evolve`.
+
+    Attributes:
+        iterations: number of iterations (generations) after the initial population.
+        population: pool size P.
+        topk: number of parents k kept and bred each iteration.
+        n_mutations: mutated children per iteration (default: ``topk``).
+        n_crossovers: crossover children per iteration (default: ``topk``).
+        stagnation: iterations without improvement before the pool is re-sampled (0: never).
+        max_sample_tries: random draws allowed per needed valid sample before giving up.
+    """
+
+    iterations: int = 50
+    population: int = 20
+    topk: int = 5
+    n_mutations: int | None = None
+    n_crossovers: int | None = None
+    stagnation: int = 5
+    max_sample_tries: int = 2000
+
+    def __post_init__(self) -> None:
+        if self.population < 2:
+            raise SaswotError(f"population must be at least 2 (got {self.population})")
+        if not 1 <= self.topk <= self.population:
+            raise SaswotError(f"topk must be between 1 and the population size (got {self.topk})")
+        if self.iterations < 0:
+            raise SaswotError(f"iterations must be >= 0 (got {self.iterations})")
+
+    @property
+    def mutations(self) -> int:
+        return self.topk if self.n_mutations is None else self.n_mutations
+
+    @property
+    def crossovers(self) -> int:
+        return self.topk if self.n_crossovers is None else self.n_crossovers
+
+
+@dataclass(frozen=True)
+class IterationRecord:
+    """Progress after one iteration (iteration 0 = initial population)."""
+
+    iteration: int
+    best_fitness: float
+    best_key: str
+    iteration_best: float
+    evaluations: int
+    rejected: int
+    resets: int
+    elapsed_s: float
+
+
+@dataclass
+class SearchResult(Generic[G]):
+    """Outcome of a search: the best genome, its fitness, the history and the top candidates."""
+
+    best: G
+    best_fitness: float
+    history: list[IterationRecord]
+    evaluations: int
+    rejected: int
+    top: list[tuple[G, float]] = field(default_factory=list)
+
+    def history_json(self) -> list[dict[str, Any]]:
+        return [asdict(r) for r in self.history]
+
+
+@dataclass
+class _State:
+    iteration: int
+    pool: list[Any]
+    fitness: dict[str, float | None]
+    best_json: Any
+    best_key: str
+    best_fitness: float
+    stagnant: int
+    resets: int
+    evaluations: int
+    rejected: int
+    elapsed_s: float
+    history: list[IterationRecord]
+    hall: list[tuple[float, str, Any]]
+
+
+class _Evaluator(Generic[G]):
+    """Wraps a problem with the fitness cache and the counters."""
+
+    def __init__(self, problem: SearchProblem[G], state: _State, hall_size: int,
+                 on_evaluate: Callable[[int], None] | None) -> None:
+        self.problem = problem
+        self.state = state
+        self.hall_size = hall_size
+        self.on_evaluate = on_evaluate
+
+    def fitness(self, genome: G) -> float | None:
+        """Fitness of a genome (cached by key); None when rejected."""
+        st = self.state
+        if not self.problem.is_valid(genome):
+            st.rejected += 1
+            return None
+        key = self.problem.key(genome)
+        if key in st.fitness:
+            return st.fitness[key]
+        value = self.problem.evaluate(genome)
+        st.evaluations += 1
+        if value is None or not math.isfinite(float(value)):
+            st.fitness[key] = None
+            st.rejected += 1
+        else:
+            st.fitness[key] = float(value)
+            self._update_hall(float(value), key, genome)
+        if self.on_evaluate is not None:
+            self.on_evaluate(st.evaluations)
+        return st.fitness[key]
+
+    def _update_hall(self, value: float, key: str, genome: G) -> None:
+        st = self.state
+        if any(k == key for _, k, _ in st.hall):
+            return
+        st.hall.append((value, key, self.problem.to_json(genome)))
+        st.hall.sort(key=lambda t: (-t[0], t[1]))
+        del st.hall[self.hall_size:]
+        if value > st.best_fitness:
+            st.best_fitness = value
+            st.best_key = key
+            st.best_json = self.problem.to_json(genome)
+
+
+def _fill(pool: list[G], target: int, ev: _Evaluator[G], rng: np.random.Generator,
+          max_tries: int) -> list[G]:
+    """Add random valid, non-duplicate, accepted samples until ``len(pool) == target``."""
+    problem = ev.problem
+    keys = {problem.key(g) for g in pool}
+    tries = 0
+    while len(pool) < target:
+        if tries >= max_tries * max(1, target):
+            raise SaswotError(
+                f"could not draw {target} valid, distinct candidates after {tries} random samples; "
+                "the constraints (budget, legality) are probably too strict or the space too small: "
+                "relax the budget or lower the population"
+            )
+        tries += 1
+        g = problem.sample(rng)
+        k = problem.key(g)
+        if k in keys:
+            continue
+        if ev.fitness(g) is None:
+            continue
+        pool.append(g)
+        keys.add(k)
+    return pool
+
+
+def _rank(pool: list[G], ev: _Evaluator[G]) -> list[G]:
+    """Pool sorted by fitness (descending); ties broken by key for determinism."""
+    scored = [(ev.state.fitness[ev.problem.key(g)], ev.problem.key(g), g) for g in pool]
+    scored = [t for t in scored if t[0] is not None]
+    scored.sort(key=lambda t: (-t[0], t[1]))
+    return [g for _, _, g in scored]
+
+
+def _record(st: _State, iteration_best: float, t0: float) -> IterationRecord:
+    return IterationRecord(
+        iteration=st.iteration,
+        best_fitness=st.best_fitness,
+        best_key=st.best_key,
+        iteration_best=iteration_best,
+        evaluations=st.evaluations,
+        rejected=st.rejected,
+        resets=st.resets,
+        elapsed_s=st.elapsed_s + (time.perf_counter() - t0),
+    )
+
+
+def _save(path: Path, st: _State, rng: np.random.Generator, problem: SearchProblem[G],
+          pool: list[G], meta: dict[str, Any]) -> None:
+    write_json(path, {
+        "version": CHECKPOINT_VERSION,
+        "meta": meta,
+        "iteration": st.iteration,
+        "rng": rng.bit_generator.state,
+        "pool": [problem.to_json(g) for g in pool],
+        "fitness": st.fitness,
+        "best": st.best_json,
+        "best_key": st.best_key,
+        "best_fitness": st.best_fitness,
+        "stagnant": st.stagnant,
+        "resets": st.resets,
+        "evaluations": st.evaluations,
+        "rejected": st.rejected,
+        "elapsed_s": st.elapsed_s,
+        "history": [asdict(r) for r in st.history],
+        "hall": [list(t) for t in st.hall],
+    }, indent=None)
+
+
+def _load(path: Path, rng: np.random.Generator, problem: SearchProblem[G],
+          meta: dict[str, Any]) -> tuple[_State, list[G]]:
+    data = read_json(path, "search checkpoint")
+    if data.get("version") != CHECKPOINT_VERSION:
+        raise SaswotError(f"checkpoint '{path}' has an unsupported version; delete it to start afresh")
+    if data.get("meta") != meta:
+        raise SaswotError(
+            f"checkpoint '{path}' was written by a search with different settings "
+            f"({data.get('meta')} vs {meta}); use the same settings, another --out, or delete it"
+        )
+    rng.bit_generator.state = data["rng"]
+    fitness = {k: (None if v is None or isinstance(v, str) else float(v)) for k, v in data["fitness"].items()}
+    st = _State(
+        iteration=int(data["iteration"]),
+        pool=[],
+        fitness=fitness,
+        best_json=data["best"],
+        best_key=data["best_key"],
+        best_fitness=float(data["best_fitness"]),
+        stagnant=int(data["stagnant"]),
+        resets=int(data["resets"]),
+        evaluations=int(data["evaluations"]),
+        rejected=int(data["rejected"]),
+        elapsed_s=float(data["elapsed_s"]),
+        history=[IterationRecord(**r) for r in data["history"]],
+        hall=[(float(v), str(k), g) for v, k, g in data["hall"]],
+    )
+    pool = [problem.from_json(g) for g in data["pool"]]
+    return st, pool
+
+
+def _result(st: _State, problem: SearchProblem[G]) -> SearchResult[G]:
+    if st.best_json is None:
+        raise SaswotError("the search found no valid candidate")
+    return SearchResult(
+        best=problem.from_json(st.best_json),
+        best_fitness=st.best_fitness,
+        history=list(st.history),
+        evaluations=st.evaluations,
+        rejected=st.rejected,
+        top=[(problem.from_json(g), v) for v, _, g in st.hall],
+    )
+
+
+def _new_state() -> _State:
+    return _State(iteration=0, pool=[], fitness={}, best_json=None, best_key="",
+                  best_fitness=-math.inf, stagnant=0, resets=0, evaluations=0, rejected=0,
+                  elapsed_s=0.0, history=[], hall=[])
+
+
+def evolve(
+    problem: SearchProblem[G],
+    config: EvolutionConfig,
+    rng: np.random.Generator,
+    *,
+    checkpoint: str | Path | None = None,
+    resume: bool = False,
+    meta: dict[str, Any] | None = None,
+    on_iteration: Callable[[IterationRecord], None] | None = None,
+    on_evaluate: Callable[[int], None] | None = None,
+    hall_size: int = 10,
+    stop_after: int | None = None,
+) -> SearchResult[G]:
+    """Greedy evolutionary search (see the module docstring).
+
+    Args:
+        problem: the search space and fitness.
+        config: hyper-parameters.
+        rng: the only source of randomness.
+        checkpoint: JSON file written atomically after every iteration.
+        resume: continue from ``checkpoint`` if it exists (its ``meta`` must equal ``meta``).
+        meta: settings that must match for a resume (e.g. space, seed, proxy name).
+        on_iteration: called with each :class:`IterationRecord` (progress display).
+        on_evaluate: called with the running count of evaluations.
+        hall_size: how many of the best distinct candidates to keep in ``SearchResult.top``.
+        stop_after: stop (as if interrupted) after this many iterations in this call — used to
+            test resumption.
+
+    Returns:
+        The best genome found, with history and the top candidates.
+    """
+    meta = dict(meta or {})
+    meta["config"] = asdict(config)
+    ckpt = Path(checkpoint) if checkpoint is not None else None
+    t0 = time.perf_counter()
+    if ckpt is not None and resume and ckpt.exists():
+        st, pool = _load(ckpt, rng, problem, meta)
+        ev = _Evaluator(problem, st, hall_size, on_evaluate)
+    else:
+        st = _new_state()
+        ev = _Evaluator(problem, st, hall_size, on_evaluate)
+        pool = _fill([], config.population, ev, rng, config.max_sample_tries)
+        ranked = _rank(pool, ev)
+        rec = _record(st, st.fitness[problem.key(ranked[0])] or -math.inf, t0)
+        st.history.append(rec)
+        if on_iteration is not None:
+            on_iteration(rec)
+        if ckpt is not None:
+            _save(ckpt, st, rng, problem, pool, meta)
+
+    done_here = 0
+    while st.iteration < config.iterations:
+        if stop_after is not None and done_here >= stop_after:
+            break
+        st.iteration += 1
+        done_here += 1
+        best_before = st.best_fitness
+        parents = _rank(pool, ev)[: config.topk]
+        new_pool: list[G] = list(parents)
+        keys = {problem.key(g) for g in new_pool}
+        children: list[G] = []
+        for _ in range(config.mutations):
+            children.append(problem.mutate(parents[int(rng.integers(len(parents)))], rng))
+        for _ in range(config.crossovers):
+            if len(parents) >= 2:
+                i, j = rng.choice(len(parents), size=2, replace=False)
+            else:
+                i = j = 0
+            children.append(problem.crossover(parents[int(i)], parents[int(j)], rng))
+        for child in children:
+            k = problem.key(child)
+            if k in keys or len(new_pool) >= config.population:
+                continue
+            if ev.fitness(child) is None:
+                continue
+            new_pool.append(child)
+            keys.add(k)
+        pool = _fill(new_pool, config.population, ev, rng, config.max_sample_tries)
+        ranked = _rank(pool, ev)
+        iteration_best = st.fitness[problem.key(ranked[0])] or -math.inf
+        if st.best_fitness > best_before:
+            st.stagnant = 0
+        else:
+            st.stagnant += 1
+        if config.stagnation and st.stagnant >= config.stagnation:
+            st.resets += 1
+            st.stagnant = 0
+            pool = _fill([], config.population, ev, rng, config.max_sample_tries)
+        rec = _record(st, iteration_best, t0)
+        st.history.append(rec)
+        if on_iteration is not None:
+            on_iteration(rec)
+        if ckpt is not None:
+            st.elapsed_s = rec.elapsed_s
+            _save(ckpt, st, rng, problem, pool, meta)
+            t0 = time.perf_counter()
+    return _result(st, problem)
+
+
+def random_search(
+    problem: SearchProblem[G],
+    evaluations: int,
+    rng: np.random.Generator,
+    *,
+    report_every: int = 10,
+    on_iteration: Callable[[IterationRecord], None] | None = None,
+    on_evaluate: Callable[[int], None] | None = None,
+    hall_size: int = 10,
+    max_sample_tries: int = 2000,
+) -> SearchResult[G]:
+    """Random search with a budget of ``evaluations`` distinct evaluated candidates.
+
+    The history has one record per ``report_every`` evaluations, so that its curve can be
+    drawn against an evolution run on the same x-axis (evaluations).
+    """
+    if evaluations < 1:
+        raise SaswotError(f"random search needs at least one evaluation (got {evaluations})")
+    st = _new_state()
+    ev = _Evaluator(problem, st, hall_size, on_evaluate)
+    t0 = time.perf_counter()
+    tries = 0
+    last_reported = 0
+    while st.evaluations < evaluations:
+        tries += 1
+        if tries > max_sample_tries * evaluations:
+            raise SaswotError(
+                f"random search drew {tries} samples but only {st.evaluations} could be evaluated; "
+                "the constraints are too strict or the space too small"
+            )
+        ev.fitness(problem.sample(rng))
+        if st.evaluations - last_reported >= report_every or st.evaluations >= evaluations:
+            if st.evaluations == last_reported:
+                continue
+            last_reported = st.evaluations
+            st.iteration += 1
+            rec = _record(st, st.best_fitness, t0)
+            st.history.append(rec)
+            if on_iteration is not None:
+                on_iteration(rec)
+    return _result(st, problem)
