@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
@@ -21,9 +22,51 @@ T = TypeVar("T")
 stderr_console = Console(stderr=True)
 
 
+class _Progress(Progress):
+    """rich Progress that, when stderr is not a terminal (logs, CI), also prints a plain line
+    at every 10 % of a task and at least once a minute, so redirected runs show progress."""
+
+    _LOG_EVERY_S = 60.0
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._plain = not self.console.is_terminal and not self.disable
+        self._last_log: dict = {}
+
+    def update(self, task_id, *args, **kwargs) -> None:  # type: ignore[override]
+        super().update(task_id, *args, **kwargs)
+        self._maybe_log(task_id)
+
+    def advance(self, task_id, advance: float = 1) -> None:  # type: ignore[override]
+        super().advance(task_id, advance)
+        self._maybe_log(task_id)
+
+    def _maybe_log(self, task_id) -> None:
+        if not self._plain:
+            return
+        task = self._tasks.get(task_id)
+        if task is None or task.total in (None, 0):
+            return
+        decile = int(10 * task.completed / task.total)
+        now = time.monotonic()
+        last_decile, last_t = self._last_log.get(task_id, (-1, now))
+        if decile > last_decile or now - last_t >= self._LOG_EVERY_S:
+            self._last_log[task_id] = (decile, now)
+            elapsed = task.elapsed or 0.0
+            status = task.fields.get("status", "")
+            self.console.print(
+                f"{task.description}: {task.completed:.0f}/{task.total:.0f} "
+                f"({100 * task.completed / task.total:.0f} %), {elapsed:.0f} s elapsed {status}",
+                highlight=False,
+            )
+
+
 def make_progress(disable: bool = False) -> Progress:
-    """Return a rich Progress (bar, n/total, elapsed, ETA) on stderr."""
-    return Progress(
+    """Return a rich Progress (bar, n/total, elapsed, ETA) on stderr.
+
+    When stderr is not a terminal, a plain progress line is also printed every 10 % / minute.
+    """
+    return _Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),

@@ -1,9 +1,258 @@
-"""CLI commands of this group (filled in by the module owner)."""
+"""``saswot rank`` (score TransNAS-Bench-101 architectures with zero-cost proxies and correlate
+with ground truth) and ``saswot avt-calibrate`` (pre-compute SasWOT's AVT min/max)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any, Optional
+
+import torch
 import typer
+
+from saswot.errors import InvalidArchError, ResourceError
+from saswot.progress import stderr_console
+from saswot.tables import print_table, table_to_markdown
+
+#: Defaults chosen so that `rank --proxies all` over the 504 micro dev archs fits the time budget
+#: on a 2-core CPU (see docs/results/proxies.md for the measurement).
+DEFAULT_BATCH = 4
+DEFAULT_RESOLUTION = 64
+
+
+def parse_resolution(text: str) -> tuple[int, int]:
+    """``"64"`` -> (64, 64); ``"64x128"`` -> (64, 128)."""
+    parts = text.lower().replace("×", "x").split("x")
+    try:
+        vals = [int(p) for p in parts]
+    except ValueError:
+        vals = []
+    if len(vals) == 1:
+        vals = vals * 2
+    if len(vals) != 2 or min(vals) < 1:
+        raise InvalidArchError(f"bad --resolution '{text}': give R (square) or HxW, e.g. 64 or 64x128")
+    return vals[0], vals[1]
+
+
+def _resolve_data(data: str, data_root: Optional[str]) -> str:
+    from saswot.proxydata import SOURCES, camvid_available
+
+    if data not in SOURCES:
+        raise InvalidArchError(f"unknown --data '{data}'; use one of: {', '.join(SOURCES)}")
+    if data == "camvid" and not camvid_available(data_root):
+        stderr_console.print(
+            "[yellow]warning:[/] CamVid not found under the data root; falling back to --data random "
+            "(Gaussian images, random labels). Put CamVid at <data-root>/camvid/ or set SASWOT_DATA.",
+            highlight=False,
+        )
+        return "random"
+    return data
+
+
+def _check_device(device: str) -> str:
+    if device not in ("cpu", "cuda"):
+        raise InvalidArchError(f"unknown --device '{device}'; use cpu or cuda")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ResourceError("--device cuda requested but no CUDA GPU is available; use --device cpu")
+    return device
+
+
+def _load_bench(space: str, bench: Optional[str], data_root: Optional[str]) -> Any:
+    from saswot.benchmark import TNBBenchmark
+
+    if space not in ("micro", "macro"):
+        raise InvalidArchError(f"unknown --space '{space}'; use micro or macro")
+    path = Path(bench) if bench else TNBBenchmark.default_path(space, data_root)
+    return TNBBenchmark.load(path, space)
+
+
+def _select_archs(bm: Any, archs: str, task: str, seed: int) -> list[Any]:
+    from saswot.seeding import make_rng
+
+    if archs.strip().lower() == "all":
+        selected = bm.archs(task)
+    else:
+        try:
+            n = int(archs)
+        except ValueError:
+            raise InvalidArchError(f"bad --archs '{archs}': give a number or 'all'") from None
+        if n < 1:
+            raise InvalidArchError(f"--archs must be >= 1 (got {n}): the architecture list would be empty")
+        selected = bm.sample(n, make_rng(seed), task)
+    if not selected:
+        raise InvalidArchError(f"no architectures to rank for task '{task}' in {bm.path}")
+    return selected
+
+
+def _warn_avt_mismatch(avt: Any, settings: Any) -> None:
+    meta = dict(avt.meta.get("settings", {}))
+    current = settings.to_json()
+    diff = [k for k in ("batch_size", "resolution", "data", "seed", "num_classes") if k in meta and meta[k] != current[k]]
+    if diff:
+        stderr_console.print(
+            f"[yellow]warning:[/] AVT statistics were calibrated with different settings ({', '.join(diff)}: "
+            f"{ {k: meta[k] for k in diff} }); saswot scores may fall outside [0, 2]. "
+            "Recalibrate with `saswot avt-calibrate` for these settings.",
+            highlight=False,
+        )
+
+
+def rank(
+    space: str = typer.Option(..., "--space", help="micro or macro"),
+    proxies: str = typer.Option(..., "--proxies", help="all, or NAME,NAME,... (a NAME may be a proxy .json file)"),
+    out: Path = typer.Option(..., "--out", help="result JSON (a .md table is written beside it)"),
+    bench: Optional[str] = typer.Option(None, "--bench", help="benchmark JSON (default <data-root>/tnb101/...)"),
+    task: str = typer.Option("segmentsemantic", "--task"),
+    samples: int = typer.Option(10, "--samples", help="random samples for mean ± std"),
+    sample_size: int = typer.Option(50, "--sample-size", help="architectures per sample"),
+    seed: int = typer.Option(0, "--seed", help="seed of the batch, the init and the samples"),
+    archs: str = typer.Option("all", "--archs", help="N (random sample) or all"),
+    batch_size: int = typer.Option(DEFAULT_BATCH, "--batch-size"),
+    resolution: str = typer.Option(str(DEFAULT_RESOLUTION), "--resolution", help="R or HxW"),
+    data: str = typer.Option("camvid", "--data", help="camvid or random"),
+    data_root: Optional[str] = typer.Option(None, "--data-root"),
+    device: str = typer.Option("cpu", "--device", help="cpu or cuda"),
+    cache: Optional[Path] = typer.Option(None, "--cache", help="score cache folder (default: <out dir>/.saswot-cache)"),
+    plots: Optional[Path] = typer.Option(None, "--plots", help="folder for one scatter plot per proxy"),
+    avt_file: Optional[Path] = typer.Option(None, "--avt", help="AVT statistics JSON (default: packaged for the space)"),
+    quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
+) -> None:
+    """Score TransNAS-Bench-101 architectures with zero-cost proxies; Kendall/Spearman/Pearson vs ground truth."""
+    from saswot.io import write_json, write_text
+    from saswot.plots import proxy_scatter_plots
+    from saswot.proxies import SENTINEL, resolve_proxies
+    from saswot.proxies.avt import AVTStats
+    from saswot.rank import ScoreCache, ScoreSettings, rank_result, score_architectures, table_rows
+    from saswot.tnb101.builder import build_network
+
+    if samples < 1 or sample_size < 2:
+        raise InvalidArchError("--samples must be >= 1 and --sample-size >= 2")
+    if batch_size < 2:
+        raise InvalidArchError("--batch-size must be >= 2 (NWOT, jacov and epe_nas compare images)")
+    res = parse_resolution(resolution)
+    device = _check_device(device)
+    specs = resolve_proxies(proxies)
+    bm = _load_bench(space, bench, data_root)
+    selected = _select_archs(bm, archs, task, seed)
+    truth = bm.ground_truths(task)
+    source = _resolve_data(data, data_root)
+    settings = ScoreSettings(space=space, batch_size=batch_size, resolution=res, data=source, seed=seed, device=device)
+    avt = None
+    if any(s.needs_avt for s in specs):
+        avt = AVTStats.read(avt_file) if avt_file else AVTStats.load(space)
+        _warn_avt_mismatch(avt, settings)
+    store = ScoreCache(cache if cache is not None else Path(out).parent / ".saswot-cache", settings)
+    per_arch = score_architectures(
+        selected,
+        specs,
+        settings,
+        lambda a: build_network(a, settings.num_classes, seed=seed),
+        avt=avt,
+        cache=store,
+        data_root=data_root,
+        progress=not quiet,
+        description=f"rank {space}",
+    )
+    config = {
+        **settings.to_json(),
+        "task": task,
+        "proxies": [s.name for s in specs],
+        "samples": samples,
+        "sample_size": sample_size,
+        "archs": archs,
+        "n_archs": len(per_arch),
+        "bench": str(bm.path),
+        "data_requested": data,
+        "avt": avt.to_json() if avt is not None else None,
+        "sentinel": SENTINEL,
+    }
+    names = [s.name for s in specs]
+    result = rank_result(
+        per_arch, truth, names, space=space, task=task, config=config, samples=samples, sample_size=sample_size, seed=seed
+    )
+    write_json(out, result)
+    columns, rows = table_rows(result)
+    title = f"{space} / {task}: correlation x100, mean ± std over {samples} samples of {min(sample_size, len(per_arch))} archs"
+    write_text(Path(out).with_suffix(".md"), f"{title}\n\n" + table_to_markdown(columns, rows))
+    print_table(title, columns, rows)
+    for proxy, info in result["failures"].items():
+        shown = ", ".join(info["archs"][:10]) + (" ..." if info["count"] > 10 else "")
+        stderr_console.print(
+            f"[yellow]warning:[/] {proxy}: {info['count']} architecture(s) gave NaN/inf, scored {SENTINEL:g}: {shown}",
+            highlight=False,
+        )
+    if plots is not None:
+        keys = list(per_arch)
+        kend = {p: result["correlation"][p]["kendall"]["mean"] for p in names}
+        proxy_scatter_plots(
+            {p: [per_arch[k].scores[p] for k in keys] for p in names},
+            [truth[k] for k in keys],
+            plots,
+            kendall=kend,
+            sentinel=SENTINEL,
+            ylabel=f"{task} val accuracy (%)",
+        )
+
+
+def avt_calibrate(
+    space: str = typer.Option(..., "--space", help="micro or macro"),
+    out: Path = typer.Option(..., "--out", help="AVT JSON to write (saswot/data/avt/<space>.json to ship it)"),
+    n: int = typer.Option(50, "--n", help="size of the pre-sampled architecture set"),
+    bench: Optional[str] = typer.Option(None, "--bench"),
+    task: str = typer.Option("segmentsemantic", "--task"),
+    seed: int = typer.Option(0, "--seed", help="seed of the batch and the init"),
+    sample_seed: int = typer.Option(2024, "--sample-seed", help="seed of the architecture sample"),
+    batch_size: int = typer.Option(DEFAULT_BATCH, "--batch-size"),
+    resolution: str = typer.Option(str(DEFAULT_RESOLUTION), "--resolution"),
+    data: str = typer.Option("camvid", "--data"),
+    data_root: Optional[str] = typer.Option(None, "--data-root"),
+    device: str = typer.Option("cpu", "--device"),
+    cache: Optional[Path] = typer.Option(None, "--cache"),
+    quiet: bool = typer.Option(False, "--quiet"),
+) -> None:
+    """Pre-compute SasWOT's AVT min/max of saswot_minus and nwot on a seeded architecture sample."""
+    from saswot.proxies import resolve_proxies
+    from saswot.proxies.avt import calibrate_avt
+    from saswot.rank import ScoreCache, ScoreSettings, score_architectures
+    from saswot.seeding import make_rng
+    from saswot.tnb101.builder import build_network
+
+    if n < 2:
+        raise InvalidArchError("--n must be >= 2")
+    bm = _load_bench(space, bench, data_root)
+    archs = bm.sample(n, make_rng(sample_seed), task)
+    source = _resolve_data(data, data_root)
+    settings = ScoreSettings(
+        space=space, batch_size=batch_size, resolution=parse_resolution(resolution), data=source, seed=seed,
+        device=_check_device(device),
+    )
+    specs = resolve_proxies("saswot_minus,nwot")
+    store = ScoreCache(cache if cache is not None else Path(out).parent / ".saswot-cache", settings)
+    per_arch = score_architectures(
+        archs, specs, settings, lambda a: build_network(a, settings.num_classes, seed=seed),
+        cache=store, data_root=data_root, progress=not quiet, description=f"avt {space}",
+    )
+    lists = {s.name: [per_arch[a.key].scores[s.name] for a in archs] for s in specs}
+    meta = {
+        "space": space,
+        "settings": settings.to_json(),
+        "sample_seed": sample_seed,
+        "archs": [a.key for a in archs],
+        "command": f"saswot avt-calibrate --space {space} --n {n} --seed {seed} --sample-seed {sample_seed} "
+        f"--batch-size {batch_size} --resolution {resolution} --data {source}",
+    }
+    stats = calibrate_avt(lists, meta)
+    stats.write(out)
+    print_table(
+        f"AVT statistics ({space}, {n} archs)",
+        ["proxy", "min", "max"],
+        [[k, v[0], v[1]] for k, v in stats.ranges.items()],
+    )
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to app."""
+    """Add ``rank`` and ``avt-calibrate``."""
+    app.command(name="rank")(rank)
+    app.command(name="avt-calibrate")(avt_calibrate)
+
+
+__all__ = ["register", "rank", "avt_calibrate", "parse_resolution"]

@@ -1,0 +1,114 @@
+"""Proxy JSON files (written by ``saswot search-proxy``) as registry-compatible proxies.
+
+A proxy file holds at least ``{"expression": "<canonical string>"}``. Optional fields:
+``name`` (default: the file stem), ``combine_with`` (``"nwot"`` or null) and ``avt``
+(``{"ranges": {"expression": {"min", "max"}, "nwot": {"min", "max"}}}``, required when
+``combine_with`` is ``"nwot"``): the score is then ``avt(expression) + avt(nwot)``, paper Eq. 3
+with the expression in place of SasWOT-minus.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from saswot.autoproxy.expression import Expression, parse_expression
+from saswot.autoproxy.ops import OpShapeError
+from saswot.autoproxy.statcache import PackedStats, arch_stats_from_netstats
+from saswot.errors import CorruptDataError, ScoreError
+from saswot.io import read_json
+
+#: Combinations a proxy file may ask for.
+COMBINATIONS = ("nwot",)
+
+
+def expression_value(expr: Expression, stats: Any) -> float:
+    """Score of ``expr`` for one network's :class:`saswot.stats.NetStats`.
+
+    The same per-layer subsampling as the search's statistics cache is applied, so values are
+    comparable with those seen during the search.
+
+    Raises:
+        ScoreError: the expression cannot be applied to this network's layer shapes.
+    """
+    arch = arch_stats_from_netstats("net", stats)
+    packed = PackedStats([arch])
+    for shapes in packed.layer_shapes():
+        try:
+            expr.output_shape(shapes)
+        except OpShapeError as exc:
+            raise ScoreError(
+                f"proxy expression {expr} cannot be applied to this network ({exc}); "
+                "it was discovered on other layer shapes -- use another proxy for this network"
+            ) from exc
+    return float(packed.scores(expr)[0])
+
+
+def _avt(value: float, rng: Mapping[str, Any], what: str) -> float:
+    lo, hi = float(rng["min"]), float(rng["max"])
+    if not hi > lo:
+        raise CorruptDataError(f"proxy file AVT range for '{what}' is empty (min {lo}, max {hi})")
+    return (value - lo) / (hi - lo)
+
+
+def proxy_spec_from_dict(data: Mapping[str, Any], name: str, cache_id: str,
+                         combine: str | None = "file") -> Any:
+    """Build a :class:`saswot.proxies.ProxySpec` from a proxy file's content.
+
+    Args:
+        data: the parsed proxy file.
+        name: registry name of the proxy.
+        cache_id: identity in score caches.
+        combine: ``"file"`` to use the file's ``combine_with``; ``None`` for the expression
+            alone; ``"nwot"`` to force the AVT combination with NWOT.
+    """
+    from saswot.proxies.registry import ProxySpec
+
+    if "expression" not in data:
+        raise CorruptDataError(f"proxy file for '{name}' has no 'expression' field (expected a canonical string)")
+    expr = parse_expression(str(data["expression"]))
+    mode = data.get("combine_with") if combine == "file" else combine
+    if mode is not None and mode not in COMBINATIONS:
+        raise CorruptDataError(f"proxy '{name}': unknown combine_with '{mode}' (supported: {', '.join(COMBINATIONS)})")
+    if mode == "nwot":
+        ranges = (data.get("avt") or {}).get("ranges") or {}
+        if "expression" not in ranges or "nwot" not in ranges:
+            raise CorruptDataError(
+                f"proxy '{name}' combines with nwot but has no avt.ranges for 'expression' and 'nwot'; "
+                "re-run `saswot search-proxy` to write them")
+
+        def fn(ctx: Any) -> float:
+            value = expression_value(expr, ctx.stats)
+            nwot = ctx.value("nwot")
+            if not (math.isfinite(value) and math.isfinite(nwot)):
+                return float("nan")
+            return _avt(value, ranges["expression"], "expression") + _avt(nwot, ranges["nwot"], "nwot")
+
+        description = f"avt({expr.formula()}) + avt(nwot)"
+    else:
+        def fn(ctx: Any) -> float:
+            return expression_value(expr, ctx.stats)
+
+        description = expr.formula()
+    return ProxySpec(name=name, fn=fn, needs_grad=True, needs_labels=True, bn=True, own_pass=False,
+                     description=description, cache_id=cache_id)
+
+
+def load_proxy_file(path: str | Path, combine: str | None = "file") -> Any:
+    """A :class:`saswot.proxies.ProxySpec` for a proxy JSON file (``saswot rank --proxies x.json``).
+
+    Raises:
+        DataNotFoundError / CorruptDataError: missing or malformed file.
+    """
+    p = Path(path)
+    data = read_json(p, "proxy file", "Create one with `saswot search-proxy --out proxy.json`.")
+    if not isinstance(data, Mapping):
+        raise CorruptDataError(f"proxy file '{p}' must hold a JSON object")
+    name = str(data.get("name") or p.stem)
+    digest = hashlib.sha256(json.dumps({k: data.get(k) for k in ("expression", "combine_with", "avt")},
+                                       sort_keys=True).encode()).hexdigest()[:12]
+    return proxy_spec_from_dict(data, name, f"{name}@{digest}", combine)

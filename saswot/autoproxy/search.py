@@ -1,0 +1,329 @@
+"""Proxy-search setup: architecture splits, the statistics cache, baselines and the full run.
+
+The search architectures (fitness) and the validation architectures (reported only, never seen
+by the search) are disjoint seeded samples of the dev benchmark.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from saswot.autoproxy.statcache import ArchStats, PackedStats, StatCache
+
+#: The statistics batch (B's default proxy batch, see :func:`saswot.proxydata.make_batch`).
+BATCH_SOURCE = "camvid"
+BATCH_SIZE = 8
+BATCH_RESOLUTION = (64, 64)
+BATCH_SEED = 0
+#: Seed of the network initialisation for every architecture.
+INIT_SEED = 0
+NUM_CLASSES = 17
+#: Default cache folder (git-ignored).
+DEFAULT_CACHE = Path(".saswot_cache") / "autoproxy"
+
+
+#: Size of the seeded pool the search/validation split is cut from (prefix property: for
+#: ``n_search + n_val <= SPLIT_POOL`` a smaller split reuses the same architectures and caches).
+SPLIT_POOL = 150
+
+
+def split_archs(bench: Any, n_search: int, n_val: int, seed: int) -> tuple[list[Any], list[Any]]:
+    """Disjoint seeded samples: ``n_search`` search and ``n_val`` validation architectures.
+
+    A pool of ``max(SPLIT_POOL, n_search + n_val)`` architectures (capped at the benchmark size)
+    is drawn with ``seed``; the first ``n_search`` are the search set, the next ``n_val`` the
+    validation set.
+    """
+    from saswot.errors import SaswotError
+
+    total = len(bench.keys())
+    if n_search + n_val > total:
+        raise SaswotError(f"asked for {n_search} + {n_val} architectures but the benchmark has {total}; "
+                          "lower --search-archs / --val-archs")
+    rng = np.random.default_rng(seed)
+    drawn = bench.sample(min(total, max(SPLIT_POOL, n_search + n_val)), rng)
+    return list(drawn[:n_search]), list(drawn[n_search:n_search + n_val])
+
+
+def stats_tag(space: str) -> str:
+    """Identity of the statistics setting (stored in each cache file)."""
+    h, w = BATCH_RESOLUTION
+    return f"{space}|{BATCH_SOURCE}|n{BATCH_SIZE}|{h}x{w}|batchseed{BATCH_SEED}|init{INIT_SEED}|c{NUM_CLASSES}"
+
+
+def make_stat_cache(space: str, cache_dir: str | os.PathLike[str] | None,
+                    data_root: str | os.PathLike[str] | None) -> StatCache:
+    """A :class:`StatCache` computing missing entries with A's builder and B's statistics pass."""
+    from saswot.proxydata import make_batch
+    from saswot.stats import collect_stats
+    from saswot.tnb101.builder import build_network
+    from saswot.tnb101.encoding import parse_arch
+
+    batch: dict[str, torch.Tensor] = {}
+
+    def compute(key: str) -> object:
+        if not batch:
+            images, labels = make_batch(BATCH_SOURCE, BATCH_SIZE, BATCH_RESOLUTION, NUM_CLASSES,
+                                        BATCH_SEED, data_root=data_root)
+            batch["x"], batch["y"] = images, labels
+        net = build_network(parse_arch(key, space), num_classes=NUM_CLASSES, seed=INIT_SEED)
+        stats = collect_stats(net, batch["x"], batch["y"], need_input_grad=False, need_nwot=True)
+        del net
+        return stats
+
+    folder = Path(cache_dir) if cache_dir is not None else DEFAULT_CACHE
+    cache = StatCache(folder / space, compute, stats_tag(space))
+    cache.worker_spec = (space, None if cache_dir is None else str(cache_dir),
+                         None if data_root is None else str(data_root))
+    return cache
+
+
+#: Architectures a statistics worker process handles before it is replaced. The statistics
+#: pass leaks memory across networks (autograd graphs kept alive by tensor-hook reference
+#: cycles, ~0.3 GB per TNB101 network), so missing entries are computed in a child process that
+#: is restarted every few architectures; this bounds the RSS of a long caching run.
+WORKER_ARCHS = 4
+
+
+def _worker_compute(args: tuple[str, str | None, str | None, str]) -> str:
+    space, cache_dir, data_root, key = args
+    torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+    make_stat_cache(space, cache_dir, data_root).get(key)
+    return key
+
+
+def load_arch_stats(cache: StatCache, keys: Sequence[str],
+                    progress: Callable[[int], None] | None = None,
+                    worker: tuple[str, str | None, str | None] | None = None) -> list[ArchStats]:
+    """Statistics of ``keys`` (computed and cached when missing).
+
+    Args:
+        cache: the cache.
+        keys: architecture keys.
+        progress: called with the number done.
+        worker: ``(space, cache_dir, data_root)`` of :func:`make_stat_cache` (its
+            ``cache.worker_spec``): compute missing entries in a child process restarted every
+            :data:`WORKER_ARCHS` architectures (bounded memory); None computes in this process.
+    """
+    missing = [k for k in keys if not cache.path(k).exists()]
+    done = len(keys) - len(missing)
+    if missing and worker is not None:
+        import multiprocessing as mp
+
+        space, cdir, droot = worker
+        ctx = mp.get_context("spawn")
+        with ctx.Pool(1, maxtasksperchild=WORKER_ARCHS) as pool:
+            for _ in pool.imap(_worker_compute, [(space, cdir, droot, k) for k in missing]):
+                done += 1
+                if progress is not None:
+                    progress(done)
+    out = []
+    for i, k in enumerate(keys):
+        out.append(cache.get(k))
+        if progress is not None and worker is None:
+            progress(i + 1)
+    return out
+
+
+@dataclass(frozen=True)
+class ProxySearchConfig:
+    """Settings of one ``saswot search-proxy`` run (stored in the output JSON)."""
+
+    space: str
+    generations: int = 20
+    population: int = 20
+    topk: int = 5
+    search_archs: int = 100
+    val_archs: int = 200
+    seed: int = 0
+    random_only: bool = False
+    depth: int = 2
+    stagnation: int = 5
+
+
+def _tau(scores: np.ndarray, truth: np.ndarray) -> float:
+    from saswot.autoproxy.problem import kendall
+
+    if not np.all(np.isfinite(scores)):
+        return float("nan")
+    return kendall(scores, truth)
+
+
+def _avt_range(values: np.ndarray) -> dict[str, float]:
+    good = values[np.isfinite(values)]
+    return {"min": float(good.min()), "max": float(good.max())} if good.size else {"min": float("nan"), "max": float("nan")}
+
+
+def _avt_apply(values: np.ndarray, rng: dict[str, float]) -> np.ndarray:
+    span = rng["max"] - rng["min"]
+    return (values - rng["min"]) / span if span > 0 else np.full_like(values, np.nan)
+
+
+def evaluate_on(expr: Any, packed: PackedStats, truth: np.ndarray) -> tuple[float, np.ndarray]:
+    """(Kendall tau, scores) of ``expr`` on a packed set; NaN tau when illegal there."""
+    if not expr.is_legal(packed.layer_shapes()):
+        return float("nan"), np.full(len(packed), np.nan)
+    s = packed.scores(expr)
+    return _tau(s, truth), s
+
+
+def combined_tau(expr: Any, search: PackedStats, val: PackedStats, truth_val: np.ndarray) -> tuple[float, dict]:
+    """Kendall tau on ``val`` of avt(expr) + avt(nwot), AVT min/max from the search set."""
+    if not (expr.is_legal(search.layer_shapes()) and expr.is_legal(val.layer_shapes())):
+        return float("nan"), {}
+    ranges = {"expression": _avt_range(search.scores(expr)), "nwot": _avt_range(search.nwot)}
+    comb = _avt_apply(val.scores(expr), ranges["expression"]) + _avt_apply(val.nwot, ranges["nwot"])
+    return _tau(comb, truth_val), ranges
+
+
+def baselines(bench: Any, val_keys: Sequence[str], search: PackedStats, val: PackedStats,
+              truth_val: np.ndarray) -> list[dict[str, Any]]:
+    """Kendall tau on the validation archs of SasWOT-minus, SasWOT, NWOT (ours, cached stats)
+    and of every reference proxy recorded in the benchmark file."""
+    from saswot.autoproxy.expression import SASWOT_MINUS
+
+    rows: list[dict[str, Any]] = []
+    tau, _ = evaluate_on(SASWOT_MINUS, val, truth_val)
+    rows.append({"proxy": "saswot_minus (ours)", "kendall_val": tau})
+    tau, _ = combined_tau(SASWOT_MINUS, search, val, truth_val)
+    rows.append({"proxy": "saswot (ours, avt(saswot_minus)+avt(nwot))", "kendall_val": tau})
+    rows.append({"proxy": "nwot (ours)", "kendall_val": _tau(val.nwot, truth_val)})
+    for name in bench.proxies():
+        vals = [bench.reference_score(k, name) for k in val_keys]
+        if any(v is None for v in vals):
+            continue
+        arr = np.array(vals, dtype=np.float64)
+        rows.append({"proxy": f"{name} (NASLib reference)", "kendall_val": _tau(arr, truth_val)})
+    return rows
+
+
+def run_proxy_search(
+    cfg: ProxySearchConfig,
+    out: Path,
+    *,
+    bench_path: str | os.PathLike[str] | None = None,
+    data_root: str | os.PathLike[str] | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    resume: bool = False,
+    random_baseline: bool = True,
+    show_progress: bool = True,
+    use_worker: bool = True,
+) -> dict[str, Any]:
+    """Run the proxy search described by ``cfg`` and return the proxy-file content.
+
+    Writes beside ``out``: ``<out>.ckpt.json`` (evolution checkpoint), ``<out>.fec.json``
+    (equivalence cache, so that ``resume`` is exact). The caller writes ``out`` and the plot.
+    """
+    from saswot.autoproxy.problem import ProxySearchProblem
+    from saswot.benchmark import TNBBenchmark
+    from saswot.progress import make_progress
+    from saswot.io import read_json, write_json
+    from saswot.search.evolution import EvolutionConfig, evolve, random_search
+
+    t_start = time.perf_counter()
+    path = Path(bench_path) if bench_path is not None else TNBBenchmark.default_path(cfg.space, data_root)
+    bench = TNBBenchmark.load(path, cfg.space)
+    s_archs, v_archs = split_archs(bench, cfg.search_archs, cfg.val_archs, cfg.seed)
+    s_keys, v_keys = [a.key for a in s_archs], [a.key for a in v_archs]
+    truth_s = np.array([bench.ground_truth(k) for k in s_keys])
+    truth_v = np.array([bench.ground_truth(k) for k in v_keys])
+    cache = make_stat_cache(cfg.space, cache_dir, data_root)
+
+    with make_progress(disable=not show_progress) as prog:
+        task = prog.add_task(f"statistics ({cfg.space})", total=len(s_keys) + len(v_keys), status="")
+        worker = cache.worker_spec if use_worker else None
+        stats_all = load_arch_stats(cache, s_keys + v_keys, lambda i: prog.update(task, completed=i), worker)
+        stats_s, stats_v = stats_all[: len(s_keys)], stats_all[len(s_keys):]
+    t_stats = time.perf_counter() - t_start
+
+    problem = ProxySearchProblem(stats_s, truth_s, depth=cfg.depth)
+    val_packed = PackedStats(stats_v)
+    econf = EvolutionConfig(iterations=cfg.generations, population=cfg.population, topk=cfg.topk,
+                            stagnation=cfg.stagnation)
+    ckpt = out.with_name(out.name + ".ckpt.json")
+    fec_file = out.with_name(out.name + ".fec.json")
+    meta = {"space": cfg.space, "seed": cfg.seed, "search_archs": cfg.search_archs,
+            "val_archs": cfg.val_archs, "depth": cfg.depth, "stats": stats_tag(cfg.space)}
+    evo_result = None
+    t0 = time.perf_counter()
+    budget = cfg.population * (1 + cfg.generations)
+    if not cfg.random_only:
+        if resume and fec_file.exists() and ckpt.exists():
+            problem.load_fec_state(read_json(fec_file, "equivalence cache"))
+        with make_progress(disable=not show_progress) as prog:
+            task = prog.add_task(f"evolution ({cfg.space})", total=cfg.generations, status="")
+
+            def on_iter(rec: Any) -> None:
+                write_json(fec_file, problem.fec_state(), indent=None)
+                prog.update(task, completed=rec.iteration, status=f"best τ={rec.best_fitness:.4f}")
+
+            evo_result = evolve(problem, econf, np.random.default_rng(cfg.seed), checkpoint=ckpt,
+                                resume=resume, meta=meta, on_iteration=on_iter)
+        budget = evo_result.evaluations
+    t_evo = time.perf_counter() - t0
+
+    rand_result = None
+    t0 = time.perf_counter()
+    if cfg.random_only or random_baseline:
+        rproblem = ProxySearchProblem(stats_s, truth_s, depth=cfg.depth)
+        with make_progress(disable=not show_progress) as prog:
+            task = prog.add_task(f"random search ({cfg.space})", total=budget, status="")
+            rand_result = random_search(rproblem, budget, np.random.default_rng(cfg.seed + 1),
+                                        report_every=max(1, cfg.population),
+                                        on_evaluate=lambda n: prog.update(task, completed=n))
+    t_rand = time.perf_counter() - t0
+
+    main = evo_result if evo_result is not None else rand_result
+    assert main is not None
+    best = main.best
+    tau_val, _ = evaluate_on(best, val_packed, truth_v)
+    tau_comb, ranges = combined_tau(best, problem.packed, val_packed, truth_v)
+    top = []
+    for expr, fit in main.top:
+        tv, _ = evaluate_on(expr, val_packed, truth_v)
+        top.append({"expression": expr.canonical(), "formula": expr.formula(),
+                    "kendall_search": fit, "kendall_val": tv})
+    result: dict[str, Any] = {
+        "format": "saswot-proxy",
+        "version": 1,
+        "name": out.stem,
+        "expression": best.canonical(),
+        "formula": best.formula(),
+        "combine_with": None,
+        "avt": {"ranges": ranges, "set": f"{cfg.search_archs} search architectures"},
+        "space": cfg.space,
+        "method": "random" if evo_result is None else "evolution",
+        "kendall_search": main.best_fitness,
+        "kendall_val": tau_val,
+        "kendall_val_combined_nwot": tau_comb,
+        "config": asdict(cfg),
+        "seed": cfg.seed,
+        "stats": stats_tag(cfg.space),
+        "search_keys": s_keys,
+        "val_keys": v_keys,
+        "top": top,
+        "baselines_val": baselines(bench, v_keys, problem.packed, val_packed, truth_v),
+        "history": main.history_json(),
+        "evaluations": main.evaluations,
+        "rejected": main.rejected,
+        "random": None if rand_result is None or evo_result is None else {
+            "best_expression": rand_result.best.canonical(),
+            "kendall_search": rand_result.best_fitness,
+            "kendall_val": evaluate_on(rand_result.best, val_packed, truth_v)[0],
+            "history": rand_result.history_json(),
+            "evaluations": rand_result.evaluations,
+        },
+        "timing_s": {"statistics": t_stats, "evolution": t_evo, "random": t_rand,
+                     "total": time.perf_counter() - t_start},
+        "torch_threads": torch.get_num_threads(),
+    }
+    return result

@@ -1,0 +1,232 @@
+"""Training-free segmenter search in the FasterSeg space (SasWOT §"Training-free Segmenter Search").
+
+:class:`FasterSegProblem` implements the generic engine's ``SearchProblem`` protocol
+(:mod:`saswot.search.evolution`) over :class:`~saswot.fasterseg.genome.Genome` values:
+
+* ``key`` – canonical string of the *decoded* network (many genomes → one key);
+* ``is_valid`` – decoder legality, shared-prefix rule and the budget (GMACs and/or LUT latency
+  at the target resolution), all checked before any scoring;
+* ``evaluate`` – the proxy score of the network built with random weights (fixed seed) on one
+  fixed batch (see :class:`ProxyScorer`).
+
+:func:`calibrate_avt_for_space` pre-samples a seeded set of random legal architectures of the
+same space and estimates the AVT min/max the ``saswot`` proxy needs (paper Eq. 4).
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from saswot.errors import ScoreError
+from saswot.fasterseg.arch import FasterSegArch
+from saswot.fasterseg.builder import build_network
+from saswot.fasterseg.cost import arch_cost
+from saswot.fasterseg.decode import SpaceConfig, decode, legality_errors
+from saswot.fasterseg.genome import Genome, crossover_genomes, mutate_genome, sample_genome
+from saswot.fasterseg.latency import LatencyTable
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Resource limits checked in ``is_valid`` (None: no limit)."""
+
+    max_latency_ms: float | None = None
+    max_gmacs: float | None = None
+    target_resolution: tuple[int, int] = (1024, 2048)
+
+
+class ProxyScorer:
+    """Scores a decoded network with one proxy on random-init weights and a fixed batch.
+
+    Args:
+        proxy: a proxy name or proxy JSON path (resolved by :func:`saswot.proxies.resolve_proxy`).
+        images, labels: the proxy batch (N×3×H×W, N×H×W).
+        num_classes: classes of the built networks.
+        seed: weight-initialisation seed used for every network (same seed → same score).
+        device: ``cpu`` or ``cuda``.
+        avt: AVT statistics for proxies that need them.
+    """
+
+    def __init__(self, proxy: Any, images: torch.Tensor, labels: torch.Tensor, *, num_classes: int,
+                 seed: int = 0, device: str = "cpu", avt: Any = None) -> None:
+        from saswot.proxies import resolve_proxy
+
+        self.spec = resolve_proxy(proxy)
+        self.images, self.labels = images, labels
+        self.num_classes, self.seed, self.device, self.avt = num_classes, seed, device, avt
+
+    @property
+    def name(self) -> str:
+        """Proxy name."""
+        return self.spec.name
+
+    def scores(self, arch: FasterSegArch, proxies: list[Any]) -> dict[str, float]:
+        """Raw scores of several proxies (one statistics pass)."""
+        from saswot.proxies import score_network
+
+        net = build_network(arch, self.num_classes, seed=self.seed)
+        try:
+            return score_network(net, self.images, self.labels, proxies, num_classes=self.num_classes,
+                                 avt=self.avt, device=self.device)
+        finally:
+            # Free the network, its gradients and any hook closures now: a long search must not
+            # keep one candidate's activations alive until the next cyclic garbage collection.
+            del net
+            gc.collect()
+
+    def __call__(self, arch: FasterSegArch) -> float | None:
+        """The proxy score, or None if the proxy failed (non-finite / sentinel)."""
+        from saswot.proxies import SENTINEL
+
+        value = self.scores(arch, [self.spec])[self.spec.name]
+        if value == SENTINEL or not math.isfinite(value):
+            return None
+        return float(value)
+
+
+class FasterSegProblem:
+    """The FasterSeg space as a ``SearchProblem`` for :func:`saswot.search.evolve`.
+
+    Args:
+        space: decoding settings (branches, width policy, shared-prefix rule).
+        scorer: fitness of a decoded network (larger is better; None rejects).
+        budget: resource limits.
+        lut: latency table (required if ``budget.max_latency_ms`` is set).
+        num_classes: classes (for costs).
+    """
+
+    def __init__(self, space: SpaceConfig, scorer: Callable[[FasterSegArch], float | None],
+                 budget: Budget | None = None, lut: LatencyTable | None = None, num_classes: int = 19,
+                 mutation_tries: int = 20) -> None:
+        self.space = space
+        self.scorer = scorer
+        self.budget = budget or Budget()
+        if self.budget.max_latency_ms is not None and lut is None:
+            raise ScoreError("a latency budget needs a latency table (lut=LatencyTable(...))")
+        self.lut = lut
+        self.num_classes = num_classes
+        self.mutation_tries = mutation_tries
+        self.decode_cache_size = 20000
+        self._decoded: dict[Genome, FasterSegArch] = {}
+        self._costs: dict[str, dict[str, float | None]] = {}
+
+    # ---------------------------------------------------------------- protocol
+    def sample(self, rng: np.random.Generator) -> Genome:
+        return sample_genome(rng, with_ratio=self.space.searches_widths)
+
+    def mutate(self, genome: Genome, rng: np.random.Generator) -> Genome:
+        """Redraw a row of α, β (or ratio); retried until the decoded network changes."""
+        key = self.key(genome)
+        child = genome
+        for _ in range(self.mutation_tries):
+            child = mutate_genome(genome, rng)
+            if self.key(child) != key:
+                break
+        return child
+
+    def crossover(self, a: Genome, b: Genome, rng: np.random.Generator) -> Genome:
+        return crossover_genomes(a, b, rng)
+
+    def key(self, genome: Genome) -> str:
+        return self.decode(genome).key()
+
+    def is_valid(self, genome: Genome) -> bool:
+        arch = self.decode(genome)
+        if legality_errors(arch, self.space.min_shared):
+            return False
+        cost = self.cost(arch)
+        b = self.budget
+        if b.max_gmacs is not None and cost["gmacs"] > b.max_gmacs:  # type: ignore[operator]
+            return False
+        if b.max_latency_ms is not None:
+            lat = self.latency(arch)
+            if lat > b.max_latency_ms:
+                return False
+        return True
+
+    def evaluate(self, genome: Genome) -> float | None:
+        return self.scorer(self.decode(genome))
+
+    def to_json(self, genome: Genome) -> Any:
+        return genome.to_json()
+
+    def from_json(self, data: Any) -> Genome:
+        return Genome.from_json(data)
+
+    # ---------------------------------------------------------------- helpers
+    def decode(self, genome: Genome) -> FasterSegArch:
+        """Decoded network of ``genome`` (memoised)."""
+        arch = self._decoded.get(genome)
+        if arch is None:
+            arch = decode(genome, self.space)
+            if len(self._decoded) >= self.decode_cache_size:
+                self._decoded.pop(next(iter(self._decoded)))  # drop the oldest entry
+            self._decoded[genome] = arch
+        return arch
+
+    def cost(self, arch: FasterSegArch) -> dict[str, float | None]:
+        """Params (M), GMACs and (if a table is present and already computed) latency."""
+        key = arch.key()
+        if key not in self._costs:
+            c = arch_cost(arch, self.budget.target_resolution, self.num_classes)
+            self._costs[key] = {"params_m": c.params_m, "gmacs": c.gmacs, "latency_ms": None}
+        return self._costs[key]
+
+    def latency(self, arch: FasterSegArch) -> float:
+        """LUT latency (ms) at the target resolution (memoised; measures missing entries)."""
+        if self.lut is None:
+            raise ScoreError("no latency table")
+        c = self.cost(arch)
+        if c["latency_ms"] is None:
+            c["latency_ms"] = self.lut.estimate(arch, self.budget.target_resolution, self.num_classes).total_ms
+        return float(c["latency_ms"])  # type: ignore[arg-type]
+
+
+def avt_components(spec: Any) -> tuple[str, ...]:
+    """Registry names of the terms a proxy's AVT normalisation needs."""
+    if getattr(spec, "name", None) == "saswot":
+        from saswot.proxies.saswot import COMPONENTS
+
+        return tuple(COMPONENTS)
+    comps = getattr(spec, "avt_components", None)
+    if comps:
+        return tuple(comps)
+    raise ScoreError(f"proxy '{spec.name}' needs AVT statistics but does not say which terms to calibrate")
+
+
+def calibrate_avt_for_space(problem: FasterSegProblem, scorer: ProxyScorer, n: int, seed: int,
+                            on_step: Callable[[], None] | None = None) -> Any:
+    """AVT min/max of the proxy's terms over ``n`` seeded random legal architectures of the space.
+
+    The architectures are drawn with their own generator (``[seed, 7]``), so calibration never
+    perturbs the search's random stream. Budget is ignored (the whole space is sampled).
+    """
+    from saswot.proxies.avt import calibrate_avt
+
+    names = list(avt_components(scorer.spec))
+    rng = np.random.default_rng([seed, 7])
+    lists: dict[str, list[float]] = {p: [] for p in names}
+    keys: set[str] = set()
+    archs: list[str] = []
+    tries = 0
+    while len(archs) < n and tries < 100 * n:
+        tries += 1
+        arch = problem.decode(problem.sample(rng))
+        if arch.key() in keys or legality_errors(arch, problem.space.min_shared):
+            continue
+        keys.add(arch.key())
+        s = scorer.scores(arch, names)
+        for p in names:
+            lists[p].append(s[p])
+        archs.append(arch.key())
+        if on_step is not None:
+            on_step()
+    return calibrate_avt(lists, {"space": "fasterseg", "n": len(archs), "seed": seed,
+                                 "space_config": {k: v for k, v in asdict(problem.space).items() if not k.startswith("_")}})

@@ -1,0 +1,52 @@
+"""Zero-cost proxies: an explicit registry, one module per proxy, one shared statistics pass.
+
+Importing this package imports every module in it (with :mod:`pkgutil`), so a proxy module
+dropped into the folder registers itself and cannot be forgotten; optional modules written by
+others (e.g. ``auto_proxies.py``) are picked up when present and need not exist.
+
+Public API: :data:`REGISTRY`, :class:`ProxySpec`, :func:`register_proxy`, :class:`ProxyContext`,
+:func:`resolve_proxy`, :func:`resolve_proxies`, :func:`score_network`,
+:func:`score_network_detailed`, :data:`SENTINEL`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+from saswot.proxies.registry import (
+    REGISTRY,
+    SENTINEL,
+    ProxyContext,
+    ProxyRegistry,
+    ProxySpec,
+    ScoreReport,
+    register_proxy,
+    resolve_proxies,
+    resolve_proxy,
+    score_network,
+    score_network_detailed,
+)
+
+
+def _import_all() -> None:
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
+        if info.name != "registry":
+            importlib.import_module(f"{__name__}.{info.name}")
+
+
+_import_all()
+
+__all__ = [
+    "REGISTRY",
+    "SENTINEL",
+    "ProxyContext",
+    "ProxyRegistry",
+    "ProxySpec",
+    "ScoreReport",
+    "register_proxy",
+    "resolve_proxies",
+    "resolve_proxy",
+    "score_network",
+    "score_network_detailed",
+]

@@ -1,0 +1,13 @@
+"""plain: sum over conv/linear layers of W * dL/dW (signed, no absolute value)."""
+
+from __future__ import annotations
+
+import torch
+
+from saswot.proxies.registry import ProxyContext, register_proxy
+
+
+@register_proxy("plain", description="sum_l sum W_l * dL/dW_l (signed)")
+def plain(ctx: ProxyContext) -> float:
+    """Sum over layers and elements of W * dL/dW."""
+    return float(sum((layer.weight * layer.grad).sum(dtype=torch.float64) for layer in ctx.stats.layers))

@@ -1,0 +1,28 @@
+"""saswot: AVT-normalised SasWOT- plus AVT-normalised NWOT (paper Eq. 3-4).
+
+Min/max come from ``ctx.avt`` (an :class:`saswot.proxies.avt.AVTStats` calibrated on a seeded,
+pre-sampled set of architectures of the same space, see :mod:`saswot.proxies.avt`), so one new
+network is scored without re-normalising a whole population.
+"""
+
+from __future__ import annotations
+
+from saswot.errors import ScoreError
+from saswot.proxies.avt import avt_normalise
+from saswot.proxies.registry import ProxyContext, register_proxy
+
+#: The two terms of SasWOT.
+COMPONENTS = ("saswot_minus", "nwot")
+
+
+@register_proxy(
+    "saswot", needs_avt=True, description="avt(saswot_minus) + avt(nwot), AVT min/max pre-computed"
+)
+def saswot(ctx: ProxyContext) -> float:
+    """avt(saswot_minus) + avt(nwot)."""
+    if ctx.avt is None:
+        raise ScoreError(
+            "proxy 'saswot' needs AVT min/max statistics: pass avt=AVTStats.load(space) "
+            "(micro/macro ship with saswot) or calibrate them with saswot.proxies.avt.calibrate_avt."
+        )
+    return sum(avt_normalise(ctx.value(name), name, ctx.avt) for name in COMPONENTS)

@@ -1,0 +1,13 @@
+"""snip: sum over conv/linear layers of |W * dL/dW| (connection sensitivity)."""
+
+from __future__ import annotations
+
+import torch
+
+from saswot.proxies.registry import ProxyContext, register_proxy
+
+
+@register_proxy("snip", description="sum_l sum |W_l * dL/dW_l|")
+def snip(ctx: ProxyContext) -> float:
+    """Sum over layers and elements of |W * dL/dW|."""
+    return float(sum((layer.weight * layer.grad).abs().sum(dtype=torch.float64) for layer in ctx.stats.layers))

@@ -1,0 +1,82 @@
+"""`saswot rank` end to end (in-process), its cache and its user errors (exit code 2)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from saswot.cli.main import main
+
+KEYS = ["(1, 0, 0, 2, 1, 0)", "(2, 2, 1, 0, 0, 0)", "(1, 1, 0, 0, 0, 0)"]
+
+
+@pytest.fixture()
+def tiny_bench(tmp_path: Path) -> Path:
+    import os
+
+    src = Path(os.environ.get("SASWOT_DATA", "data")) / "tnb101" / "zc_transbench101_micro.json"
+    if not src.is_file():
+        pytest.skip("TNB101 data not available (set SASWOT_DATA)")
+    table = json.loads(src.read_text())["segmentsemantic"]
+    keys = [k for k in KEYS if k in table][:3]
+    keys += [k for k in table if k not in keys][: 3 - len(keys)]
+    path = tmp_path / "bench_micro.json"
+    path.write_text(json.dumps({"segmentsemantic": {k: table[k] for k in keys}}))
+    return path
+
+
+def _args(bench: Path, out: Path, *extra: str) -> list[str]:
+    return [
+        "rank", "--space", "micro", "--bench", str(bench), "--proxies", "params,l2_norm",
+        "--archs", "all", "--samples", "2", "--sample-size", "3", "--batch-size", "2",
+        "--resolution", "64", "--data", "random", "--quiet", "--out", str(out), *extra,
+    ]
+
+
+def test_rank_writes_json_markdown_plots_and_resumes(tiny_bench: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+    out = tmp_path / "res" / "r.json"
+    assert main(_args(tiny_bench, out, "--plots", str(tmp_path / "plots"))) == 0
+    doc = json.loads(out.read_text())
+    assert doc["space"] == "micro" and doc["task"] == "segmentsemantic"
+    assert len(doc["archs"]) == 3
+    rec = next(iter(doc["archs"].values()))
+    assert set(rec["scores"]) == {"params", "l2_norm"} and isinstance(rec["ground_truth"], float)
+    assert -1.0 <= doc["correlation"]["params"]["kendall"]["mean"] <= 1.0
+    assert doc["config"]["batch_size"] == 2 and doc["config"]["resolution"] == [64, 64]
+    assert "| params |" in out.with_suffix(".md").read_text()
+    assert (tmp_path / "plots" / "params.png").stat().st_size > 0
+    assert "Kendall" in capsys.readouterr().out
+    if "(1, 0, 0, 2, 1, 0)" in doc["archs"]:
+        assert doc["archs"]["(1, 0, 0, 2, 1, 0)"]["scores"]["params"] == pytest.approx(11.902545)
+
+    import saswot.tnb101.builder as builder
+
+    def boom(*a, **k):
+        raise AssertionError("cached architecture rebuilt")
+
+    monkeypatch.setattr(builder, "build_network", boom)
+    out2 = tmp_path / "res" / "r2.json"
+    assert main(_args(tiny_bench, out2)) == 0  # same cache folder (beside --out): nothing recomputed
+    assert json.loads(out2.read_text())["archs"] == doc["archs"]
+
+
+def test_rank_user_errors_exit_2(tiny_bench: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "r.json"
+    args = _args(tiny_bench, out)
+    bad_proxy = list(args)
+    bad_proxy[bad_proxy.index("params,l2_norm")] = "params,nosuch"
+    assert main(bad_proxy) == 2
+    err = capsys.readouterr().err
+    assert "unknown proxy 'nosuch'" in err and "snip" in err
+    empty = list(args)
+    empty[empty.index("all")] = "0"
+    assert main(empty) == 2
+    assert "empty" in capsys.readouterr().err
+    missing = [a for a in args if a not in ("--bench", str(tiny_bench))] + ["--data-root", str(tmp_path / "nodata")]
+    assert main(missing) == 2
+    err = capsys.readouterr().err
+    assert "not found" in err and "SASWOT_DATA" in err
+    assert main(args[:2] + ["galaxy"] + args[3:]) == 2
+    assert not out.exists()

@@ -1,0 +1,183 @@
+"""Tests of the proxy registry, every registered proxy, known values and AVT."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from _tiny_nets import tiny_batch, tiny_model
+from saswot.errors import ScoreError, UnknownNameError
+from saswot.proxies import (
+    REGISTRY,
+    SENTINEL,
+    ProxyContext,
+    ProxyRegistry,
+    ProxySpec,
+    resolve_proxies,
+    resolve_proxy,
+    score_network,
+    score_network_detailed,
+)
+from saswot.proxies.avt import AVTStats, avt_normalise, calibrate_avt, calibrate_avt_from_models
+from saswot.proxies.epe_nas import image_labels
+from saswot.proxies.jacov import jacov_from_jacobian
+from saswot.proxies.saswot_minus import saswot_minus_count
+from saswot.stats import LayerStats, NetStats
+
+EXPECTED = {
+    "fisher", "flops", "grad_norm", "grasp", "epe_nas", "jacov", "nwot", "params",
+    "snip", "synflow", "zen", "l2_norm", "plain", "saswot_minus", "saswot",
+}
+AVT = AVTStats({"saswot_minus": (0.0, 100.0), "nwot": (0.0, 40.0)})
+
+
+def _score(name: str, model: nn.Module, seed: int = 0) -> float:
+    x, y = tiny_batch(seed=seed)
+    return score_network(model, x, y, [name], num_classes=5, avt=AVT)[name]
+
+
+def test_registry_has_every_issue_proxy() -> None:
+    assert EXPECTED <= set(REGISTRY.names())
+    assert REGISTRY.get("synflow").bn is False and REGISTRY.get("synflow").own_pass
+    assert REGISTRY.get("grasp").own_pass and REGISTRY.get("grasp").needs_labels
+    assert not REGISTRY.get("params").needs_grad
+    assert REGISTRY.get("saswot").needs_avt
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY.names()))
+def test_every_proxy_finite_deterministic_and_model_untouched(name: str) -> None:
+    spec = REGISTRY.get(name)
+    if spec.name.startswith("auto-"):
+        pytest.skip("file-searched proxies are tested by their owner")
+    model = tiny_model().eval()
+    model.c1.weight.grad = torch.full_like(model.c1.weight, 0.5)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    calls: list[int] = []
+    model.c2.register_forward_hook(lambda *a: calls.append(1))
+    a = _score(name, model)
+    b = _score(name, model)
+    assert math.isfinite(a) and a != SENTINEL, f"{name} gave {a}"
+    assert a == pytest.approx(b, rel=1e-9, abs=1e-12)
+    assert not model.training
+    assert calls == []
+    assert torch.equal(model.c1.weight.grad, torch.full_like(model.c1.weight, 0.5))
+    assert model.c2.weight.grad is None
+    assert len(model.c2._forward_hooks) == 1
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, before[k]), f"{name} changed {k}"
+
+
+def test_shared_pass_gives_same_values_as_separate_calls() -> None:
+    x, y = tiny_batch()
+    model = tiny_model()
+    together = score_network(model, x, y, ["snip", "nwot", "jacov", "saswot"], num_classes=5, avt=AVT)
+    for name, value in together.items():
+        assert score_network(model, x, y, [name], num_classes=5, avt=AVT)[name] == pytest.approx(value, rel=1e-9)
+
+
+def test_registry_rejects_duplicates_and_unknown_names() -> None:
+    reg = ProxyRegistry()
+
+    @reg.register("one", needs_grad=False)
+    def one(ctx: ProxyContext) -> float:
+        """Always one."""
+        return 1.0
+
+    assert reg.get("one").description == "Always one."
+    with pytest.raises(ValueError, match="already registered"):
+        reg.register("one")(one)
+    with pytest.raises(UnknownNameError, match="Valid proxies"):
+        resolve_proxy("no_such_proxy")
+    with pytest.raises(UnknownNameError):
+        resolve_proxies("")
+    assert [s.name for s in resolve_proxies("snip,nwot,snip")] == ["snip", "nwot"]
+    assert len(resolve_proxies("all")) == len(REGISTRY)
+
+
+def test_params_flops_l2_norm_known_values() -> None:
+    model = tiny_model()
+    with torch.no_grad():
+        for m in (model.c1, model.c2, model.classifier):
+            m.weight.fill_(0.5)
+    x, y = tiny_batch(size=8)
+    s = score_network(model, x, y, ["params", "flops", "l2_norm"], num_classes=5)
+    n_params = (3 * 6 * 9) + 12 + (6 * 6 * 9 + 6) + 12 + (6 * 5 + 5)
+    assert s["params"] == pytest.approx(n_params / 1e6)
+    # MACs: c1 8x8, c2 4x4 (+bias), classifier 4x4 (+bias); BN 2*numel; ReLU/LeakyReLU numel
+    conv = 9 * 3 * 6 * 64 + (9 * 6 * 6 * 16 + 6 * 16) + (6 * 5 * 16 + 5 * 16)
+    other = 2 * 6 * 64 + 6 * 64 + 2 * 6 * 16 + 6 * 16
+    assert s["flops"] == pytest.approx((conv + other) / 1e6)
+    l2 = sum(0.5 * math.sqrt(m.weight.numel()) for m in (model.c1, model.c2, model.classifier))
+    assert s["l2_norm"] == pytest.approx(l2)
+
+
+def _ctx_with_layers(layers: list[LayerStats]) -> ProxyContext:
+    ctx = ProxyContext(model=nn.Identity(), images=torch.zeros(2, 3, 2, 2), labels=torch.zeros(2, 2, 2), num_classes=2)
+    ctx._stats = NetStats(layers=layers, nwot_kernel=None, input_grad=None, features=None, logits_shape=(), loss=0.0)
+    return ctx
+
+
+def test_saswot_minus_toy() -> None:
+    w = torch.zeros(2, 3)  # softmax along dim 0 -> 0.5 everywhere
+    g = torch.tensor([[0.6, 0.4, -1.0], [0.7, 0.5, 0.51]])
+    assert saswot_minus_count(w, g) == 3
+    layer = LayerStats("l", "linear", w, g, torch.zeros(2, 2))
+    ctx = _ctx_with_layers([layer, layer])
+    assert REGISTRY.get("saswot_minus").fn(ctx) == 6.0
+    # snip/plain/grad_norm on the same toy
+    assert REGISTRY.get("snip").fn(_ctx_with_layers([LayerStats("l", "linear", torch.ones(2, 3), g, torch.zeros(1))])) == pytest.approx(
+        float(g.abs().sum())
+    )
+
+
+def test_saswot_combines_avt_normalised_terms() -> None:
+    x, y = tiny_batch()
+    model = tiny_model()
+    s = score_network(model, x, y, ["saswot", "saswot_minus", "nwot"], num_classes=5, avt=AVT)
+    assert s["saswot"] == pytest.approx(s["saswot_minus"] / 100.0 + s["nwot"] / 40.0)
+    with pytest.raises(ScoreError, match="AVT"):
+        score_network(model, x, y, ["saswot"], num_classes=5)
+
+
+def test_avt_calibration_and_roundtrip(tmp_path) -> None:
+    stats = calibrate_avt({"a": [1.0, 3.0, float("nan"), SENTINEL], "b": [0.0, 10.0]}, {"note": "x"})
+    assert stats.ranges == {"a": (1.0, 3.0), "b": (0.0, 10.0)}
+    assert stats.meta["excluded"] == {"a": 2, "b": 0}
+    assert avt_normalise(2.0, "a", stats) == 0.5
+    assert avt_normalise(5.0, "a", stats) == 2.0  # not clipped
+    path = stats.write(tmp_path / "avt.json")
+    assert AVTStats.read(path).ranges == stats.ranges
+    with pytest.raises(ScoreError):
+        calibrate_avt({"a": [1.0, 1.0]})
+    with pytest.raises(ScoreError):
+        avt_normalise(1.0, "zzz", stats)
+    with pytest.raises(UnknownNameError):
+        AVTStats.load("no-such-space")
+    x, y = tiny_batch()
+    items = [(tiny_model(seed=s), x, y) for s in range(3)]
+    from_models = calibrate_avt_from_models(items, num_classes=5, proxies=("nwot", "snip"))
+    assert set(from_models.ranges) == {"nwot", "snip"}
+    assert from_models.meta["n"] == 3
+
+
+def test_nan_becomes_sentinel_and_is_reported() -> None:
+    reg_name = "test_always_nan"  # a spec object, not registered: the global registry stays clean
+    spec = ProxySpec(name=reg_name, fn=lambda ctx: float("nan"), needs_grad=False)
+    x, y = tiny_batch()
+    rep = score_network_detailed(tiny_model(), x, y, [spec, "l2_norm"], num_classes=5)
+    assert rep.scores[reg_name] == SENTINEL
+    assert reg_name in rep.failed and "l2_norm" not in rep.failed
+
+
+def test_jacov_and_epe_helpers() -> None:
+    jac = torch.eye(3).numpy()
+    # corrcoef of the identity rows: 1 on diagonal, -0.5 elsewhere -> eigenvalues 0, 1.5, 1.5
+    k = 1e-5
+    expected = -sum(math.log(l + k) + 1 / (l + k) for l in (0.0, 1.5, 1.5))
+    assert jacov_from_jacobian(jac) == pytest.approx(expected, rel=1e-6)
+    assert math.isnan(jacov_from_jacobian(torch.ones(3, 4).numpy()))  # constant rows
+    labels = torch.tensor([[[1, 1], [2, 255]], [[255, 255], [255, 255]]])
+    assert image_labels(labels, 5).tolist() == [1, -1]
