@@ -8,19 +8,13 @@ from torch import nn
 
 from saswot.fasterseg.arch import FasterSegArch
 from saswot.fasterseg.ops import SCALES, BranchRefine, ConvNorm, SegHead, Stem, make_op, num_filters
+from saswot.nn_init import kaiming_init_
 from saswot.seeding import torch_seed
 
 
 def _init_weights(module: nn.Module) -> None:
     """Kaiming-normal (fan_in, relu) convs, BN weight 1 / bias 0 (FasterSeg's init)."""
-    for m in module.modules():
-        if isinstance(m, nn.Conv2d):
-            nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d):
-            nn.init.ones_(m.weight)
-            nn.init.zeros_(m.bias)
+    kaiming_init_(module, mode="fan_in")
 
 
 class FasterSegNet(nn.Module):

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from saswot.nn_init import kaiming_init_
 from saswot.seeding import torch_seed
 from saswot.tnb101.encoding import MICRO_EDGES, MacroArch, MicroArch, TNBArch, parse_arch
 from saswot.tnb101.ops import ReLUConvBN, make_micro_op
@@ -118,14 +119,7 @@ class Encoder(nn.Module):
         self._init_weights()
 
     def _init_weights(self) -> None:
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+        kaiming_init_(self, mode="fan_out")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return the encoder feature map."""
