@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reduced CamVid run of the released FasterSeg architecture on the CPU (see docs/results/training.md),
+# Reduced CamVid run of the released FasterSeg architecture on the CPU (see docs/results.md),
 # then evaluation, export of the committed checkpoint, and CPU FPS at 360x480 and 720x960.
 # Usage: SASWOT_DATA=/path/to/data bash benchmarks/camvid_fasterseg_cpu.sh
 set -euo pipefail

@@ -13,7 +13,7 @@ Given a ``saswot rank`` result JSON, prints (and writes with ``--out``) markdown
 Example::
 
     SASWOT_DATA=/work/shared/data .venv/bin/python benchmarks/proxy_fidelity.py \
-        --results runs/rank_micro.json --reference-all --out docs/results/fidelity_micro.md
+        --results runs/rank_micro.json --reference-all --out results/fidelity_micro.md
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ def test_lut_sum_vs_measured_tiny(tmp_path) -> None:
     measured = measure_latency(build_network(arch, seed=0), res, warmup=1, min_reps=3, max_reps=5, target_s=0.05)
     # Tiny inputs on a shared, loaded CPU: only the order of magnitude is checkable here (loose
     # factor so that other processes cannot make it flaky); the real gap at the target
-    # resolution is recorded in docs/results/fasterseg.md.
+    # resolution is recorded in docs/results.md.
     assert 0.1 < est.total_ms / measured < 10.0
     again = LatencyTable("cpu", tmp_path / "lut.json")
     assert again.estimate(arch, res).total_ms == est.total_ms and again.measured_now == 0

@@ -14,7 +14,7 @@ from saswot.progress import stderr_console
 from saswot.tables import print_table, table_to_markdown
 
 #: Defaults chosen so that `rank --proxies all` over the 504 micro dev archs fits the time budget
-#: on a 2-core CPU (see docs/results/proxies.md for the measurement).
+#: on a 2-core CPU (see docs/results.md for the measurement).
 DEFAULT_BATCH = 4
 DEFAULT_RESOLUTION = 64
 

@@ -287,7 +287,8 @@ def score_network_detailed(
         avt=avt,
         act_max_elems=act_max_elems,
         need_input_grad=bool(names & {"jacov", "epe_nas"}) or any(s.name not in REGISTRY for s in specs),
-        need_nwot=bool(names & {"nwot", "saswot"}) or any(s.name not in REGISTRY for s in specs),
+        # NWOT's kernel is needed by nwot itself, saswot (Eq. 3) and every "<proxy>+nwot" combination
+        need_nwot=any(n == "saswot" or "nwot" in n for n in names) or any(s.name not in REGISTRY for s in specs),
         seed=seed,
     )
     scores: dict[str, float] = {}
