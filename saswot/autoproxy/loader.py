@@ -95,7 +95,7 @@ def proxy_spec_from_dict(data: Mapping[str, Any], name: str, cache_id: str,
 
         description = expr.formula()
     return ProxySpec(name=name, fn=fn, needs_grad=True, needs_labels=True, bn=True, own_pass=False,
-                     description=description, cache_id=cache_id)
+                     description=description, needs_nwot=mode == "nwot", cache_id=cache_id)
 
 
 def load_proxy_file(path: str | Path, combine: str | None = "file") -> Any:

@@ -42,6 +42,8 @@ class ProxySpec:
         own_pass: runs its own forward/backward instead of the shared statistics pass.
         description: one line for ``--help`` and docs.
         needs_avt: needs AVT min/max statistics (``ctx.avt``).
+        needs_nwot: reads the NWOT kernel of the shared pass (directly or through ``ctx.value("nwot")``).
+        needs_input_grad: reads the input gradient of the shared pass (jacov, epe_nas).
         cache_id: identity used in score caches (defaults to ``name``; file-based proxies use a
             content hash so that an edited file is not served stale scores).
     """
@@ -54,6 +56,8 @@ class ProxySpec:
     own_pass: bool = False
     description: str = ""
     needs_avt: bool = False
+    needs_nwot: bool = False
+    needs_input_grad: bool = False
     cache_id: str | None = None
 
     @property
@@ -85,6 +89,8 @@ class ProxyRegistry:
         own_pass: bool = False,
         description: str = "",
         needs_avt: bool = False,
+        needs_nwot: bool = False,
+        needs_input_grad: bool = False,
     ) -> Callable[[Callable[["ProxyContext"], float]], Callable[["ProxyContext"], float]]:
         """Decorator registering ``fn`` under ``name`` (the function is returned unchanged)."""
 
@@ -99,6 +105,8 @@ class ProxyRegistry:
                     own_pass=own_pass,
                     description=description or _first_line(fn.__doc__),
                     needs_avt=needs_avt,
+                    needs_nwot=needs_nwot,
+                    needs_input_grad=needs_input_grad,
                 )
             )
             return fn
@@ -276,7 +284,6 @@ def score_network_detailed(
         A :class:`ScoreReport`; failed proxies get :data:`SENTINEL` and a reason.
     """
     specs = resolve_proxies(proxies if isinstance(proxies, str) else list(proxies))
-    names = {s.name for s in specs}
     ctx = ProxyContext(
         model=model,
         images=images,
@@ -286,9 +293,8 @@ def score_network_detailed(
         device=device,
         avt=avt,
         act_max_elems=act_max_elems,
-        need_input_grad=bool(names & {"jacov", "epe_nas"}) or any(s.name not in REGISTRY for s in specs),
-        # NWOT's kernel is needed by nwot itself, saswot (Eq. 3) and every "<proxy>+nwot" combination
-        need_nwot=any(n == "saswot" or "nwot" in n for n in names) or any(s.name not in REGISTRY for s in specs),
+        need_input_grad=any(s.needs_input_grad for s in specs),
+        need_nwot=any(s.needs_nwot for s in specs),
         seed=seed,
     )
     scores: dict[str, float] = {}

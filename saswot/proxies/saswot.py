@@ -16,7 +16,7 @@ COMPONENTS = ("saswot_minus", "nwot")
 
 
 @register_proxy(
-    "saswot", needs_avt=True, description="avt(saswot_minus) + avt(nwot), AVT min/max pre-computed"
+    "saswot", needs_avt=True, needs_nwot=True, description="avt(saswot_minus) + avt(nwot), AVT min/max pre-computed"
 )
 def saswot(ctx: ProxyContext) -> float:
     """avt(saswot_minus) + avt(nwot)."""
