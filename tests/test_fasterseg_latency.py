@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import torch
+import pytest
 
 from saswot.fasterseg import build_network, load_arch
 from saswot.fasterseg.cost import components
@@ -16,8 +16,8 @@ def test_components_count_shared_cells_once() -> None:
     assert len([c for c in components(arch, (64, 128)) if c.part == "stem"]) == 3
 
 
+@pytest.mark.usefixtures("one_torch_thread")
 def test_lut_sum_vs_measured_tiny(tmp_path) -> None:
-    torch.set_num_threads(1)
     arch = load_arch("fasterseg")
     res = (64, 128)
     lut = LatencyTable("cpu", tmp_path / "lut.json", warmup=1, min_reps=3, max_reps=5, target_s=0.05)

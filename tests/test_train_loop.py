@@ -15,12 +15,7 @@ from saswot.train.losses import SegmentationLoss
 from saswot.train.models import MODELS, ModelSpec, build_model, resolve_model
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_one_step_decreases_loss() -> None:
