@@ -7,7 +7,10 @@ For each of ``--archs`` seeded TransNAS-Bench-101 architectures:
 * ``all``: one :func:`saswot.proxies.score_network` call with every registered proxy (one shared
   statistics pass + the own-pass proxies grasp, synflow, zen);
 * ``separate`` (with ``--separate``): every proxy in its own ``score_network`` call;
-* ``build``: building the network.
+* ``build``: building the network;
+* with ``--breakdown``: the same call split into its parts, each divided by ``fb``: the private
+  copy, the shared statistics pass, then every proxy in turn on the same context (so a proxy's
+  figure is what it adds on top of the shared pass).
 
 Prints a table and writes a JSON with the per-arch figures, the ratios and an extrapolation of a
 full ``saswot rank --proxies all`` over ``--extrapolate`` architectures (mean per-arch
@@ -28,7 +31,7 @@ import torch
 
 from saswot.benchmark import TNBBenchmark
 from saswot.io import write_json
-from saswot.proxies import resolve_proxies, score_network
+from saswot.proxies import make_context, resolve_proxies, score_network
 from saswot.proxies.avt import AVTStats, packaged_spaces
 from saswot.proxydata import camvid_available, make_batch
 from saswot.seeding import make_rng
@@ -41,6 +44,25 @@ def _fb(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     t = time.perf_counter()
     seg_loss(main_output(model(x)), y).backward()
     return time.perf_counter() - t
+
+
+def _breakdown(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, names: list[str], avt: object, fb: float) -> dict[str, float]:
+    """Seconds / fb of each part of one scoring call (copy, shared pass, each proxy in order)."""
+    specs = resolve_proxies(names)
+    ctx = make_context(model, x, y, specs, num_classes=17, avt=avt)
+    parts: dict[str, float] = {}
+    t = time.perf_counter()
+    ctx.work_copy()
+    parts["(private copy)"] = (time.perf_counter() - t) / fb
+    t = time.perf_counter()
+    _ = ctx.stats
+    parts["(shared statistics pass)"] = (time.perf_counter() - t) / fb
+    with torch.random.fork_rng(devices=[]):
+        for spec in specs:
+            t = time.perf_counter()
+            ctx.values.setdefault(spec.name, float(spec.fn(ctx)))
+            parts[spec.name] = (time.perf_counter() - t) / fb
+    return parts
 
 
 def main() -> None:
@@ -56,6 +78,7 @@ def main() -> None:
     ap.add_argument("--proxies", default="all", help="all or NAME,NAME,... (default all registered)")
     ap.add_argument("--warmup", action="store_true", help="score one extra architecture first, untimed")
     ap.add_argument("--separate", action="store_true", help="also time each proxy in its own pass")
+    ap.add_argument("--breakdown", action="store_true", help="also time the parts of one call (copy, shared pass, each proxy)")
     ap.add_argument("--extrapolate", type=int, default=504)
     ap.add_argument("--data-root", default=None)
     ap.add_argument("--out", default="benchmarks/out/proxy_speed.json")
@@ -90,6 +113,8 @@ def main() -> None:
                 score_network(copy.deepcopy(model), x, y, [n], num_classes=17, avt=avt)
             rec["separate_s"] = time.perf_counter() - t
             rec["ratio_separate"] = rec["separate_s"] / fb
+        if args.breakdown:
+            rec["breakdown"] = _breakdown(model, x, y, names, avt, fb)
         records.append(rec)
         rows.append([arch.key, build, fb, t_all, rec["ratio_all"], rec.get("ratio_separate", float("nan"))])
         del model, work
@@ -107,6 +132,14 @@ def main() -> None:
         "extrapolated_archs": args.extrapolate,
         "extrapolated_minutes": per_arch * args.extrapolate / 60.0,
     }
+    if args.breakdown:
+        parts = list(records[0]["breakdown"])
+        summary["mean_breakdown"] = {p: statistics.mean(r["breakdown"][p] for r in records) for p in parts}
+        print_table(
+            "mean cost of each part, in forward+backward passes",
+            ["part", "x fwd+bwd"],
+            [[p, v] for p, v in summary["mean_breakdown"].items()],
+        )
     if args.separate:
         summary["median_ratio_separate"] = statistics.median(r["ratio_separate"] for r in records)
     write_json(args.out, summary)

@@ -10,7 +10,13 @@ gradients, hooks and train/eval mode are never touched) and returns a plain :cla
   every ReLU-type module (class name contains ``ReLU``: ReLU, ReLU6, LeakyReLU, ...);
 * the input gradient ``d(sum of logits)/dx`` (jacov / epe_nas), computed with a second,
   input-only backward over the same graph (no second forward);
+* optionally (``keep_grad_graph``, for grasp) the weight gradients *with their autograd graph*
+  (``create_graph=True``), so that a Hessian-gradient product needs only one more backward and
+  no second forward; they are handed over in ``NetStats.extra["grad_graph"]``;
 * the loss and the logits' shape.
+
+Only the Conv2d / Linear weights are differentiated (``torch.autograd.grad``), so no gradient is
+computed for BatchNorm or bias parameters, and no ``.grad`` field is written.
 
 Loss: pixel-wise cross entropy, mean over valid pixels, ``ignore_index`` pixels skipped; logits
 are bilinearly resized (``align_corners=False``) to the label size when they differ; when the
@@ -50,7 +56,8 @@ class LayerStats:
     Attributes:
         name: qualified module name in the model.
         kind: ``"conv"`` or ``"linear"``.
-        weight: detached fp32 CPU clone of W.
+        weight: detached fp32 CPU W (a view of the private copy's weight, not a clone: nothing in
+            saswot writes to it).
         grad: dL/dW, same shape as W (zeros if no gradient reached the layer).
         act: layer output subsampled to N x C x k (conv) or N x F' (linear), see module doc.
         fisher: per-output-channel Fisher saliency ``0.5 * mean_n (sum_hw z * dL/dz)^2``.
@@ -191,6 +198,7 @@ def collect_stats(
     num_classes: int | None = None,
     device: str = "cpu",
     copy_model: bool = True,
+    keep_grad_graph: bool = False,
 ) -> NetStats:
     """Run one forward + backward on a copy of ``model`` and collect proxy statistics.
 
@@ -206,15 +214,15 @@ def collect_stats(
         num_classes: used to find the classifier when ``need_features`` is set.
         device: where to run.
         copy_model: False if ``model`` already is a private copy from :func:`prepare_copy`
-            (its weights are left as they are; its ``.grad`` fields are overwritten).
+            (its weights, buffers aside from BatchNorm running statistics, are left as they are).
+        keep_grad_graph: differentiate with ``create_graph=True`` and return the live
+            ``(weights, grads)`` lists in ``extra["grad_graph"]`` (grads that did not reach a
+            weight are None). The caller must drop them when done: they hold the graph.
 
     Returns:
         A :class:`NetStats` with detached CPU tensors.
     """
     net = prepare_copy(model, device) if copy_model else model
-    if not copy_model:
-        for p in net.parameters():
-            p.grad = None
     images = images.to(device)
     labels = labels.to(device)
     n = images.shape[0]
@@ -243,7 +251,7 @@ def collect_stats(
         layers[module] = LayerStats(
             name=names.get(module, ""),
             kind=kind,
-            weight=module.weight.detach().float().cpu().clone(),
+            weight=module.weight.detach().to("cpu", torch.float32),  # the copy is private: no clone
             grad=torch.zeros(0),
             act=_subsample(out, act_max_elems, seed=len(order)),
             fan_in=fan_in,
@@ -283,12 +291,19 @@ def collect_stats(
         x = images.detach().clone().requires_grad_(need_input_grad)
         logits = main_output(net(x))
         loss = seg_loss(logits, labels, ignore_index)
+        weighted = [m for m in layers if m.weight.requires_grad]
         fisher_on["active"] = True
-        loss.backward(retain_graph=need_input_grad)
+        grads = torch.autograd.grad(
+            loss,
+            [m.weight for m in weighted],
+            retain_graph=need_input_grad or keep_grad_graph,
+            create_graph=keep_grad_graph,
+            allow_unused=True,
+        )
         fisher_on["active"] = False
         input_grad = None
         if need_input_grad:
-            (input_grad,) = torch.autograd.grad(logits.sum(), x, allow_unused=True)
+            (input_grad,) = torch.autograd.grad(logits.sum(), x, retain_graph=keep_grad_graph, allow_unused=True)
             input_grad = torch.zeros_like(x) if input_grad is None else input_grad
             input_grad = input_grad.detach().cpu()
     finally:
@@ -297,11 +312,12 @@ def collect_stats(
         outputs.clear()
         fisher_on["active"] = False
 
+    grad_of = dict(zip(weighted, grads))
     result: list[LayerStats] = []
     for m in order:
         st = layers[m]
-        g = m.weight.grad
-        st.grad = torch.zeros_like(st.weight) if g is None else g.detach().float().cpu().clone()
+        g = grad_of.get(m)
+        st.grad = torch.zeros_like(st.weight) if g is None else g.detach().to("cpu", torch.float32)
         if st.fisher is None:
             channels = st.weight.shape[0]
             st.fisher = torch.zeros(channels)
@@ -314,4 +330,5 @@ def collect_stats(
         logits_shape=tuple(logits.shape),
         loss=float(loss.detach()),
         relu_modules=relu_count["n"],
+        extra={"grad_graph": ([m.weight for m in weighted], list(grads))} if keep_grad_graph else {},
     )

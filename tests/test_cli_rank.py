@@ -80,3 +80,27 @@ def test_rank_user_errors_exit_2(tiny_bench: Path, tmp_path: Path, capsys) -> No
     assert "not found" in err and "SASWOT_DATA" in err
     assert main(args[:2] + ["galaxy"] + args[3:]) == 2
     assert not out.exists()
+
+
+def test_avt_calibrate_writes_ranges_and_refreshes_a_proxy_file(tiny_bench: Path, tmp_path: Path) -> None:
+    from saswot.autoproxy import load_proxy_file
+
+    proxy = tmp_path / "p.json"
+    proxy.write_text(json.dumps({"name": "snip-like", "expression": "sum_layers(sum(mul(noop(relu(G)), noop(W))))"}))
+    out = tmp_path / "avt.json"
+    args = [
+        "avt-calibrate", "--space", "micro", "--bench", str(tiny_bench), "--n", "3", "--batch-size", "2",
+        "--resolution", "64", "--data", "random", "--quiet", "--out", str(out), "--cache", str(tmp_path / "c"),
+    ]
+    assert main([*args, "--update-proxy-file", str(proxy)]) == 0
+    avt = json.loads(out.read_text())
+    assert set(avt["ranges"]) == {"saswot_minus", "nwot"} and avt["meta"]["n"] == 3
+    for rng in avt["ranges"].values():
+        assert rng["min"] < rng["max"]
+    written = json.loads(proxy.read_text())["avt"]
+    assert set(written["ranges"]) == {"expression", "nwot"}
+    assert written["ranges"]["nwot"] == avt["ranges"]["nwot"]  # same archs, same settings
+    assert written["settings"]["batch_size"] == 2
+    assert load_proxy_file(proxy, combine="nwot").needs_nwot
+    # AVT-based proxies have no raw range to record
+    assert main([*args, "--proxies", "saswot"]) == 2

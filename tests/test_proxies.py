@@ -42,7 +42,8 @@ def _score(name: str, model: nn.Module, seed: int = 0) -> float:
 def test_registry_has_every_issue_proxy() -> None:
     assert EXPECTED <= set(REGISTRY.names())
     assert REGISTRY.get("synflow").bn is False and REGISTRY.get("synflow").own_pass
-    assert REGISTRY.get("grasp").own_pass and REGISTRY.get("grasp").needs_labels
+    grasp = REGISTRY.get("grasp")
+    assert grasp.needs_grad_graph and grasp.needs_labels and not grasp.own_pass
     assert not REGISTRY.get("params").needs_grad
     assert REGISTRY.get("saswot").needs_avt
 
@@ -179,3 +180,53 @@ def test_jacov_and_epe_helpers() -> None:
     assert math.isnan(jacov_from_jacobian(torch.ones(3, 4).numpy()))  # constant rows
     labels = torch.tensor([[[1, 1], [2, 255]], [[255, 255], [255, 255]]])
     assert image_labels(labels, 5).tolist() == [1, -1]
+
+
+def test_grasp_on_the_shared_graph_equals_its_own_double_backward_pass() -> None:
+    from saswot.proxies.grasp import grasp_own_pass
+    from saswot.stats import prepare_copy
+
+    model = tiny_model(seed=3)
+    x, y = tiny_batch(seed=3)
+    shared = score_network(model, x, y, ["grasp", "snip", "jacov"], num_classes=5)["grasp"]
+    own = grasp_own_pass(prepare_copy(model), x, y)
+    assert shared == pytest.approx(own, rel=1e-9, abs=1e-12)
+    # a context without the graph (stats already collected without it) falls back to the own pass
+    ctx = ProxyContext(model=model, images=x, labels=y, num_classes=5, need_grad_graph=False)
+    assert ctx.stats.extra == {}
+    assert REGISTRY.get("grasp").fn(ctx) == pytest.approx(own, rel=1e-9, abs=1e-12)
+
+
+def test_synflow_identity_batchnorm_equals_removing_batchnorm() -> None:
+    from saswot.proxies.synflow import _synflow_stripped_copy
+
+    model = tiny_model(seed=4)
+    x, y = tiny_batch(seed=4)
+    with torch.no_grad():  # non-trivial BN statistics and affine parameters must not matter
+        model.b1.running_mean.fill_(3.0)
+        model.b1.running_var.fill_(7.0)
+        model.b2.weight.fill_(-2.0)
+    ctx = ProxyContext(model=model, images=x, labels=y, num_classes=5)
+    value = REGISTRY.get("synflow").fn(ctx)
+    assert value == pytest.approx(_synflow_stripped_copy(ctx), rel=1e-6)
+    work = ctx.work_copy()  # the shared copy is left as it was: BN in train mode, eps restored
+    assert work.b1.training and work.b1.eps == model.b1.eps
+    assert torch.equal(work.c1.weight, model.c1.weight)
+
+
+def test_synflow_falls_back_to_float64_when_float32_overflows() -> None:
+    from saswot.proxies.synflow import _abs_tensors, _synflow_sum
+
+    # 16 conv layers, each multiplying the all-ones signal by ~960: float32 overflows (> 3.4e38)
+    layers: list[nn.Module] = [nn.Conv2d(3, 64, 1, bias=False)]
+    layers += [nn.Conv2d(64, 64, 1, bias=False) for _ in range(15)]
+    net = nn.Sequential(*layers, nn.Conv2d(64, 5, 1))
+    with torch.no_grad():
+        for m in net:
+            m.weight.fill_(15.0)
+    x, y = tiny_batch()
+    ctx = ProxyContext(model=net, images=x, labels=y, num_classes=5)
+    assert _synflow_sum(net, _abs_tensors(net, torch.float32), ctx, torch.float32) == math.inf
+    expected = math.log(_synflow_sum(net, _abs_tensors(net, torch.float64), ctx, torch.float64))
+    assert expected > math.log(3.4e38)
+    assert REGISTRY.get("synflow").fn(ctx) == pytest.approx(expected, rel=1e-12)

@@ -207,9 +207,17 @@ def avt_calibrate(
     data_root: Optional[str] = typer.Option(None, "--data-root"),
     device: str = typer.Option("cpu", "--device"),
     cache: Optional[Path] = typer.Option(None, "--cache"),
+    proxies: str = typer.Option("saswot_minus,nwot", "--proxies", help="proxies whose min/max to record"),
+    proxy_file: Optional[Path] = typer.Option(
+        None,
+        "--update-proxy-file",
+        help="also re-calibrate the AVT ranges (its expression and nwot) stored in this proxy JSON",
+    ),
     quiet: bool = typer.Option(False, "--quiet"),
 ) -> None:
-    """Pre-compute SasWOT's AVT min/max of saswot_minus and nwot on a seeded architecture sample."""
+    """Pre-compute AVT min/max (SasWOT: saswot_minus and nwot) on a seeded architecture sample."""
+    from saswot.autoproxy import load_proxy_file
+    from saswot.io import read_json, write_json
     from saswot.proxies import resolve_proxies
     from saswot.proxies.avt import calibrate_avt
     from saswot.rank import ScoreCache, ScoreSettings, score_architectures
@@ -225,20 +233,38 @@ def avt_calibrate(
         space=space, batch_size=batch_size, resolution=parse_resolution(resolution), data=source, seed=seed,
         device=_check_device(device),
     )
-    specs = resolve_proxies("saswot_minus,nwot")
+    specs = resolve_proxies(proxies)
+    if any(s.needs_avt for s in specs):
+        raise InvalidArchError("--proxies: AVT ranges are taken of raw proxies, not of AVT-based ones (e.g. saswot)")
+    expression = None
+    if proxy_file is not None:
+        expression = load_proxy_file(proxy_file, combine=None)
+        specs = resolve_proxies([*specs, expression, "nwot"])
     store = ScoreCache(cache if cache is not None else Path(out).parent / ".saswot-cache", settings)
     per_arch = score_architectures(
         archs, specs, settings, lambda a: build_network(a, settings.num_classes, seed=seed),
         cache=store, data_root=data_root, progress=not quiet, description=f"avt {space}",
     )
     lists = {s.name: [per_arch[a.key].scores[s.name] for a in archs] for s in specs}
+    if expression is not None:
+        extra = calibrate_avt({"expression": lists[expression.name], "nwot": lists["nwot"]})
+        data = read_json(proxy_file, "proxy file")
+        data["avt"] = {
+            **extra.to_json(),
+            "set": f"{n} architectures sampled with seed {sample_seed}, scored at the settings of `saswot rank`",
+            "settings": settings.to_json(),
+        }
+        write_json(proxy_file, data)
+        print_table(f"AVT ranges written to {proxy_file}", ["term", "min", "max"],
+                    [[k, v[0], v[1]] for k, v in extra.ranges.items()])
+        lists = {s.name: lists[s.name] for s in resolve_proxies(proxies)}
     meta = {
         "space": space,
         "settings": settings.to_json(),
         "sample_seed": sample_seed,
         "archs": [a.key for a in archs],
         "command": f"saswot avt-calibrate --space {space} --n {n} --seed {seed} --sample-seed {sample_seed} "
-        f"--batch-size {batch_size} --resolution {resolution} --data {source}",
+        f"--batch-size {batch_size} --resolution {resolution} --data {source} --proxies {proxies}",
     }
     stats = calibrate_avt(lists, meta)
     stats.write(out)

@@ -8,6 +8,7 @@ registers nothing.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from importlib import resources
 
@@ -30,7 +31,9 @@ def register_shipped(registry: ProxyRegistry) -> list[str]:
         registry.add(proxy_spec_from_dict(data, name, f"{name}@{data['expression']}", combine=None))
         ranges = (data.get("avt") or {}).get("ranges") or {}
         if "expression" in ranges and "nwot" in ranges:
-            registry.add(proxy_spec_from_dict(data, f"{name}+nwot", f"{name}+nwot@{data['expression']}",
+            # the cache identity covers the AVT ranges: recalibrated ranges never reuse stale scores
+            digest = hashlib.sha256(json.dumps(ranges, sort_keys=True).encode()).hexdigest()[:12]
+            registry.add(proxy_spec_from_dict(data, f"{name}+nwot", f"{name}+nwot@{data['expression']}@avt-{digest}",
                                               combine="nwot"))
         added.append(name)
     return added

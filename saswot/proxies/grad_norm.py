@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import torch
+import math
 
 from saswot.proxies.registry import ProxyContext, register_proxy
 
@@ -10,4 +10,4 @@ from saswot.proxies.registry import ProxyContext, register_proxy
 @register_proxy("grad_norm", description="sum_l ||dL/dW_l||_F")
 def grad_norm(ctx: ProxyContext) -> float:
     """Sum over layers of ||dL/dW||_F (norm per layer, not squared)."""
-    return float(sum(layer.grad.norm(dtype=torch.float64) for layer in ctx.stats.layers))
+    return math.fsum(math.sqrt(float((layer.grad * layer.grad).sum())) for layer in ctx.stats.layers)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from saswot.proxies.registry import ProxyContext, conv_linear_layers, register_proxy
@@ -11,4 +13,5 @@ from saswot.proxies.registry import ProxyContext, conv_linear_layers, register_p
 def l2_norm(ctx: ProxyContext) -> float:
     """Sum over conv/linear layers of the Frobenius norm of the weight."""
     with torch.no_grad():
-        return float(sum(m.weight.detach().norm(dtype=torch.float64) for m in conv_linear_layers(ctx.model)))
+        weights = [m.weight.detach().float() for m in conv_linear_layers(ctx.model)]
+        return math.fsum(math.sqrt(float((w * w).sum())) for w in weights)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import torch
+import math
 
 from saswot.proxies.registry import ProxyContext, register_proxy
 
@@ -10,4 +10,4 @@ from saswot.proxies.registry import ProxyContext, register_proxy
 @register_proxy("plain", description="sum_l sum W_l * dL/dW_l (signed)")
 def plain(ctx: ProxyContext) -> float:
     """Sum over layers and elements of W * dL/dW."""
-    return float(sum((layer.weight * layer.grad).sum(dtype=torch.float64) for layer in ctx.stats.layers))
+    return math.fsum(float((layer.weight * layer.grad).sum()) for layer in ctx.stats.layers)

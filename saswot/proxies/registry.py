@@ -3,8 +3,9 @@
 A proxy is a function ``fn(ctx: ProxyContext) -> float`` registered by name with
 :func:`register_proxy` (a bound method of the explicit :data:`REGISTRY` object). Proxies that can
 work from the shared statistics pass read ``ctx.stats`` (computed once, lazily, for all of them);
-proxies that need their own pass (``own_pass=True``: synflow, grasp, zen) work on their own copy
-of ``ctx.model``.
+grasp continues that pass's graph (one extra backward, no forward); proxies that need their own
+pass (``own_pass=True``: synflow, zen) run it on the same private copy through
+``torch.func.functional_call`` with their own weights, so a network is deep-copied only once.
 
 Non-finite scores become :data:`SENTINEL` (``-1e8``, NAS-Bench-Suite-Zero's convention): the
 value ranks below every real score, and :func:`score_network_detailed` reports which proxies
@@ -44,6 +45,8 @@ class ProxySpec:
         needs_avt: needs AVT min/max statistics (``ctx.avt``).
         needs_nwot: reads the NWOT kernel of the shared pass (directly or through ``ctx.value("nwot")``).
         needs_input_grad: reads the input gradient of the shared pass (jacov, epe_nas).
+        needs_grad_graph: reads the graph-attached weight gradients of the shared pass (grasp's
+            Hessian-gradient product), which is then run with ``create_graph=True``.
         cache_id: identity used in score caches (defaults to ``name``; file-based proxies use a
             content hash so that an edited file is not served stale scores).
     """
@@ -58,6 +61,7 @@ class ProxySpec:
     needs_avt: bool = False
     needs_nwot: bool = False
     needs_input_grad: bool = False
+    needs_grad_graph: bool = False
     cache_id: str | None = None
 
     @property
@@ -91,6 +95,7 @@ class ProxyRegistry:
         needs_avt: bool = False,
         needs_nwot: bool = False,
         needs_input_grad: bool = False,
+        needs_grad_graph: bool = False,
     ) -> Callable[[Callable[["ProxyContext"], float]], Callable[["ProxyContext"], float]]:
         """Decorator registering ``fn`` under ``name`` (the function is returned unchanged)."""
 
@@ -107,6 +112,7 @@ class ProxyRegistry:
                     needs_avt=needs_avt,
                     needs_nwot=needs_nwot,
                     needs_input_grad=needs_input_grad,
+                    needs_grad_graph=needs_grad_graph,
                 )
             )
             return fn
@@ -162,6 +168,7 @@ class ProxyContext:
     act_max_elems: int = 4096
     need_input_grad: bool = True
     need_nwot: bool = True
+    need_grad_graph: bool = False
     seed: int = 0
     values: dict[str, float] = field(default_factory=dict)
     _stats: NetStats | None = field(default=None, repr=False)
@@ -181,14 +188,15 @@ class ProxyContext:
                 need_nwot=self.need_nwot,
                 device=self.device,
                 copy_model=False,
+                keep_grad_graph=self.need_grad_graph,
             )
         return self._stats
 
     def work_copy(self) -> nn.Module:
-        """A private copy of the model (train mode, dropout off, no hooks) shared by the proxies
-        that do not change weights or buffers (statistics pass, counting, grasp); made once.
-        Proxies that modify their network (synflow, zen) must call
-        :func:`saswot.stats.prepare_copy` themselves."""
+        """A private copy of the model (train mode, dropout off, no hooks) shared by every proxy;
+        made once. Proxies must not change its weights: a proxy that needs other weights
+        (synflow's |W|, zen's Gaussian init) passes them through ``torch.func.functional_call``.
+        Only BatchNorm running statistics change (train-mode forwards), which no proxy reads."""
         if "__copy__" not in self._memo:
             self._memo["__copy__"] = prepare_copy(self.model, self.device)
         return self._memo["__copy__"]
@@ -265,6 +273,36 @@ def sanitize(value: float) -> tuple[float, str | None]:
     return float(value), None
 
 
+def make_context(
+    model: nn.Module,
+    images: Tensor,
+    labels: Tensor,
+    specs: Sequence[ProxySpec],
+    *,
+    num_classes: int,
+    ignore_index: int = 255,
+    avt: Any = None,
+    device: str = "cpu",
+    act_max_elems: int = 4096,
+    seed: int = 0,
+) -> ProxyContext:
+    """A :class:`ProxyContext` whose shared pass collects exactly what ``specs`` read."""
+    return ProxyContext(
+        model=model,
+        images=images,
+        labels=labels,
+        num_classes=num_classes,
+        ignore_index=ignore_index,
+        device=device,
+        avt=avt,
+        act_max_elems=act_max_elems,
+        need_input_grad=any(s.needs_input_grad for s in specs),
+        need_nwot=any(s.needs_nwot for s in specs),
+        need_grad_graph=any(s.needs_grad_graph for s in specs),
+        seed=seed,
+    )
+
+
 def score_network_detailed(
     model: nn.Module,
     images: Tensor,
@@ -284,18 +322,9 @@ def score_network_detailed(
         A :class:`ScoreReport`; failed proxies get :data:`SENTINEL` and a reason.
     """
     specs = resolve_proxies(proxies if isinstance(proxies, str) else list(proxies))
-    ctx = ProxyContext(
-        model=model,
-        images=images,
-        labels=labels,
-        num_classes=num_classes,
-        ignore_index=ignore_index,
-        device=device,
-        avt=avt,
-        act_max_elems=act_max_elems,
-        need_input_grad=any(s.needs_input_grad for s in specs),
-        need_nwot=any(s.needs_nwot for s in specs),
-        seed=seed,
+    ctx = make_context(
+        model, images, labels, specs, num_classes=num_classes, ignore_index=ignore_index, avt=avt, device=device,
+        act_max_elems=act_max_elems, seed=seed,
     )
     scores: dict[str, float] = {}
     failed: dict[str, str] = {}

@@ -15,8 +15,8 @@ from saswot.proxies.registry import ProxyContext, register_proxy
 
 def saswot_minus_count(weight: torch.Tensor, grad: torch.Tensor) -> int:
     """Count of elements with softmax(W, dim=0) < relu(G) for one layer."""
-    sm = torch.softmax(weight.float(), dim=0)
-    return int((sm < torch.relu(grad.float())).sum())
+    # softmax > 0, so softmax < relu(G) exactly when softmax < G (NaN compares false either way)
+    return int(torch.count_nonzero(torch.softmax(weight.float(), dim=0) < grad.float()))
 
 
 @register_proxy("saswot_minus", description="sum_l #[softmax(W_l, dim 0) < ReLU(dL/dW_l)]")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from saswot.proxies.registry import ProxyContext, register_proxy
@@ -10,4 +12,4 @@ from saswot.proxies.registry import ProxyContext, register_proxy
 @register_proxy("snip", description="sum_l sum |W_l * dL/dW_l|")
 def snip(ctx: ProxyContext) -> float:
     """Sum over layers and elements of |W * dL/dW|."""
-    return float(sum((layer.weight * layer.grad).abs().sum(dtype=torch.float64) for layer in ctx.stats.layers))
+    return math.fsum(float((layer.weight * layer.grad).abs_().sum()) for layer in ctx.stats.layers)

@@ -1,6 +1,7 @@
 """zen: Zen-score (Lin et al. 2021) on the pre-classifier feature map of a segmentation net.
 
-On a copy: conv/linear weights ~ N(0, 1) and biases 0, BN gamma = 1 and beta = 0 (seeded with
+On the shared private copy, through ``torch.func.functional_call`` (no deep copy, the copy's
+weights untouched): conv/linear weights ~ N(0, 1) and biases 0, BN gamma = 1 and beta = 0 (seeded with
 ``ctx.seed``); x, eps ~ N(0, 1) with the batch's shape; f = input of the classifier (the last
 conv producing ``num_classes``; ``model.classifier`` for TNB nets). Train mode, no grad, one
 repeat: Delta = mean_n sum_chw |f(x) - f(x + 0.01 eps)|, score = log Delta +
@@ -13,30 +14,44 @@ import math
 
 import torch
 from torch import nn
+from torch.func import functional_call
 
 from saswot.proxies.registry import ProxyContext, register_proxy
-from saswot.stats import find_classifier, prepare_copy
+from saswot.stats import find_classifier
 
 
-def _gaussian_init(net: nn.Module, gen: torch.Generator) -> None:
+def gaussian_tensors(net: nn.Module, gen: torch.Generator, source: nn.Module) -> dict[str, torch.Tensor]:
+    """Zen's initialisation as a tensor dict for ``functional_call`` (``net`` is not modified).
+
+    Conv/linear weights ~ N(0, 1) drawn from ``gen`` in module order, their biases 0; BatchNorm
+    gamma 1 and beta 0; BatchNorm running statistics cloned from ``source`` (the caller's model,
+    whose buffers the statistics pass has not updated), so that they can be updated in place.
+    """
+    src = dict(source.named_buffers())
+    out: dict[str, torch.Tensor] = {}
     with torch.no_grad():
-        for m in net.modules():
+        for mod_name, m in net.named_modules():
+            prefix = f"{mod_name}." if mod_name else ""
             if isinstance(m, (nn.Conv2d, nn.Linear, nn.ConvTranspose2d)):
-                m.weight.normal_(0.0, 1.0, generator=gen)
+                out[prefix + "weight"] = torch.empty_like(m.weight).normal_(0.0, 1.0, generator=gen)
                 if m.bias is not None:
-                    m.bias.zero_()
-            elif isinstance(m, nn.modules.batchnorm._BatchNorm) and m.affine:
-                m.weight.fill_(1.0)
-                m.bias.zero_()
+                    out[prefix + "bias"] = torch.zeros_like(m.bias)
+            elif isinstance(m, nn.modules.batchnorm._BatchNorm):
+                if m.affine:
+                    out[prefix + "weight"] = torch.ones_like(m.weight)
+                    out[prefix + "bias"] = torch.zeros_like(m.bias)
+                for name, buf in m.named_buffers(recurse=False):
+                    if buf is not None:
+                        out[prefix + name] = src[prefix + name].detach().clone().to(buf.device)
+    return out
 
 
 @register_proxy("zen", needs_grad=False, needs_labels=False, own_pass=True, description="Zen-score on pre-classifier map")
 def zen(ctx: ProxyContext) -> float:
     """log mean_n ||f(x) - f(x')||_1 + sum_BN log sqrt(mean running_var)."""
-    net = prepare_copy(ctx.model, "cpu")
+    net = ctx.work_copy()  # not modified: the Gaussian weights go in through functional_call
     gen = torch.Generator().manual_seed(int(ctx.seed))
-    _gaussian_init(net, gen)
-    net = net.to(ctx.device)
+    tensors = {k: v.to(ctx.device) for k, v in gaussian_tensors(net, gen, ctx.model).items()}
     shape = tuple(ctx.images.shape)
     x = torch.randn(shape, generator=gen).to(ctx.device)
     eps = torch.randn(shape, generator=gen).to(ctx.device)
@@ -46,15 +61,15 @@ def zen(ctx: ProxyContext) -> float:
     )
     try:
         with torch.no_grad():
-            net(x)
-            net(x + 0.01 * eps)
+            functional_call(net, tensors, (x,))
+            functional_call(net, tensors, (x + 0.01 * eps,))
     finally:
         handle.remove()
     if len(feats) < 2:
         return float("nan")
     delta = (feats[0].double() - feats[1].double()).abs().flatten(1).sum(1).mean()
     score = math.log(float(delta)) if float(delta) > 0 else float("-inf")
-    for m in net.modules():
+    for name, m in net.named_modules():
         if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.running_var is not None:
-            score += math.log(math.sqrt(float(m.running_var.double().mean())))
+            score += math.log(math.sqrt(float(tensors[f"{name}.running_var" if name else "running_var"].double().mean())))
     return score
