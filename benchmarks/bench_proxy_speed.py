@@ -29,6 +29,7 @@ import time
 
 import torch
 
+from saswot.allocator import tune_malloc
 from saswot.benchmark import TNBBenchmark
 from saswot.io import write_json
 from saswot.proxies import make_context, resolve_proxies, score_network
@@ -80,10 +81,13 @@ def main() -> None:
     ap.add_argument("--separate", action="store_true", help="also time each proxy in its own pass")
     ap.add_argument("--breakdown", action="store_true", help="also time the parts of one call (copy, shared pass, each proxy)")
     ap.add_argument("--extrapolate", type=int, default=504)
+    ap.add_argument("--default-malloc", action="store_true", help="keep glibc's malloc defaults (no saswot.allocator.tune_malloc)")
     ap.add_argument("--data-root", default=None)
     ap.add_argument("--out", default="benchmarks/out/proxy_speed.json")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    if not args.default_malloc:
+        tune_malloc()  # as the saswot command does
 
     bench = TNBBenchmark.load(TNBBenchmark.default_path(args.space, args.data_root), args.space)
     archs = bench.sample(args.archs, make_rng(args.seed))
@@ -125,6 +129,7 @@ def main() -> None:
         "resolution": args.resolution,
         "data": source,
         "threads": args.threads,
+        "malloc_tuned": not args.default_malloc,
         "proxies": names,
         "archs": records,
         "median_ratio_all": statistics.median(r["ratio_all"] for r in records),

@@ -214,19 +214,90 @@ def test_synflow_identity_batchnorm_equals_removing_batchnorm() -> None:
     assert torch.equal(work.c1.weight, model.c1.weight)
 
 
-def test_synflow_falls_back_to_float64_when_float32_overflows() -> None:
-    from saswot.proxies.synflow import _abs_tensors, _synflow_sum
+class _AddConstant(nn.Module):
+    """x + c: an additive constant that is not a bias, so the network is not homogeneous."""
 
-    # 16 conv layers, each multiplying the all-ones signal by ~960: float32 overflows (> 3.4e38)
-    layers: list[nn.Module] = [nn.Conv2d(3, 64, 1, bias=False)]
-    layers += [nn.Conv2d(64, 64, 1, bias=False) for _ in range(15)]
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + 1.0
+
+
+def _overflowing_net(extra: nn.Module | None = None) -> nn.Sequential:
+    """16 conv layers multiplying the all-ones signal by ~960 each (float32 overflows > 3.4e38),
+    with biases, ReLUs, an average pool and an upsampling (all positively homogeneous)."""
+    layers: list[nn.Module] = [nn.Conv2d(3, 64, 1), nn.ReLU()]
+    for i in range(15):
+        layers += [nn.Conv2d(64, 64, 1, bias=i % 2 == 0), nn.ReLU()]
+        if i == 3:
+            layers += [nn.AvgPool2d(2), nn.Upsample(scale_factor=2, mode="bilinear")]
+        if i == 5 and extra is not None:
+            layers.append(extra)
     net = nn.Sequential(*layers, nn.Conv2d(64, 5, 1))
     with torch.no_grad():
         for m in net:
-            m.weight.fill_(15.0)
+            if isinstance(m, nn.Conv2d):
+                m.weight.fill_(15.0)
+                if m.bias is not None:
+                    m.bias.fill_(-0.5)  # |b| = 0.5 in the synflow pass
+    return net
+
+
+def _synflow_with_passes(monkeypatch: pytest.MonkeyPatch, net: nn.Module) -> tuple[float, list[tuple[torch.dtype, int]]]:
+    """synflow of ``net`` and the (dtype, scale exponent) of every pass it ran."""
+    from saswot.proxies import synflow as synflow_module
+
+    calls: list[tuple[torch.dtype, int]] = []
+    real = synflow_module._synflow_pass
+
+    def spy(net_, tensors, ctx, dtype, scale_exp=0, forward_only=False):  # type: ignore[no-untyped-def]
+        calls.append((dtype, scale_exp))
+        return real(net_, tensors, ctx, dtype, scale_exp, forward_only)
+
+    monkeypatch.setattr(synflow_module, "_synflow_pass", spy)
+    x, y = tiny_batch()
+    value = REGISTRY.get("synflow").fn(ProxyContext(model=net, images=x, labels=y, num_classes=5))
+    return value, calls
+
+
+def _synflow_float64(net: nn.Module) -> float:
+    from saswot.proxies.synflow import _abs_tensors, _synflow_pass
+
     x, y = tiny_batch()
     ctx = ProxyContext(model=net, images=x, labels=y, num_classes=5)
-    assert _synflow_sum(net, _abs_tensors(net, torch.float32), ctx, torch.float32) == math.inf
-    expected = math.log(_synflow_sum(net, _abs_tensors(net, torch.float64), ctx, torch.float64))
-    assert expected > math.log(3.4e38)
-    assert REGISTRY.get("synflow").fn(ctx) == pytest.approx(expected, rel=1e-12)
+    return _synflow_pass(net, _abs_tensors(net, torch.float64), ctx, torch.float64)[1]
+
+
+def test_synflow_scaled_float32_equals_float64_when_float32_overflows(monkeypatch: pytest.MonkeyPatch) -> None:
+    from saswot.proxies.synflow import _abs_tensors, _synflow_pass
+
+    net = _overflowing_net()
+    x, y = tiny_batch()
+    ctx = ProxyContext(model=net, images=x, labels=y, num_classes=5)
+    r32, total32 = _synflow_pass(net, _abs_tensors(net, torch.float32), ctx, torch.float32)
+    assert math.isinf(r32) and math.isinf(total32)  # the plain float32 pass overflows
+    expected = _synflow_float64(net)
+    assert math.log(expected) > math.log(3.4e38) + 20
+    value, calls = _synflow_with_passes(monkeypatch, net)
+    assert value == pytest.approx(math.log(expected), abs=1e-5)  # float32: 1e-5 relative on the raw sum
+    assert all(dtype == torch.float32 for dtype, _ in calls)  # no float64 pass was needed
+    assert any(k > 0 for _, k in calls)
+
+
+def test_synflow_scaling_is_exact_where_float32_does_not_overflow() -> None:
+    from saswot.proxies.synflow import _BN, _abs_tensors, _identity_batchnorm, _synflow_pass
+
+    model = tiny_model(seed=5)
+    x, y = tiny_batch(seed=5)
+    ctx = ProxyContext(model=model, images=x, labels=y, num_classes=5)
+    net = ctx.work_copy()
+    tensors = _abs_tensors(net, torch.float32)
+    with _identity_batchnorm([m for m in net.modules() if isinstance(m, _BN)]):
+        plain = _synflow_pass(net, tensors, ctx, torch.float32)
+        for k in (7, 40):  # powers of two scale every value exactly
+            assert _synflow_pass(net, tensors, ctx, torch.float32, scale_exp=k) == plain
+
+
+def test_synflow_falls_back_to_float64_for_a_non_homogeneous_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    net = _overflowing_net(extra=_AddConstant())
+    value, calls = _synflow_with_passes(monkeypatch, net)
+    assert calls[-1] == (torch.float64, 0)  # the homogeneity check rejected the scaled pass
+    assert value == pytest.approx(math.log(_synflow_float64(net)), rel=1e-12)

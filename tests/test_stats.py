@@ -102,3 +102,32 @@ def test_find_classifier_fallback() -> None:
     with pytest.raises(ValueError):
         find_classifier(net, 9)
     assert isinstance(TinySeg().classifier, nn.Conv2d)
+
+
+def test_prepare_copy_can_share_weight_storage_without_sharing_parameters() -> None:
+    from saswot.stats import prepare_copy
+
+    model = tiny_model(seed=6)
+    model.c1.weight.requires_grad_(False)  # a frozen layer stays frozen in the caller
+    calls: list[int] = []
+    model.c1.register_forward_hook(lambda *_: calls.append(1))
+    net = prepare_copy(model, share_weights=True)
+    assert net.c1.weight.data_ptr() == model.c1.weight.data_ptr()  # no data copy
+    assert net.c1.weight is not model.c1.weight and net.c1.weight.requires_grad
+    assert not model.c1.weight.requires_grad
+    assert net.b1.running_mean.data_ptr() != model.b1.running_mean.data_ptr()  # buffers are private
+    net(torch.randn(2, 3, 16, 16))
+    assert calls == []  # the caller's hooks are not copied
+    private = prepare_copy(model)
+    assert private.c1.weight.data_ptr() != model.c1.weight.data_ptr()
+
+
+def test_tune_malloc_is_accepted_by_glibc() -> None:
+    import platform
+
+    from saswot.allocator import tune_malloc
+
+    result = tune_malloc()
+    assert isinstance(result, bool)
+    if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
+        assert result

@@ -194,11 +194,13 @@ class ProxyContext:
 
     def work_copy(self) -> nn.Module:
         """A private copy of the model (train mode, dropout off, no hooks) shared by every proxy;
-        made once. Proxies must not change its weights: a proxy that needs other weights
-        (synflow's |W|, zen's Gaussian init) passes them through ``torch.func.functional_call``.
-        Only BatchNorm running statistics change (train-mode forwards), which no proxy reads."""
+        made once. Its parameters share the caller's storage (``prepare_copy(share_weights=True)``),
+        so proxies must never write to its weights: a proxy that needs other weights (synflow's
+        |W|, zen's Gaussian init) passes them through ``torch.func.functional_call``, gradients
+        come from ``torch.autograd.grad``. Only the copy's own BatchNorm running statistics change
+        (train-mode forwards), which no proxy reads."""
         if "__copy__" not in self._memo:
-            self._memo["__copy__"] = prepare_copy(self.model, self.device)
+            self._memo["__copy__"] = prepare_copy(self.model, self.device, share_weights=True)
         return self._memo["__copy__"]
 
     def counts(self) -> Any:

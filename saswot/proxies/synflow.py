@@ -12,9 +12,26 @@ running mean 0, running var 1, weight 1, bias 0: ``x * 1 + 0 == x`` bit for bit)
 removing it. A network with a BatchNorm that keeps no running statistics falls back to a deep
 copy with the BatchNorm modules replaced by ``nn.Identity``.
 
-Precision: the pass runs in float32 and is accepted whenever every output and gradient is
-finite (all terms are non-negative, so there is no cancellation: float32 loses only relative
-precision, ~1e-7); on any inf/NaN it is redone in float64 (ZC's precision).
+Precision and range: all terms are non-negative, so float32 loses only relative precision
+(~1e-7) and never cancels; its problem is range. Most TransNAS-Bench-101 micro networks reach
+sums of 1e40-1e58 (beyond float32's 3.4e38), and redoing those in float64 cost about 3 forward+
+backward passes of the network. With |W|, identity BN and a positive input every ReLU is the
+identity, so the network is a positively homogeneous affine map: multiplying the input *and every
+bias* by s = 2^-k multiplies every activation by s, and seeding the backward with t = 2^-k
+multiplies every activation gradient by t, so every |W * dR/dW| term is scaled by exactly 2^-2k
+(powers of two scale floating-point values exactly, barring under/overflow). The proxy therefore
+
+1. runs the float32 pass unscaled and keeps it if everything is finite;
+2. otherwise estimates R (the unscaled forward, or one probing forward at 2^-100), picks
+   k = ceil(log2(R) / 2) so that activations and gradients both stay within ~sqrt(R) of 1, and
+   reruns the pass with input, biases and backward seed scaled by 2^-k; the sum is unscaled by
+   2^2k in float64. It is kept only if it is finite and R from the scaled forward equals the
+   first estimate to 1e-5 (the homogeneity check: a network with a non-homogeneous op, e.g. a
+   sigmoid or an additive constant, fails it);
+3. otherwise (or for R beyond ~1e70) redoes the pass in float64 (ZC's precision).
+
+On the 504 micro dev archs the scaled float32 value equals the float64 value to 1e-6 relative
+(``benchmarks/check_synflow_scaling.py``).
 """
 
 from __future__ import annotations
@@ -37,19 +54,37 @@ _BN = nn.modules.batchnorm._BatchNorm
     "synflow", needs_labels=False, bn=False, own_pass=True, description="log sum_l |W_l * dR/dW_l| (BN off, |W|, ones input)"
 )
 def synflow(ctx: ProxyContext) -> float:
-    """log of sum |W * dR/dW| with |W|, no BN, all-ones input (float32, float64 on overflow)."""
+    """log of sum |W * dR/dW| with |W|, no BN, all-ones input (float32, scaled float32 or float64)."""
     net = ctx.work_copy()
     bns = [m for m in net.modules() if isinstance(m, _BN)]
     if any(m.running_mean is None or m.running_var is None for m in bns):
         return _synflow_stripped_copy(ctx)
-    total = float("inf")
-    for dtype in (torch.float32, torch.float64):
-        tensors = _abs_tensors(net, dtype)
-        with _identity_batchnorm(bns):
-            total = _synflow_sum(net, tensors, ctx, dtype)
-        if math.isfinite(total):
-            break
+    with _identity_batchnorm(bns):
+        total = _synflow_total(net, ctx)
     return _log_or_flag(total)
+
+
+#: Scale exponent of the probing forward when the unscaled float32 forward overflows.
+PROBE_EXPONENT = 100
+#: Relative agreement of R between two scales required to trust the scaled pass.
+HOMOGENEITY_RTOL = 1e-5
+
+
+def _synflow_total(net: nn.Module, ctx: ProxyContext) -> float:
+    """sum_l sum |W_l * dR/dW_l|: float32, power-of-two scaled float32, or float64 (module doc)."""
+    t32 = _abs_tensors(net, torch.float32)
+    r, total = _synflow_pass(net, t32, ctx, torch.float32)
+    if math.isfinite(total):
+        return total
+    if not math.isfinite(r):
+        r, _ = _synflow_pass(net, t32, ctx, torch.float32, scale_exp=PROBE_EXPONENT, forward_only=True)
+    if math.isfinite(r) and r > 0.0:
+        k = max(1, math.ceil(math.log2(r) / 2))
+        r_k, total = _synflow_pass(net, t32, ctx, torch.float32, scale_exp=k)
+        if math.isfinite(total) and math.isclose(r_k, r, rel_tol=HOMOGENEITY_RTOL):
+            return total
+    del t32
+    return _synflow_pass(net, _abs_tensors(net, torch.float64), ctx, torch.float64)[1]
 
 
 def _abs_tensors(net: nn.Module, dtype: torch.dtype) -> dict[str, Tensor]:
@@ -83,20 +118,57 @@ def _identity_batchnorm(bns: list[nn.Module]) -> Iterator[None]:
             m.eps = eps
 
 
-def _synflow_sum(net: nn.Module, tensors: dict[str, Tensor], ctx: ProxyContext, dtype: torch.dtype) -> float:
-    """sum_l sum |W_l * dR/dW_l| (inf if anything overflowed)."""
-    x = torch.ones((1, *ctx.images.shape[1:]), dtype=dtype, device=ctx.device)
+def _synflow_pass(
+    net: nn.Module,
+    tensors: dict[str, Tensor],
+    ctx: ProxyContext,
+    dtype: torch.dtype,
+    scale_exp: int = 0,
+    forward_only: bool = False,
+) -> tuple[float, float]:
+    """(R, sum_l sum |W_l * dR/dW_l|), both unscaled, from one pass in ``dtype``.
+
+    With ``scale_exp`` = k the input and every non-BatchNorm bias are multiplied by 2^-k and the
+    backward is seeded with 2^-k instead of 1; R is multiplied back by 2^k and the sum by 2^2k.
+    Returns inf for anything that overflowed (the sum is inf when the forward already did, and
+    nan with ``forward_only``).
+    """
+    scale = 2.0 ** (-scale_exp)
+    if scale_exp:
+        tensors = dict(tensors)
+        for name in _bias_names(net):
+            tensors[name] = tensors[name].detach() * scale
+    x = torch.full((1, *ctx.images.shape[1:]), scale, dtype=dtype, device=ctx.device)
     out = main_output(functional_call(net, tensors, (x,)))
+    r = math.ldexp(float(out.detach().sum(dtype=torch.float64)), scale_exp)
     if not bool(torch.isfinite(out).all()):
-        return float("inf")
-    names = [f"{n}.weight" if n else "weight" for n, m in net.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+        return float("inf"), float("inf")
+    if forward_only:
+        return r, float("nan")
+    names = _weight_names(net)
     weights = [tensors[n] for n in names]
-    grads = torch.autograd.grad(out.sum(), weights, allow_unused=True)
+    grads = torch.autograd.grad(out, weights, grad_outputs=torch.full_like(out, scale), allow_unused=True)
     total = 0.0
     for w, g in zip(weights, grads):
         if g is not None:
             total += float((w.detach() * g).abs().sum(dtype=torch.float64))
-    return total
+    return r, math.ldexp(total, 2 * scale_exp) if math.isfinite(total) else float("inf")
+
+
+def _weight_names(net: nn.Module) -> list[str]:
+    """Names of the Conv2d / Linear weights (the terms of the score)."""
+    return [f"{n}.weight" if n else "weight" for n, m in net.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+
+
+def _bias_names(net: nn.Module) -> list[str]:
+    """Names of every bias parameter outside BatchNorm (BatchNorm is the identity here)."""
+    out = []
+    for mod_name, mod in net.named_modules():
+        if isinstance(mod, _BN):
+            continue
+        prefix = f"{mod_name}." if mod_name else ""
+        out.extend(prefix + name for name, p in mod.named_parameters(recurse=False) if name == "bias" and p is not None)
+    return out
 
 
 def _log_or_flag(total: float) -> float:
@@ -117,9 +189,4 @@ def _synflow_stripped_copy(ctx: ProxyContext) -> float:
     """Fallback: a deep copy with BatchNorm replaced by identity (BN without running stats)."""
     base = prepare_copy(ctx.model, ctx.device)
     _strip_bn(base)
-    total = float("inf")
-    for dtype in (torch.float32, torch.float64):
-        total = _synflow_sum(base, _abs_tensors(base, dtype), ctx, dtype)
-        if math.isfinite(total):
-            break
-    return _log_or_flag(total)
+    return _log_or_flag(_synflow_total(base, ctx))

@@ -1,0 +1,53 @@
+"""Process-level tuning of glibc's ``malloc`` for jobs that score many networks in one process.
+
+Scoring a TransNAS-Bench-101 network allocates and frees hundreds of MB of weight-sized tensors
+(gradients, |W|, Gaussian re-initialisations, float64 copies). With glibc's defaults every large
+block is handed back to the kernel when freed (``mmap`` for blocks above a dynamic threshold,
+heap trimming for the rest), so the next network's tensors land on fresh pages and pay a page
+fault per 4 KiB: in a full ``saswot rank --proxies all`` over the 504 micro archs that was
+94.7 M minor faults and 204 s of system time out of 1133 s of CPU time. Raising the ``mmap``
+threshold to its maximum (32 MiB) and the trim threshold to 1 GiB keeps freed memory in the
+process for reuse; this is the same as setting ``MALLOC_MMAP_THRESHOLD_`` and
+``MALLOC_TRIM_THRESHOLD_`` in the environment. The cost is a resident set that stays near its
+peak instead of shrinking between networks.
+
+The command-line entry point calls :func:`tune_malloc` once; library users may call it (it only
+changes this process) or not. On systems without glibc it does nothing.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import platform
+
+#: ``mallopt`` parameter numbers from glibc's ``malloc.h``.
+M_TRIM_THRESHOLD = -1
+M_MMAP_THRESHOLD = -3
+
+#: glibc's upper limit for M_MMAP_THRESHOLD on 64-bit systems (4 * 1024 * 1024 * sizeof(long)).
+MAX_MMAP_THRESHOLD = 32 * 1024 * 1024
+DEFAULT_TRIM_THRESHOLD = 1024 * 1024 * 1024
+
+
+def tune_malloc(mmap_threshold: int = MAX_MMAP_THRESHOLD, trim_threshold: int = DEFAULT_TRIM_THRESHOLD) -> bool:
+    """Set glibc's ``M_MMAP_THRESHOLD`` and ``M_TRIM_THRESHOLD`` for this process.
+
+    Returns True if both were accepted, False if this is not glibc or glibc refused a value.
+    """
+    if platform.system() != "Linux":
+        return False
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return False
+    try:
+        libc = ctypes.CDLL(name)
+        if not hasattr(libc, "gnu_get_libc_version") or not hasattr(libc, "mallopt"):
+            return False
+        libc.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+        libc.mallopt.restype = ctypes.c_int
+        ok_mmap = libc.mallopt(M_MMAP_THRESHOLD, int(mmap_threshold)) == 1
+        ok_trim = libc.mallopt(M_TRIM_THRESHOLD, int(trim_threshold)) == 1
+    except OSError:
+        return False
+    return ok_mmap and ok_trim
