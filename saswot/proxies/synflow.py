@@ -139,7 +139,8 @@ def _synflow_pass(
         for name in _bias_names(net):
             tensors[name] = tensors[name].detach() * scale
     x = torch.full((1, *ctx.images.shape[1:]), scale, dtype=dtype, device=ctx.device)
-    out = main_output(functional_call(net, tensors, (x,)))
+    with torch.set_grad_enabled(not forward_only):  # a probing forward keeps no graph
+        out = main_output(functional_call(net, tensors, (x,)))
     r = math.ldexp(float(out.detach().sum(dtype=torch.float64)), scale_exp)
     if not bool(torch.isfinite(out).all()):
         return float("inf"), float("inf")
