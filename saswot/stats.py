@@ -1,7 +1,8 @@
 """One forward + backward pass that collects every statistic the zero-cost proxies need.
 
-:func:`collect_stats` runs on a deep copy of the caller's model (so the caller's parameters,
-gradients, hooks and train/eval mode are never touched) and returns a plain :class:`NetStats`:
+:func:`collect_stats` runs on a private copy of the caller's model (:func:`prepare_copy`; so the
+caller's parameters, gradients, hooks, buffers and train/eval mode are never touched) and
+returns a plain :class:`NetStats`:
 
 * per ``nn.Conv2d`` / ``nn.Linear`` layer, in the order the layers first run in the forward
   pass: the weight ``W``, the weight gradient ``dL/dW`` (zeros if no gradient reached it), a
