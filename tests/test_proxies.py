@@ -301,3 +301,17 @@ def test_synflow_falls_back_to_float64_for_a_non_homogeneous_network(monkeypatch
     value, calls = _synflow_with_passes(monkeypatch, net)
     assert calls[-1] == (torch.float64, 0)  # the homogeneity check rejected the scaled pass
     assert value == pytest.approx(math.log(_synflow_float64(net)), rel=1e-12)
+
+
+def test_zen_gaussian_init_does_not_depend_on_the_number_of_threads() -> None:
+    from saswot.proxies.zen import gaussian_tensors
+
+    model = tiny_model(seed=7)
+    serial = gaussian_tensors(model, 3, model, workers=1)
+    parallel = gaussian_tensors(model, 3, model, workers=3)
+    assert serial.keys() == parallel.keys()
+    assert all(torch.equal(serial[k], parallel[k]) for k in serial)
+    assert not torch.equal(serial["c2.weight"].flatten()[:8], serial["classifier.weight"].flatten()[:8])
+    other_seed = gaussian_tensors(model, 4, model)
+    assert not torch.equal(serial["c1.weight"], other_seed["c1.weight"])
+    assert torch.equal(model.c1.weight, tiny_model(seed=7).c1.weight)  # the model is not modified

@@ -96,8 +96,12 @@ class ProxyRegistry:
         needs_nwot: bool = False,
         needs_input_grad: bool = False,
         needs_grad_graph: bool = False,
+        cache_id: str | None = None,
     ) -> Callable[[Callable[["ProxyContext"], float]], Callable[["ProxyContext"], float]]:
-        """Decorator registering ``fn`` under ``name`` (the function is returned unchanged)."""
+        """Decorator registering ``fn`` under ``name`` (the function is returned unchanged).
+
+        ``cache_id`` (default ``name``) keys the proxy's values in score caches: give a new one
+        (e.g. ``"zen@2"``) when a change of the definition makes cached values stale."""
 
         def deco(fn: Callable[["ProxyContext"], float]) -> Callable[["ProxyContext"], float]:
             self.add(
@@ -113,6 +117,7 @@ class ProxyRegistry:
                     needs_nwot=needs_nwot,
                     needs_input_grad=needs_input_grad,
                     needs_grad_graph=needs_grad_graph,
+                    cache_id=cache_id,
                 )
             )
             return fn
