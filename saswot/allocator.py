@@ -18,7 +18,6 @@ changes this process) or not. On systems without glibc it does nothing.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import platform
 
 #: ``mallopt`` parameter numbers from glibc's ``malloc.h``.
@@ -37,11 +36,8 @@ def tune_malloc(mmap_threshold: int = MAX_MMAP_THRESHOLD, trim_threshold: int = 
     """
     if platform.system() != "Linux":
         return False
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return False
     try:
-        libc = ctypes.CDLL(name)
+        libc = ctypes.CDLL(None)  # the running process, which links the C library (no lookup)
         if not hasattr(libc, "gnu_get_libc_version") or not hasattr(libc, "mallopt"):
             return False
         libc.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]

@@ -57,8 +57,9 @@ class LayerStats:
     Attributes:
         name: qualified module name in the model.
         kind: ``"conv"`` or ``"linear"``.
-        weight: detached fp32 CPU W (a view of the private copy's weight, not a clone: nothing in
-            saswot writes to it).
+        weight: detached fp32 CPU W, not a clone: a view of the weight of the network the pass ran
+            on, which shares the caller's storage when that network comes from
+            ``prepare_copy(share_weights=True)`` — read it, never write to it.
         grad: dL/dW, same shape as W (zeros if no gradient reached the layer).
         act: layer output subsampled to N x C x k (conv) or N x F' (linear), see module doc.
         fisher: per-output-channel Fisher saliency ``0.5 * mean_n (sum_hw z * dL/dz)^2``.
@@ -116,6 +117,12 @@ def seg_loss(logits: Tensor, labels: Tensor, ignore_index: int = 255) -> Tensor:
     return F.cross_entropy(logits, labels, ignore_index=ignore_index)
 
 
+def param_key(module_name: str, attr: str) -> str:
+    """State-dict key of ``attr`` (a parameter or buffer) of the module named ``module_name``
+    (``""`` for the root module), as ``torch.func.functional_call`` expects it."""
+    return f"{module_name}.{attr}" if module_name else attr
+
+
 def prepare_copy(model: nn.Module, device: str | torch.device = "cpu", *, share_weights: bool = False) -> nn.Module:
     """Deep copy of ``model`` on ``device`` in train mode, dropout off, no grads, no hooks.
 
@@ -123,7 +130,7 @@ def prepare_copy(model: nn.Module, device: str | torch.device = "cpu", *, share_
     ``nn.Parameter`` that shares the caller's storage (no data copy; modules, buffers and hooks
     are still private). Only for callers that never write to the weights: the proxies read them,
     differentiate through them with ``torch.autograd.grad`` (no ``.grad`` is written) and pass
-    changed weights through ``torch.func.functional_call``. Copying 12-45 M parameters costs about
+    changed weights through ``torch.func.functional_call``. Copying 12-52 M parameters costs about
     a quarter of a forward+backward of a TransNAS-Bench-101 network at 64 px, and the fresh pages
     it touches cost as much again.
     """
@@ -267,7 +274,7 @@ def collect_stats(
         layers[module] = LayerStats(
             name=names.get(module, ""),
             kind=kind,
-            weight=module.weight.detach().to("cpu", torch.float32),  # the copy is private: no clone
+            weight=module.weight.detach().to("cpu", torch.float32),  # read-only view, see LayerStats
             grad=torch.zeros(0),
             act=_subsample(out, act_max_elems, seed=len(order)),
             fan_in=fan_in,

@@ -198,7 +198,8 @@ def test_grasp_on_the_shared_graph_equals_its_own_double_backward_pass() -> None
 
 
 def test_synflow_identity_batchnorm_equals_removing_batchnorm() -> None:
-    from saswot.proxies.synflow import _synflow_stripped_copy
+    from saswot.proxies.synflow import _strip_bn
+    from saswot.stats import prepare_copy
 
     model = tiny_model(seed=4)
     x, y = tiny_batch(seed=4)
@@ -208,7 +209,11 @@ def test_synflow_identity_batchnorm_equals_removing_batchnorm() -> None:
         model.b2.weight.fill_(-2.0)
     ctx = ProxyContext(model=model, images=x, labels=y, num_classes=5)
     value = REGISTRY.get("synflow").fn(ctx)
-    assert value == pytest.approx(_synflow_stripped_copy(ctx), rel=1e-6)
+    stripped = prepare_copy(model)
+    _strip_bn(stripped)
+    assert not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in stripped.modules())
+    removed = REGISTRY.get("synflow").fn(ProxyContext(model=stripped, images=x, labels=y, num_classes=5))
+    assert value == pytest.approx(removed, rel=1e-6)
     work = ctx.work_copy()  # the shared copy is left as it was: BN in train mode, eps restored
     assert work.b1.training and work.b1.eps == model.b1.eps
     assert torch.equal(work.c1.weight, model.c1.weight)
@@ -241,21 +246,16 @@ def _overflowing_net(extra: nn.Module | None = None) -> nn.Sequential:
     return net
 
 
-def _synflow_with_passes(monkeypatch: pytest.MonkeyPatch, net: nn.Module) -> tuple[float, list[tuple[torch.dtype, int]]]:
+def _synflow_with_passes(net: nn.Module) -> tuple[float, list[tuple[torch.dtype, int]]]:
     """synflow of ``net`` and the (dtype, scale exponent) of every pass it ran."""
-    from saswot.proxies import synflow as synflow_module
+    from saswot.proxies.synflow import synflow_sum
 
-    calls: list[tuple[torch.dtype, int]] = []
-    real = synflow_module._synflow_pass
-
-    def spy(net_, tensors, ctx, dtype, scale_exp=0, forward_only=False):  # type: ignore[no-untyped-def]
-        calls.append((dtype, scale_exp))
-        return real(net_, tensors, ctx, dtype, scale_exp, forward_only)
-
-    monkeypatch.setattr(synflow_module, "_synflow_pass", spy)
     x, y = tiny_batch()
+    passes: list[tuple[torch.dtype, int]] = []
+    raw = synflow_sum(ProxyContext(model=net, images=x, labels=y, num_classes=5), passes)
     value = REGISTRY.get("synflow").fn(ProxyContext(model=net, images=x, labels=y, num_classes=5))
-    return value, calls
+    assert value == math.log(raw)
+    return value, passes
 
 
 def _synflow_float64(net: nn.Module) -> float:
@@ -266,7 +266,7 @@ def _synflow_float64(net: nn.Module) -> float:
     return _synflow_pass(net, _abs_tensors(net, torch.float64), ctx, torch.float64)[1]
 
 
-def test_synflow_scaled_float32_equals_float64_when_float32_overflows(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_synflow_scaled_float32_equals_float64_when_float32_overflows() -> None:
     from saswot.proxies.synflow import _abs_tensors, _synflow_pass
 
     net = _overflowing_net()
@@ -276,10 +276,25 @@ def test_synflow_scaled_float32_equals_float64_when_float32_overflows(monkeypatc
     assert math.isinf(r32) and math.isinf(total32)  # the plain float32 pass overflows
     expected = _synflow_float64(net)
     assert math.log(expected) > math.log(3.4e38) + 20
-    value, calls = _synflow_with_passes(monkeypatch, net)
+    value, calls = _synflow_with_passes(net)
     assert value == pytest.approx(math.log(expected), abs=1e-5)  # float32: 1e-5 relative on the raw sum
     assert all(dtype == torch.float32 for dtype, _ in calls)  # no float64 pass was needed
     assert any(k > 0 for _, k in calls)
+
+
+def test_synflow_strips_batchnorm_without_running_statistics() -> None:
+    from saswot.proxies.synflow import _strip_bn
+    from saswot.stats import prepare_copy
+
+    model = tiny_model(seed=8)
+    model.b1 = nn.BatchNorm2d(model.b1.num_features, track_running_stats=False)  # no running stats
+    x, y = tiny_batch(seed=8)
+    value = REGISTRY.get("synflow").fn(ProxyContext(model=model, images=x, labels=y, num_classes=5))
+    stripped = prepare_copy(model)
+    _strip_bn(stripped)
+    removed = REGISTRY.get("synflow").fn(ProxyContext(model=stripped, images=x, labels=y, num_classes=5))
+    assert math.isfinite(value) and value == pytest.approx(removed, rel=1e-12)
+    assert isinstance(model.b1, nn.BatchNorm2d)  # the caller's model keeps its BatchNorm
 
 
 def test_synflow_scaling_is_exact_where_float32_does_not_overflow() -> None:
@@ -296,9 +311,9 @@ def test_synflow_scaling_is_exact_where_float32_does_not_overflow() -> None:
             assert _synflow_pass(net, tensors, ctx, torch.float32, scale_exp=k) == plain
 
 
-def test_synflow_falls_back_to_float64_for_a_non_homogeneous_network(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_synflow_falls_back_to_float64_for_a_non_homogeneous_network() -> None:
     net = _overflowing_net(extra=_AddConstant())
-    value, calls = _synflow_with_passes(monkeypatch, net)
+    value, calls = _synflow_with_passes(net)
     assert calls[-1] == (torch.float64, 0)  # the homogeneity check rejected the scaled pass
     assert value == pytest.approx(math.log(_synflow_float64(net)), rel=1e-12)
 

@@ -233,13 +233,14 @@ def avt_calibrate(
         space=space, batch_size=batch_size, resolution=parse_resolution(resolution), data=source, seed=seed,
         device=_check_device(device),
     )
-    specs = resolve_proxies(proxies)
-    if any(s.needs_avt for s in specs):
+    recorded = resolve_proxies(proxies)
+    if any(s.needs_avt for s in recorded):
         raise InvalidArchError("--proxies: AVT ranges are taken of raw proxies, not of AVT-based ones (e.g. saswot)")
+    specs = recorded
     expression = None
     if proxy_file is not None:
         expression = load_proxy_file(proxy_file, combine=None)
-        specs = resolve_proxies([*specs, expression, "nwot"])
+        specs = resolve_proxies([*recorded, expression, "nwot"])
     store = ScoreCache(cache if cache is not None else Path(out).parent / ".saswot-cache", settings)
     per_arch = score_architectures(
         archs, specs, settings, lambda a: build_network(a, settings.num_classes, seed=seed),
@@ -257,7 +258,6 @@ def avt_calibrate(
         write_json(proxy_file, data)
         print_table(f"AVT ranges written to {proxy_file}", ["term", "min", "max"],
                     [[k, v[0], v[1]] for k, v in extra.ranges.items()])
-        lists = {s.name: lists[s.name] for s in resolve_proxies(proxies)}
     meta = {
         "space": space,
         "settings": settings.to_json(),
@@ -266,7 +266,7 @@ def avt_calibrate(
         "command": f"saswot avt-calibrate --space {space} --n {n} --seed {seed} --sample-seed {sample_seed} "
         f"--batch-size {batch_size} --resolution {resolution} --data {source} --proxies {proxies}",
     }
-    stats = calibrate_avt(lists, meta)
+    stats = calibrate_avt({s.name: lists[s.name] for s in recorded}, meta)
     stats.write(out)
     print_table(
         f"AVT statistics ({space}, {n} archs)",

@@ -13,9 +13,10 @@ removing it. A network with a BatchNorm that keeps no running statistics falls b
 copy with the BatchNorm modules replaced by ``nn.Identity``.
 
 Precision and range: all terms are non-negative, so float32 loses only relative precision
-(~1e-7) and never cancels; its problem is range. Most TransNAS-Bench-101 micro networks reach
-sums of 1e40-1e58 (beyond float32's 3.4e38), and redoing those in float64 cost about 3 forward+
-backward passes of the network. With |W|, identity BN and a positive input every ReLU is the
+(~1e-7) and never cancels; its problem is range. About half of the TransNAS-Bench-101 micro
+networks (and 71 % of the macro ones) reach sums of 1e40-1e58, beyond float32's 3.4e38, and
+redoing those in float64 was most of synflow's cost. With |W|, identity BN and a positive
+input every ReLU is the
 identity, so the network is a positively homogeneous affine map: multiplying the input *and every
 bias* by s = 2^-k multiplies every activation by s, and seeding the backward with t = 2^-k
 multiplies every activation gradient by t, so every |W * dR/dW| term is scaled by exactly 2^-2k
@@ -45,7 +46,7 @@ from torch import Tensor, nn
 from torch.func import functional_call
 
 from saswot.proxies.registry import ProxyContext, register_proxy
-from saswot.stats import main_output, prepare_copy
+from saswot.stats import main_output, param_key, prepare_copy
 
 _BN = nn.modules.batchnorm._BatchNorm
 
@@ -55,13 +56,7 @@ _BN = nn.modules.batchnorm._BatchNorm
 )
 def synflow(ctx: ProxyContext) -> float:
     """log of sum |W * dR/dW| with |W|, no BN, all-ones input (float32, scaled float32 or float64)."""
-    net = ctx.work_copy()
-    bns = [m for m in net.modules() if isinstance(m, _BN)]
-    if any(m.running_mean is None or m.running_var is None for m in bns):
-        return _synflow_stripped_copy(ctx)
-    with _identity_batchnorm(bns):
-        total = _synflow_total(net, ctx)
-    return _log_or_flag(total)
+    return _log_or_flag(synflow_sum(ctx))
 
 
 #: Scale exponent of the probing forward when the unscaled float32 forward overflows.
@@ -70,36 +65,58 @@ PROBE_EXPONENT = 100
 HOMOGENEITY_RTOL = 1e-5
 
 
-def _synflow_total(net: nn.Module, ctx: ProxyContext) -> float:
+def synflow_sum(ctx: ProxyContext, passes: list[tuple[torch.dtype, int]] | None = None) -> float:
+    """The raw sum_l sum |W_l * dR/dW_l| (not logged) of ``ctx``'s network.
+
+    ``passes``, if given, receives the (dtype, scale exponent) of every pass run, in order: the
+    last one is the pass whose value was taken (see the module doc).
+    """
+    net = ctx.work_copy()
+    bns = [m for m in net.modules() if isinstance(m, _BN)]
+    if any(m.running_mean is None or m.running_var is None for m in bns):
+        net = prepare_copy(ctx.model, ctx.device)  # BN without running stats: strip it from a copy
+        _strip_bn(net)
+        bns = []
+    with _identity_batchnorm(bns):
+        return _synflow_total(net, ctx, [] if passes is None else passes)
+
+
+def _synflow_total(net: nn.Module, ctx: ProxyContext, passes: list[tuple[torch.dtype, int]]) -> float:
     """sum_l sum |W_l * dR/dW_l|: float32, power-of-two scaled float32, or float64 (module doc)."""
+    weights = _weight_names(net)
+    biases = _bias_names(net)
+
+    def run(tensors: dict[str, Tensor], dtype: torch.dtype, k: int = 0, forward_only: bool = False) -> tuple[float, float]:
+        passes.append((dtype, k))
+        return _synflow_pass(net, tensors, ctx, dtype, k, forward_only, weights=weights, biases=biases)
+
     t32 = _abs_tensors(net, torch.float32)
-    r, total = _synflow_pass(net, t32, ctx, torch.float32)
+    r, total = run(t32, torch.float32)
     if math.isfinite(total):
         return total
     if not math.isfinite(r):
-        r, _ = _synflow_pass(net, t32, ctx, torch.float32, scale_exp=PROBE_EXPONENT, forward_only=True)
+        r, _ = run(t32, torch.float32, PROBE_EXPONENT, forward_only=True)
     if math.isfinite(r) and r > 0.0:
         k = max(1, math.ceil(math.log2(r) / 2))
-        r_k, total = _synflow_pass(net, t32, ctx, torch.float32, scale_exp=k)
+        r_k, total = run(t32, torch.float32, k)
         if math.isfinite(total) and math.isclose(r_k, r, rel_tol=HOMOGENEITY_RTOL):
             return total
     del t32
-    return _synflow_pass(net, _abs_tensors(net, torch.float64), ctx, torch.float64)[1]
+    return run(_abs_tensors(net, torch.float64), torch.float64)[1]
 
 
 def _abs_tensors(net: nn.Module, dtype: torch.dtype) -> dict[str, Tensor]:
     """|p| for every parameter and floating buffer; identity values for BatchNorm's."""
     out: dict[str, Tensor] = {}
     for mod_name, mod in net.named_modules():
-        prefix = f"{mod_name}." if mod_name else ""
         for name, p in list(mod.named_parameters(recurse=False)) + list(mod.named_buffers(recurse=False)):
             if p is None or not p.is_floating_point():
                 continue
             if isinstance(mod, _BN):
                 fill = 0.0 if name in ("bias", "running_mean") else 1.0
-                out[prefix + name] = torch.full_like(p, fill, dtype=dtype)
+                out[param_key(mod_name, name)] = torch.full_like(p, fill, dtype=dtype)
             else:
-                out[prefix + name] = p.detach().to(dtype).abs().requires_grad_(isinstance(p, nn.Parameter))
+                out[param_key(mod_name, name)] = p.detach().to(dtype).abs().requires_grad_(isinstance(p, nn.Parameter))
     return out
 
 
@@ -125,18 +142,22 @@ def _synflow_pass(
     dtype: torch.dtype,
     scale_exp: int = 0,
     forward_only: bool = False,
+    *,
+    weights: list[str] | None = None,
+    biases: list[str] | None = None,
 ) -> tuple[float, float]:
     """(R, sum_l sum |W_l * dR/dW_l|), both unscaled, from one pass in ``dtype``.
 
     With ``scale_exp`` = k the input and every non-BatchNorm bias are multiplied by 2^-k and the
     backward is seeded with 2^-k instead of 1; R is multiplied back by 2^k and the sum by 2^2k.
     Returns inf for anything that overflowed (the sum is inf when the forward already did, and
-    nan with ``forward_only``).
+    nan with ``forward_only``). ``weights`` / ``biases``: the names from :func:`_weight_names` /
+    :func:`_bias_names`, passed in by a caller that runs several passes on the same network.
     """
     scale = 2.0 ** (-scale_exp)
     if scale_exp:
         tensors = dict(tensors)
-        for name in _bias_names(net):
+        for name in _bias_names(net) if biases is None else biases:
             tensors[name] = tensors[name].detach() * scale
     x = torch.full((1, *ctx.images.shape[1:]), scale, dtype=dtype, device=ctx.device)
     with torch.set_grad_enabled(not forward_only):  # a probing forward keeps no graph
@@ -146,11 +167,10 @@ def _synflow_pass(
         return float("inf"), float("inf")
     if forward_only:
         return r, float("nan")
-    names = _weight_names(net)
-    weights = [tensors[n] for n in names]
-    grads = torch.autograd.grad(out, weights, grad_outputs=torch.full_like(out, scale), allow_unused=True)
+    ws = [tensors[n] for n in (_weight_names(net) if weights is None else weights)]
+    grads = torch.autograd.grad(out, ws, grad_outputs=torch.full_like(out, scale), allow_unused=True)
     total = 0.0
-    for w, g in zip(weights, grads):
+    for w, g in zip(ws, grads):
         if g is not None:
             total += float((w.detach() * g).abs().sum(dtype=torch.float64))
     return r, math.ldexp(total, 2 * scale_exp) if math.isfinite(total) else float("inf")
@@ -158,18 +178,18 @@ def _synflow_pass(
 
 def _weight_names(net: nn.Module) -> list[str]:
     """Names of the Conv2d / Linear weights (the terms of the score)."""
-    return [f"{n}.weight" if n else "weight" for n, m in net.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    return [param_key(n, "weight") for n, m in net.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
 
 
 def _bias_names(net: nn.Module) -> list[str]:
     """Names of every bias parameter outside BatchNorm (BatchNorm is the identity here)."""
-    out = []
-    for mod_name, mod in net.named_modules():
-        if isinstance(mod, _BN):
-            continue
-        prefix = f"{mod_name}." if mod_name else ""
-        out.extend(prefix + name for name, p in mod.named_parameters(recurse=False) if name == "bias" and p is not None)
-    return out
+    return [
+        param_key(mod_name, name)
+        for mod_name, mod in net.named_modules()
+        if not isinstance(mod, _BN)
+        for name, p in mod.named_parameters(recurse=False)
+        if name == "bias" and p is not None
+    ]
 
 
 def _log_or_flag(total: float) -> float:
@@ -184,10 +204,3 @@ def _strip_bn(net: nn.Module) -> None:
             setattr(net, name, nn.Identity())
         else:
             _strip_bn(child)
-
-
-def _synflow_stripped_copy(ctx: ProxyContext) -> float:
-    """Fallback: a deep copy with BatchNorm replaced by identity (BN without running stats)."""
-    base = prepare_copy(ctx.model, ctx.device)
-    _strip_bn(base)
-    return _log_or_flag(_synflow_total(base, ctx))

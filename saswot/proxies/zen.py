@@ -26,7 +26,7 @@ from torch import nn
 from torch.func import functional_call
 
 from saswot.proxies.registry import ProxyContext, register_proxy
-from saswot.stats import find_classifier
+from saswot.stats import find_classifier, param_key
 
 
 def layer_seed(seed: int, index: int) -> int:
@@ -48,19 +48,19 @@ def gaussian_tensors(net: nn.Module, seed: int, source: nn.Module, workers: int 
     weights: list[torch.Tensor] = []
     with torch.no_grad():
         for mod_name, m in net.named_modules():
-            prefix = f"{mod_name}." if mod_name else ""
             if isinstance(m, (nn.Conv2d, nn.Linear, nn.ConvTranspose2d)):
-                out[prefix + "weight"] = torch.empty_like(m.weight)
-                weights.append(out[prefix + "weight"])
+                weights.append(torch.empty_like(m.weight))
+                out[param_key(mod_name, "weight")] = weights[-1]
                 if m.bias is not None:
-                    out[prefix + "bias"] = torch.zeros_like(m.bias)
+                    out[param_key(mod_name, "bias")] = torch.zeros_like(m.bias)
             elif isinstance(m, nn.modules.batchnorm._BatchNorm):
                 if m.affine:
-                    out[prefix + "weight"] = torch.ones_like(m.weight)
-                    out[prefix + "bias"] = torch.zeros_like(m.bias)
+                    out[param_key(mod_name, "weight")] = torch.ones_like(m.weight)
+                    out[param_key(mod_name, "bias")] = torch.zeros_like(m.bias)
                 for name, buf in m.named_buffers(recurse=False):
                     if buf is not None:
-                        out[prefix + name] = src[prefix + name].detach().clone().to(buf.device)
+                        key = param_key(mod_name, name)
+                        out[key] = src[key].detach().clone().to(buf.device)
 
     def fill(index: int) -> None:
         gen = torch.Generator(device=weights[index].device).manual_seed(layer_seed(seed, index))
@@ -109,5 +109,5 @@ def zen(ctx: ProxyContext) -> float:
     score = math.log(float(delta)) if float(delta) > 0 else float("-inf")
     for name, m in net.named_modules():
         if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.running_var is not None:
-            score += math.log(math.sqrt(float(tensors[f"{name}.running_var" if name else "running_var"].double().mean())))
+            score += math.log(math.sqrt(float(tensors[param_key(name, "running_var")].double().mean())))
     return score
