@@ -10,9 +10,9 @@ sum_BN log sqrt(mean(running_var)) (running_var after the two forwards, as in Ze
 Seeding: the i-th conv/linear weight (module order) gets its own generator, seeded with
 ``layer_seed(ctx.seed, i)`` (numpy ``SeedSequence``), and x, eps come from a generator seeded
 with ``ctx.seed``; so the values do not depend on how many threads draw them. Drawing 12-52 M
-Gaussian values is sequential per generator (about 3.5 ns each on the development CPU, about
-as long as a forward+backward of the network at 64 px), so the layers are drawn in parallel on
-``torch.get_num_threads()`` threads (torch releases the GIL while it fills a tensor).
+Gaussian values is sequential per generator and was the larger half of zen's cost at 64 px, so
+the layers are drawn in parallel on ``torch.get_num_threads()`` threads (torch releases the GIL
+while it fills a tensor; zen went from 1.58 to 1.24 forward+backward passes, docs/results.md).
 """
 
 from __future__ import annotations
