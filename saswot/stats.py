@@ -46,6 +46,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from saswot.module_clone import clone_sharing_weights
+
 #: Column chunk for the NWOT kernel (float32 counts stay exact below 2^24).
 NWOT_CHUNK = 65_536
 
@@ -132,15 +134,21 @@ def prepare_copy(model: nn.Module, device: str | torch.device = "cpu", *, share_
     differentiate through them with ``torch.autograd.grad`` (no ``.grad`` is written) and pass
     changed weights through ``torch.func.functional_call``. Copying 12-52 M parameters costs about
     a quarter of a forward+backward of a TransNAS-Bench-101 network at 64 px, and the fresh pages
-    it touches cost as much again.
+    it touches cost as much again. When every parameter is on ``device`` and the module tree is
+    plain (:func:`saswot.module_clone.clone_sharing_weights`), the modules are cloned
+    structurally instead of through ``copy.deepcopy`` (2.5 instead of 18 ms for a TNB network).
     """
-    memo: dict[int, object] = {}
-    if share_weights:
-        target = torch.empty(0, device=device).device
-        for p in model.parameters():
-            if p.device == target:
-                memo[id(p)] = nn.Parameter(p.detach(), requires_grad=True)
-    net = copy.deepcopy(model, memo).to(device)
+    target = torch.empty(0, device=device).device
+    params = list(model.parameters())
+    on_target = all(t.device == target for t in params + list(model.buffers()))
+    net = clone_sharing_weights(model) if share_weights and on_target else None
+    if net is None:
+        memo: dict[int, object] = {}
+        if share_weights:
+            for p in params:
+                if p.device == target:
+                    memo[id(p)] = nn.Parameter(p.detach(), requires_grad=True)
+        net = copy.deepcopy(model, memo).to(device)
     net.train()
     for m in net.modules():
         if isinstance(m, nn.modules.dropout._DropoutNd):
@@ -200,12 +208,19 @@ def _subsample(out: Tensor, max_elems: int, seed: int) -> Tensor:
 
 
 def _nwot_update(kernel: Tensor, x: Tensor) -> None:
-    """Add ``c c^T + (1-c)(1-c)^T`` for the binary code c = 1[x > 0] into ``kernel`` (float64)."""
+    """Add ``c c^T + (1-c)(1-c)^T`` for the binary code c = 1[x > 0] into ``kernel`` (float64).
+
+    With D units and s = c 1 (ones per row), ``(1-c)(1-c)^T = D - s 1^T - 1 s^T + c c^T``, and
+    s is the diagonal of ``c c^T`` (c is 0/1), so one matrix product suffices:
+    ``2 c c^T + D - s_i - s_j``. Every term is an integer below 2^24 per chunk, exact in float32,
+    so the kernel is the same as with two products.
+    """
     codes = x.detach().reshape(x.shape[0], -1)
     for start in range(0, codes.shape[1], NWOT_CHUNK):
         c = (codes[:, start : start + NWOT_CHUNK] > 0).float()
-        nc = 1.0 - c
-        kernel += (c @ c.t() + nc @ nc.t()).double().cpu()
+        both = c @ c.t()
+        ones = both.diagonal()
+        kernel += (2.0 * both + (c.shape[1] - ones[:, None] - ones[None, :])).double().cpu()
 
 
 def collect_stats(

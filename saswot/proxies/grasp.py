@@ -45,9 +45,12 @@ def hessian_gradient_score(weights: Sequence[Tensor], grads: Sequence[Tensor | N
     z = torch.stack(terms).sum()
     hg = torch.autograd.grad(z, [w for w, _ in used], allow_unused=True)
     total = 0.0
-    for (w, _), h in zip(used, hg):
-        if h is not None:
-            total += float((-w.detach() * h.detach()).sum(dtype=torch.float64))
+    with torch.no_grad():
+        for (w, _), h in zip(used, hg):
+            if h is not None:
+                # -sum(W * Hg): negating the float64 sum equals summing the negated products bit
+                # for bit (rounding is symmetric), and saves the temporary -W of every layer
+                total -= float((w * h).sum(dtype=torch.float64))
     return total
 
 

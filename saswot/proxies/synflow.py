@@ -172,7 +172,7 @@ def _synflow_pass(
     total = 0.0
     for w, g in zip(ws, grads):
         if g is not None:
-            total += float((w.detach() * g).abs().sum(dtype=torch.float64))
+            total += float(g.mul_(w.detach()).abs_().sum(dtype=torch.float64))  # in place: g is ours
     return r, math.ldexp(total, 2 * scale_exp) if math.isfinite(total) else float("inf")
 
 
