@@ -29,6 +29,7 @@ printed beside it. Every part is the median of ``--reps`` runs after one warm-up
 from __future__ import annotations
 
 import argparse
+import gc
 import statistics
 import time
 from collections.abc import Callable
@@ -146,6 +147,7 @@ def main() -> None:
     x, y = make_batch(source, args.batch_size, (args.resolution, args.resolution), 17, args.seed, args.data_root)
     avt = AVTStats.load(args.space) if args.space in packaged_spaces() else AVTStats({"saswot_minus": (0.0, 1.0), "nwot": (0.0, 1.0)})
     names = [s.name for s in resolve_proxies(PAPER_PROXIES)]
+    gc.freeze()  # as saswot.rank.score_architectures does (saswot.allocator.frozen_gc)
     records, rows = [], []
     for arch in track(archs, description=f"floor {args.space}"):
         model = build_network(arch, 17, seed=args.seed)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import gc
 import statistics
 import time
 
@@ -96,6 +97,7 @@ def main() -> None:
     # timing only: the AVT values do not change the cost; placeholder if none is packaged yet
     avt = AVTStats.load(args.space) if args.space in packaged_spaces() else AVTStats({"saswot_minus": (0.0, 1.0), "nwot": (0.0, 1.0)})
     names = [s.name for s in resolve_proxies(args.proxies)]
+    gc.freeze()  # as saswot.rank.score_architectures does (saswot.allocator.frozen_gc)
     if args.warmup:  # first-call costs (lazy imports, meta-device tracing) are not per-arch costs
         score_network(build_network(archs[0], 17, seed=args.seed), x, y, names, num_classes=17, avt=avt)
     rows, records = [], []

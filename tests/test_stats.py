@@ -131,3 +131,27 @@ def test_tune_malloc_is_accepted_by_glibc() -> None:
     assert isinstance(result, bool)
     if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
         assert result
+
+
+def test_frozen_gc_freezes_for_the_block_and_respects_an_outer_freeze() -> None:
+    import gc
+
+    from saswot.allocator import frozen_gc
+
+    gc.unfreeze()
+    alive = [object()]
+    with frozen_gc():
+        assert gc.get_freeze_count() >= len(alive)
+        garbage: list[object] = []
+        garbage.append(garbage)  # a cycle created inside the block is still collected
+        del garbage
+        assert gc.collect() >= 1
+    assert gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        outer = gc.get_freeze_count()
+        with frozen_gc():
+            pass
+        assert gc.get_freeze_count() >= outer  # the caller's freeze is left in place
+    finally:
+        gc.unfreeze()
