@@ -20,7 +20,11 @@ architectures, on the same network and batch as the speed benchmark:
 ``floor`` is the sum of ``grad+hvp+jac``, ``zen`` and ``synflow``: no implementation built from
 torch's operators can score the 15 proxies in fewer passes than this (``floor+draw`` adds the
 Gaussian draw, which zen's definition needs too), and ``actual`` (one ``score_network`` call) is
-printed beside it. Every part is the median of ``--reps`` runs after one warm-up run. Example::
+printed beside it. Every part is the median of ``--reps`` runs after one warm-up run.
+
+``--compare-hvp`` also times the other exact way to get grasp's Hessian-vector product,
+forward-over-reverse (``torch.func.jvp`` of ``torch.func.grad``, Pearlmutter's R-operator),
+against the double backward used above, each as forward + gradient + Hvp. Example::
 
     SASWOT_DATA=/work/shared/data .venv/bin/python benchmarks/bench_proxy_floor.py \
         --space micro --archs 10 --out benchmarks/out/proxy_floor_micro.json
@@ -109,6 +113,42 @@ def _synflow(net: nn.Module, x: Tensor) -> None:
     del grads
 
 
+def _hvp_double_backward(net: nn.Module, x: Tensor, y: Tensor, g: tuple[Tensor, ...]) -> None:
+    weights = _weights(net)
+    grads = torch.autograd.grad(seg_loss(main_output(net(x)), y), weights, create_graph=True)
+    torch.autograd.grad(torch.stack([(a * b).sum() for a, b in zip(grads, g)]).sum(), weights)
+
+
+def _hvp_forward_over_reverse(net: nn.Module, x: Tensor, y: Tensor, g: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
+    names = [n + ".weight" for n, m in net.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    params = dict(net.named_parameters())
+
+    def loss_of(weights: tuple[Tensor, ...]) -> Tensor:
+        tensors: dict[str, Tensor] = dict(zip(names, weights))
+        tensors.update({k: v.clone() for k, v in net.named_buffers()})  # BN statistics: not captured
+        return seg_loss(main_output(functional_call(net, tensors, (x,))), y)
+
+    _, hv = torch.func.jvp(torch.func.grad(loss_of), (tuple(params[n] for n in names),), (g,))
+    return hv
+
+
+def _compare_hvp(model: nn.Module, x: Tensor, y: Tensor, reps: int) -> dict[str, float]:
+    """Seconds of fwd + gradient + Hessian-vector product by double backward and by
+    forward-over-reverse (``torch.func.jvp`` of ``torch.func.grad``), and their max relative gap."""
+    net = prepare_copy(model)
+    g = tuple(t.detach() for t in torch.autograd.grad(seg_loss(main_output(net(x)), y), _weights(net)))
+    fwd_rev = _hvp_forward_over_reverse(net, x, y, g)
+    weights = _weights(net)
+    grads = torch.autograd.grad(seg_loss(main_output(net(x)), y), weights, create_graph=True)
+    dbl = torch.autograd.grad(torch.stack([(a * b).sum() for a, b in zip(grads, g)]).sum(), weights)
+    gap = max(float((u - v).abs().max() / v.abs().max().clamp_min(1e-30)) for u, v in zip(fwd_rev, dbl))
+    return {
+        "double_backward_s": _median_time(lambda: _hvp_double_backward(net, x, y, g), reps),
+        "forward_over_reverse_s": _median_time(lambda: _hvp_forward_over_reverse(net, x, y, g), reps),
+        "max_rel_gap": gap,
+    }
+
+
 def _measure(model: nn.Module, x: Tensor, y: Tensor, reps: int) -> dict[str, float]:
     net = prepare_copy(model)
     parts = {"fb": _median_time(lambda: _fb(net, x, y), reps)}
@@ -136,6 +176,10 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--data-root", default=None)
+    ap.add_argument(
+        "--compare-hvp", action="store_true",
+        help="also time grasp's Hessian-vector product by forward-over-reverse (torch.func) against double backward",
+    )
     ap.add_argument("--out", default="benchmarks/out/proxy_floor.json")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -159,6 +203,10 @@ def main() -> None:
         rel["zen draw"] = parts["zen draw"] / fb
         rec = {"arch": arch.key, "fb_s": fb, "parts_s": parts, "parts_fb": rel, "floor_fb": floor,
                "floor_with_draw_fb": floor + rel["zen draw"], "actual_s": actual, "actual_fb": actual / fb}
+        if args.compare_hvp:
+            hvp = _compare_hvp(model, x, y, args.reps)
+            rec["hvp"] = {**hvp, "double_backward_fb": hvp["double_backward_s"] / fb,
+                          "forward_over_reverse_fb": hvp["forward_over_reverse_s"] / fb}
         records.append(rec)
         rows.append([str(arch.key), fb, rel["grad+hvp+jac"], rel["zen"], rel["synflow"], rec["floor_fb"], rel["zen draw"],
                      rec["floor_with_draw_fb"], rec["actual_fb"]])
@@ -171,6 +219,17 @@ def main() -> None:
         "median_actual_fb": statistics.median(r["actual_fb"] for r in records),
         "median_parts_fb": {k: statistics.median(r["parts_fb"][k] for r in records) for k in records[0]["parts_fb"]},
     }
+    if args.compare_hvp:
+        summary["median_hvp_fb"] = {
+            k: statistics.median(r["hvp"][k] for r in records) for k in ("double_backward_fb", "forward_over_reverse_fb")
+        }
+        summary["max_hvp_rel_gap"] = max(r["hvp"]["max_rel_gap"] for r in records)
+        print_table(
+            "grasp's Hessian-vector product (forward + gradient + Hvp), in forward+backward passes",
+            ["arch", "double backward", "forward-over-reverse", "max rel gap"],
+            [[str(r["arch"]), r["hvp"]["double_backward_fb"], r["hvp"]["forward_over_reverse_fb"], r["hvp"]["max_rel_gap"]]
+             for r in records],
+        )
     write_json(args.out, summary)
     print_table(
         f"{args.space}: lower bound vs saswot, in forward+backward passes (batch {args.batch_size}, {args.resolution}px, "
