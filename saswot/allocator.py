@@ -14,10 +14,10 @@ peak instead of shrinking between networks.
 The command-line entry point calls :func:`tune_malloc` once; library users may call it (it only
 changes this process) or not. On systems without glibc it does nothing.
 
-The same kind of jobs also pay for Python's cyclic garbage collector: a loaded benchmark table
-keeps about 230,000 Python objects alive, every full collection scans them all (85 ms on the
-development CPU), and the scoring loop collects after every network to free the previous one's
-reference cycles at once. :func:`frozen_gc` moves the objects alive when a loop starts into the
+The same kind of jobs also pay for Python's cyclic garbage collector: the imported libraries and
+a loaded benchmark table keep about 385,000 Python objects alive in a ``saswot rank`` process,
+every full collection scans them all (175 ms on the development CPU), and the scoring loops
+collect after every network to free the previous one's reference cycles at once. :func:`frozen_gc` moves the objects alive when a loop starts into the
 collector's permanent generation for the duration of the loop, so each collection scans only
 what the loop itself created.
 """

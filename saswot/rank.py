@@ -155,7 +155,7 @@ def score_architectures(
     ckeys = {s.name: proxy_cache_key(s, avt) for s in specs}
     out: dict[str, ArchScores] = {}
     # frozen_gc: the gc.collect() after every network then scans only that network's objects,
-    # not the ~230,000 of the loaded benchmark (85 ms per collection, saswot.allocator)
+    # not the ~385,000 of the libraries and the loaded benchmark (175 ms each, saswot.allocator)
     with frozen_gc(), make_progress(disable=not progress) as bar:
         task = bar.add_task(description, total=len(archs), status="")
         for arch in archs:
