@@ -15,11 +15,11 @@ The command-line entry point calls :func:`tune_malloc` once; library users may c
 changes this process) or not. On systems without glibc it does nothing.
 
 The same kind of jobs also pay for Python's cyclic garbage collector: the imported libraries and
-a loaded benchmark table keep about 385,000 Python objects alive in a ``saswot rank`` process,
-every full collection scans them all (175 ms on the development CPU), and the scoring loops
-collect after every network to free the previous one's reference cycles at once. :func:`frozen_gc` moves the objects alive when a loop starts into the
-collector's permanent generation for the duration of the loop, so each collection scans only
-what the loop itself created.
+a loaded benchmark table keep about 385,000 Python objects alive in a ``saswot rank`` process, and
+every full collection scans them all (175 ms on the development CPU). The scoring loops free each
+network's reference cycles (hook closures, autograd graphs) right after scoring it, so they score
+it inside :func:`collect_on_exit`: the objects alive before the block are frozen (``gc.freeze``,
+O(1)) and the collection on exit scans only what the block created.
 """
 
 from __future__ import annotations
@@ -60,17 +60,20 @@ def tune_malloc(mmap_threshold: int = MAX_MMAP_THRESHOLD, trim_threshold: int = 
 
 
 @contextmanager
-def frozen_gc() -> Iterator[None]:
-    """Freeze every object alive now (``gc.freeze``) for the duration of the block.
+def collect_on_exit() -> Iterator[None]:
+    """Run the block, then collect the garbage it created, skipping every older object.
 
-    Frozen objects are skipped by every collection; objects created inside the block are
-    collected as usual. On exit the frozen objects are moved back (``gc.unfreeze``), unless some
-    were already frozen when the block started, in which case the caller's freeze is left as is.
+    On entry every object alive is frozen (``gc.freeze``): collections during and at the end of
+    the block skip it. On exit ``gc.collect()`` frees the block's reference cycles and the frozen
+    objects are moved back (``gc.unfreeze``), unless some were already frozen on entry, in which
+    case the caller's freeze is left as is. Objects that were alive on entry and die inside the
+    block are freed by a later collection.
     """
     already = gc.get_freeze_count() > 0
     gc.freeze()
     try:
         yield
     finally:
+        gc.collect()
         if not already:
             gc.unfreeze()

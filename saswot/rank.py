@@ -11,7 +11,6 @@ interrupted run resumes where it stopped and a repeated run recomputes nothing.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import re
@@ -23,7 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from saswot.allocator import frozen_gc
+from saswot.allocator import collect_on_exit
 from saswot.correlation import correlation_table
 from saswot.errors import ScoreError
 from saswot.io import read_json, write_json
@@ -154,9 +153,7 @@ def score_architectures(
     images, labels = batch
     ckeys = {s.name: proxy_cache_key(s, avt) for s in specs}
     out: dict[str, ArchScores] = {}
-    # frozen_gc: the gc.collect() after every network then scans only that network's objects,
-    # not the ~385,000 of the libraries and the loaded benchmark (175 ms each, saswot.allocator)
-    with frozen_gc(), make_progress(disable=not progress) as bar:
+    with make_progress(disable=not progress) as bar:
         task = bar.add_task(description, total=len(archs), status="")
         for arch in archs:
             k = key(arch)
@@ -166,25 +163,27 @@ def score_architectures(
             failed: dict[str, str] = {}
             if missing:
                 bar.update(task, status=k)
-                model = build(arch)
-                report = score_network_detailed(
-                    model,
-                    images,
-                    labels,
-                    missing,
-                    num_classes=settings.num_classes,
-                    ignore_index=settings.ignore_index,
-                    avt=avt,
-                    device=settings.device,
-                    act_max_elems=settings.act_max_elems,
-                    seed=settings.seed,
-                )
-                scores.update(report.scores)
-                failed.update(report.failed)
-                if cache is not None:
-                    cache.put(k, {ckeys[n]: v for n, v in report.scores.items()})
-                del model, report
-                gc.collect()  # free the previous network before building the next one
+                # free this network's reference cycles before building the next one, with a
+                # collection that skips the long-lived objects (saswot.allocator)
+                with collect_on_exit():
+                    model = build(arch)
+                    report = score_network_detailed(
+                        model,
+                        images,
+                        labels,
+                        missing,
+                        num_classes=settings.num_classes,
+                        ignore_index=settings.ignore_index,
+                        avt=avt,
+                        device=settings.device,
+                        act_max_elems=settings.act_max_elems,
+                        seed=settings.seed,
+                    )
+                    scores.update(report.scores)
+                    failed.update(report.failed)
+                    if cache is not None:
+                        cache.put(k, {ckeys[n]: v for n, v in report.scores.items()})
+                    del model, report
             for name, value in scores.items():
                 if value == SENTINEL and name not in failed:
                     failed[name] = "non-finite value (cached sentinel)"

@@ -133,24 +133,30 @@ def test_tune_malloc_is_accepted_by_glibc() -> None:
         assert result
 
 
-def test_frozen_gc_freezes_for_the_block_and_respects_an_outer_freeze() -> None:
+def test_collect_on_exit_frees_the_blocks_cycles_and_respects_an_outer_freeze() -> None:
     import gc
+    import weakref
 
-    from saswot.allocator import frozen_gc
+    from saswot.allocator import collect_on_exit
+
+    class Node:
+        pass
 
     gc.unfreeze()
     alive = [object()]
-    with frozen_gc():
-        assert gc.get_freeze_count() >= len(alive)
-        garbage: list[object] = []
-        garbage.append(garbage)  # a cycle created inside the block is still collected
-        del garbage
-        assert gc.collect() >= 1
+    with collect_on_exit():
+        assert gc.get_freeze_count() >= len(alive)  # older objects are skipped by collections
+        node = Node()
+        node.self_ref = node  # a reference cycle, as hook closures make
+        dead = weakref.ref(node)
+        del node
+        assert dead() is not None
+    assert dead() is None  # collected on exit
     assert gc.get_freeze_count() == 0
     gc.freeze()
     try:
         outer = gc.get_freeze_count()
-        with frozen_gc():
+        with collect_on_exit():
             pass
         assert gc.get_freeze_count() >= outer  # the caller's freeze is left in place
     finally:

@@ -22,7 +22,6 @@ batched tensor ops per shape group (see :meth:`PackedStats.scores`).
 
 from __future__ import annotations
 
-import gc
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from saswot.allocator import collect_on_exit
 from saswot.autoproxy.expression import Expression
 from saswot.autoproxy.ops import BINARY_OPS, UNARY_OPS, Shape, reduce_layer
 from saswot.errors import CorruptDataError
@@ -155,12 +155,13 @@ class StatCache:
                     for d in blob["layers"]
                 )
                 return ArchStats(key=key, layers=layers, nwot=float(blob["nwot"]))
-        full = self.compute(key)
-        st = arch_stats_from_netstats(key, full)
-        # Free the full statistics (and any autograd graph kept alive by hook closures) now:
-        # reference cycles would otherwise hold hundreds of MB per architecture until a GC run.
-        del full
-        gc.collect()
+        # Free the full statistics (and any autograd graph kept alive by hook closures) on leaving:
+        # reference cycles would otherwise hold hundreds of MB per architecture until a GC run
+        # (the collection skips the long-lived objects, saswot.allocator).
+        with collect_on_exit():
+            full = self.compute(key)
+            st = arch_stats_from_netstats(key, full)
+            del full
         self.folder.mkdir(parents=True, exist_ok=True)
         blob = {
             "version": CACHE_VERSION,

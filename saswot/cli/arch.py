@@ -98,7 +98,6 @@ def search_arch(
     """Training-free search of a FasterSeg-space segmenter under a latency or MACs budget."""
     import numpy as np
 
-    from saswot.allocator import frozen_gc
     from saswot.fasterseg.decode import SpaceConfig
     from saswot.fasterseg.latency import LatencyTable, check_device
     from saswot.fasterseg.report import plot_search_curves
@@ -145,9 +144,7 @@ def search_arch(
                        "device": lut.tag if lut else None}}
     meta = json.loads(json.dumps(meta))  # tuples -> lists, as read back from a checkpoint
 
-    # frozen_gc: the scorer's gc.collect() after every network skips the ~385,000 objects of the
-    # imported libraries (175 ms per collection otherwise; saswot.allocator)
-    with frozen_gc(), make_progress() as progress:
+    with make_progress() as progress:
         if scorer.spec.needs_avt:
             if resume and avt_path.exists():
                 scorer.avt = AVTStats.read(avt_path)

@@ -31,7 +31,6 @@ def search_proxy(
     no_baseline: bool = typer.Option(False, "--no-random-baseline", help="Skip the random-search baseline."),
 ) -> None:
     """Search a proxy expression by evolution (paper Algorithm 1) against random search."""
-    from saswot.allocator import frozen_gc
     from saswot.autoproxy.plot import plot_search_curves
     from saswot.autoproxy.search import ProxySearchConfig, run_proxy_search
     from saswot.io import write_json
@@ -45,9 +44,8 @@ def search_proxy(
         raise SaswotError("--search-archs and --val-archs must each be at least 3")
     cfg = ProxySearchConfig(space=space, generations=generations, population=population, topk=topk,
                             search_archs=search_archs, val_archs=val_archs, seed=seed, random_only=random_only)
-    with frozen_gc():  # the statistics cache collects after every architecture (saswot.allocator)
-        result = run_proxy_search(cfg, out, bench_path=bench, data_root=data_root, cache_dir=cache,
-                                  resume=resume, random_baseline=not no_baseline)
+    result = run_proxy_search(cfg, out, bench_path=bench, data_root=data_root, cache_dir=cache,
+                              resume=resume, random_baseline=not no_baseline)
     if combine == "nwot":
         result["combine_with"] = "nwot"
     write_json(out, result)

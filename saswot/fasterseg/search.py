@@ -15,7 +15,6 @@ same space and estimates the AVT min/max the ``saswot`` proxy needs (paper Eq. 4
 
 from __future__ import annotations
 
-import gc
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -24,6 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from saswot.allocator import collect_on_exit
 from saswot.errors import ScoreError
 from saswot.fasterseg.arch import FasterSegArch
 from saswot.fasterseg.builder import build_network
@@ -71,15 +71,15 @@ class ProxyScorer:
         """Raw scores of several proxies (one statistics pass)."""
         from saswot.proxies import score_network
 
-        net = build_network(arch, self.num_classes, seed=self.seed)
-        try:
-            return score_network(net, self.images, self.labels, proxies, num_classes=self.num_classes,
-                                 avt=self.avt, device=self.device)
-        finally:
-            # Free the network, its gradients and any hook closures now: a long search must not
-            # keep one candidate's activations alive until the next cyclic garbage collection.
+        # Free the network, its gradients and any hook closures on leaving: a long search must not
+        # keep one candidate's activations alive until the next cyclic garbage collection (the
+        # collection skips the long-lived objects, saswot.allocator).
+        with collect_on_exit():
+            net = build_network(arch, self.num_classes, seed=self.seed)
+            scores = score_network(net, self.images, self.labels, proxies, num_classes=self.num_classes,
+                                   avt=self.avt, device=self.device)
             del net
-            gc.collect()
+        return scores
 
     def __call__(self, arch: FasterSegArch) -> float | None:
         """The proxy score, or None if the proxy failed (non-finite / sentinel)."""
