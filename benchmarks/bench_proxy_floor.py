@@ -43,17 +43,15 @@ from torch import Tensor, nn
 from torch.func import functional_call
 
 from saswot.allocator import tune_malloc
-from saswot.benchmark import TNBBenchmark
 from saswot.io import write_json
 from saswot.progress import track
 from saswot.proxies import resolve_proxies, score_network
-from saswot.proxies.avt import AVTStats, packaged_spaces
 from saswot.proxies.zen import gaussian_tensors
-from saswot.proxydata import camvid_available, make_batch
-from saswot.seeding import make_rng
 from saswot.stats import main_output, prepare_copy, seg_loss
 from saswot.tables import print_table
 from saswot.tnb101.builder import build_network
+
+from proxy_bench_setup import forward_backward, load_proxy_bench  # benchmarks/
 
 #: The proxies of the paper's Table 3 (issue #3), timed together by ``actual``.
 PAPER_PROXIES = (
@@ -74,10 +72,6 @@ def _median_time(fn: Callable[[], object], reps: int) -> float:
 
 def _weights(net: nn.Module) -> list[Tensor]:
     return [m.weight for m in net.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
-
-
-def _fb(net: nn.Module, x: Tensor, y: Tensor) -> None:
-    seg_loss(main_output(net(x)), y).backward()
 
 
 def _grad_hvp_jac(net: nn.Module, x: Tensor, y: Tensor) -> None:
@@ -151,7 +145,7 @@ def _compare_hvp(model: nn.Module, x: Tensor, y: Tensor, reps: int) -> dict[str,
 
 def _measure(model: nn.Module, x: Tensor, y: Tensor, reps: int) -> dict[str, float]:
     net = prepare_copy(model)
-    parts = {"fb": _median_time(lambda: _fb(net, x, y), reps)}
+    parts = {"fb": _median_time(lambda: forward_backward(net, x, y), reps)}
     parts["grad+hvp+jac"] = _median_time(lambda: _grad_hvp_jac(net, x, y), reps)
     workers = torch.get_num_threads()
     parts["zen draw"] = _median_time(lambda: gaussian_tensors(net, 0, model, workers), reps)
@@ -161,7 +155,7 @@ def _measure(model: nn.Module, x: Tensor, y: Tensor, reps: int) -> dict[str, flo
     net.eval()  # synflow: BatchNorm with its (initial) running statistics, close to the identity
     parts["synflow"] = _median_time(lambda: _synflow(net, x), reps)
     net.train()
-    parts["fb_after"] = _median_time(lambda: _fb(net, x, y), reps)
+    parts["fb_after"] = _median_time(lambda: forward_backward(net, x, y), reps)
     return parts
 
 
@@ -185,13 +179,10 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     tune_malloc()  # as the saswot command does
 
-    bench = TNBBenchmark.load(TNBBenchmark.default_path(args.space, args.data_root), args.space)
-    archs = bench.sample(args.archs, make_rng(args.seed))
-    source = "camvid" if camvid_available(args.data_root) else "random"
-    x, y = make_batch(source, args.batch_size, (args.resolution, args.resolution), 17, args.seed, args.data_root)
-    avt = AVTStats.load(args.space) if args.space in packaged_spaces() else AVTStats({"saswot_minus": (0.0, 1.0), "nwot": (0.0, 1.0)})
+    setup = load_proxy_bench(args.space, args.archs, args.seed, args.batch_size, args.resolution, args.data_root)
+    archs, source, x, y, avt = setup.archs, setup.source, setup.images, setup.labels, setup.avt
     names = [s.name for s in resolve_proxies(PAPER_PROXIES)]
-    gc.freeze()  # as saswot.rank.score_architectures does (saswot.allocator.frozen_gc)
+    gc.freeze()  # long-lived objects skipped while a network is scored, as in saswot.allocator.collect_on_exit
     records, rows = [], []
     for arch in track(archs, description=f"floor {args.space}"):
         model = build_network(arch, 17, seed=args.seed)

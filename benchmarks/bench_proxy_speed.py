@@ -31,20 +31,18 @@ import time
 import torch
 
 from saswot.allocator import tune_malloc
-from saswot.benchmark import TNBBenchmark
 from saswot.io import write_json
 from saswot.proxies import make_context, resolve_proxies, score_network
-from saswot.proxies.avt import AVTStats, packaged_spaces
-from saswot.proxydata import camvid_available, make_batch
-from saswot.seeding import make_rng
-from saswot.stats import main_output, prepare_copy, seg_loss
+from saswot.stats import prepare_copy
 from saswot.tables import print_table
 from saswot.tnb101.builder import build_network
+
+from proxy_bench_setup import forward_backward, load_proxy_bench  # benchmarks/
 
 
 def _fb(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     t = time.perf_counter()
-    seg_loss(main_output(model(x)), y).backward()
+    forward_backward(model, x, y)
     return time.perf_counter() - t
 
 
@@ -90,14 +88,10 @@ def main() -> None:
     if not args.default_malloc:
         tune_malloc()  # as the saswot command does
 
-    bench = TNBBenchmark.load(TNBBenchmark.default_path(args.space, args.data_root), args.space)
-    archs = bench.sample(args.archs, make_rng(args.seed))
-    source = "camvid" if camvid_available(args.data_root) else "random"
-    x, y = make_batch(source, args.batch_size, (args.resolution, args.resolution), 17, args.seed, args.data_root)
-    # timing only: the AVT values do not change the cost; placeholder if none is packaged yet
-    avt = AVTStats.load(args.space) if args.space in packaged_spaces() else AVTStats({"saswot_minus": (0.0, 1.0), "nwot": (0.0, 1.0)})
+    setup = load_proxy_bench(args.space, args.archs, args.seed, args.batch_size, args.resolution, args.data_root)
+    archs, source, x, y, avt = setup.archs, setup.source, setup.images, setup.labels, setup.avt
     names = [s.name for s in resolve_proxies(args.proxies)]
-    gc.freeze()  # as saswot.rank.score_architectures does (saswot.allocator.frozen_gc)
+    gc.freeze()  # long-lived objects skipped while a network is scored, as in saswot.allocator.collect_on_exit
     if args.warmup:  # first-call costs (lazy imports, meta-device tracing) are not per-arch costs
         score_network(build_network(archs[0], 17, seed=args.seed), x, y, names, num_classes=17, avt=avt)
     rows, records = [], []

@@ -13,10 +13,9 @@ of every module must be immutable (numbers, strings, dtypes, functions, classes,
 frozensets / frozen dataclasses of those) or a torch-internal container (hook dictionaries,
 the non-persistent-buffer set) that is copied shallowly; no module class may customise copying
 (``__deepcopy__``, ``__getstate__``, ``__setstate__`` beyond torch's backward-compatibility
-fill-ins, ``__slots__``) or hold plain tensors
-outside ``_parameters`` / ``_buffers``. Anything else (a list of modules kept as a plain
-attribute, a mutable cache, an RNN's flat weights) makes it return None, and the caller falls
-back to ``copy.deepcopy``.
+fill-ins, ``__slots__``) or hold plain tensors outside ``_parameters`` / ``_buffers``. Anything
+else (a list of modules kept as a plain attribute, a mutable cache, an RNN's flat weights) makes
+it return None, and the caller falls back to ``copy.deepcopy``.
 """
 
 from __future__ import annotations
