@@ -16,7 +16,7 @@ changes this process) or not. On systems without glibc it does nothing.
 
 The same kind of jobs also pay for Python's cyclic garbage collector: the imported libraries and
 a loaded benchmark table keep about 385,000 Python objects alive in a ``saswot rank`` process, and
-every full collection scans them all (175 ms on the development CPU). The scoring loops free each
+every full collection scans them all (160 ms on the development CPU). The scoring loops free each
 network's reference cycles (hook closures, autograd graphs) right after scoring it, so they score
 it inside :func:`collect_on_exit`: the objects alive before the block are frozen (``gc.freeze``,
 O(1)) and the collection on exit scans only what the block created.

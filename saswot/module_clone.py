@@ -1,11 +1,11 @@
 """A fast structural clone of an ``nn.Module`` tree whose parameters share the caller's storage.
 
-``copy.deepcopy`` of a TransNAS-Bench-101 network (about 230 modules) takes 17-20 ms on the
+``copy.deepcopy`` of a TransNAS-Bench-101 network (about 230 modules) takes 12-17 ms on the
 development CPU even when the parameters are memoised (it walks every attribute through
 ``__reduce_ex__``), which is 0.2-0.3 of a forward+backward at 64 px. :func:`clone_sharing_weights`
 builds the same tree directly: a new object of each module's class with a copy of its
 ``__dict__``, new leaf parameters on the caller's storage, cloned buffers and cloned submodules
-(about 2.5 ms for the same network).
+(2-3.5 ms for the same networks; docs/results.md section 1a).
 
 It only does so when that is provably equivalent to the deep copy for what the proxies do with
 the clone (run it, hook it, switch its modes, update its BatchNorm statistics): every attribute

@@ -136,7 +136,7 @@ def prepare_copy(model: nn.Module, device: str | torch.device = "cpu", *, share_
     a quarter of a forward+backward of a TransNAS-Bench-101 network at 64 px, and the fresh pages
     it touches cost as much again. When every parameter is on ``device`` and the module tree is
     plain (:func:`saswot.module_clone.clone_sharing_weights`), the modules are cloned
-    structurally instead of through ``copy.deepcopy`` (2.5 instead of 18 ms for a TNB network).
+    structurally instead of through ``copy.deepcopy`` (2-3.5 instead of 12-17 ms for a TNB network).
     """
     target = torch.empty(0, device=device).device
     params = list(model.parameters())
