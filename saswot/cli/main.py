@@ -1,24 +1,165 @@
 """Entry point of the ``saswot`` command.
 
-Each command group lives in its own module under ``saswot.cli`` and exposes
-``register(app)``; this module only assembles them and turns :class:`SaswotError`
-into a clear message and exit code 2.
+Each command group lives in its own module under ``saswot.cli`` and exposes ``register(app)``.
+This module lists the commands in :data:`COMMANDS` and loads a command's module only when that
+command runs, so ``saswot --version`` and ``saswot --help`` answer without importing torch.
+It is also the one place with process-wide effects: the torch thread count (:mod:`saswot.threads`)
+and glibc's malloc tuning are applied here, never by library calls. :class:`SaswotError` becomes
+a one-line ``error: ...`` message and exit code 2.
 """
 
 from __future__ import annotations
 
+import functools
 import sys
-from typing import Optional
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Optional
 
 import typer
-from rich.console import Console
+from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from saswot import __version__
-from saswot.allocator import tune_malloc
 from saswot.errors import SaswotError
+
+
+@dataclass(frozen=True)
+class CommandEntry:
+    """A command of the CLI.
+
+    Attributes:
+        module: the ``saswot.cli`` module whose ``register(app)`` adds the command.
+        help: the one-line help shown by ``saswot --help`` (a test checks it matches the command's own).
+        threads: the command computes with torch and takes ``--threads``.
+    """
+
+    module: str
+    help: str
+    threads: bool = True
+
+
+#: Every command, in the order of ``saswot --help``. Add a command here and in its module.
+COMMANDS: dict[str, CommandEntry] = {
+    "rank": CommandEntry(
+        "saswot.cli.rank",
+        "Score TransNAS-Bench-101 architectures with zero-cost proxies; Kendall/Spearman/Pearson vs ground truth.",
+    ),
+    "avt-calibrate": CommandEntry(
+        "saswot.cli.rank",
+        "Pre-compute AVT min/max (SasWOT: saswot_minus and nwot) on a seeded architecture sample.",
+    ),
+    "search-proxy": CommandEntry(
+        "saswot.cli.search_proxy", "Search a proxy expression by evolution (paper Algorithm 1) against random search."
+    ),
+    "arch-info": CommandEntry(
+        "saswot.cli.arch", "Parameters, GMACs and (with --latency) latency of a FasterSeg architecture."
+    ),
+    "search-arch": CommandEntry(
+        "saswot.cli.arch", "Training-free search of a FasterSeg-space segmenter under a latency or MACs budget."
+    ),
+    "score": CommandEntry(
+        "saswot.cli.score", "Score your own nn.Module (a factory given as pkg.module:function) with zero-cost proxies."
+    ),
+    "train": CommandEntry(
+        "saswot.cli.train", "Train a segmentation network (SGD, exponential LR, OHEM CE, aux heads, optional KD)."
+    ),
+    "eval": CommandEntry(
+        "saswot.cli.train", "Evaluate a checkpoint: mIoU from a confusion matrix over the whole split at full resolution."
+    ),
+    "fps": CommandEntry(
+        "saswot.cli.train", "Measure inference speed: warm-up, synchronised timing, median/p90 latency and FPS."
+    ),
+    "export": CommandEntry(
+        "saswot.cli.train", "Export a checkpoint to ONNX (verified with onnxruntime) and/or a slim inference checkpoint."
+    ),
+    "bench": CommandEntry(
+        "saswot.cli.bench",
+        "Inspect TransNAS-Bench-101 benchmark files (ground truth, recorded params/FLOPs/proxies).",
+        threads=False,
+    ),
+    "data": CommandEntry(
+        "saswot.cli.data", "Fetch datasets (TransNAS-Bench-101, CamVid) with checksums and resume.", threads=False
+    ),
+    "minibench": CommandEntry(
+        "saswot.cli.minibench",
+        "Trained FasterSeg-space ground truth on CamVid: sample, train, evaluate; correlate proxies with it.",
+        threads=False,
+    ),
+}
+
+THREADS_HELP = (
+    "torch CPU threads (default: OMP_NUM_THREADS if set, else the free cores: cores minus the current load, "
+    "at least 1)."
+)
+
+
+def _with_threads(command: Any) -> Any:
+    """Give ``command`` a ``--threads`` option that the entry point applies before the command runs."""
+    if any(p.name == "threads" for p in command.params) or command.callback is None:
+        return command
+    callback: Callable[..., Any] = command.callback
+
+    @functools.wraps(callback)
+    def run(*args: Any, threads: Optional[int] = None, **kwargs: Any) -> Any:
+        from saswot.threads import apply_threads, choose_threads
+
+        apply_threads(choose_threads(threads))
+        return callback(*args, **kwargs)
+
+    command.callback = run
+    command.params.append(TyperOption(param_decls=["--threads"], type=int, default=None, help=THREADS_HELP))
+    return command
+
+
+class LazyGroup(TyperGroup):
+    """A command group that imports a command's module only when the command is used."""
+
+    _listing = False
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        """Eagerly added commands first, then those of :data:`COMMANDS` in their order."""
+        eager = [name for name in super().list_commands(ctx) if name not in COMMANDS]
+        return list(COMMANDS) + eager
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        """The command, loaded from its module (a light placeholder while the group's help is shown)."""
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
+            return super().get_command(ctx, cmd_name)
+        if self._listing:
+            return TyperCommand(cmd_name, help=entry.help, short_help=entry.help)
+        return load_command(cmd_name)
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        """Show the group's help from :data:`COMMANDS` without importing any command module."""
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
+
+@functools.lru_cache(maxsize=None)
+def load_command(name: str) -> Any:
+    """Import the module of command ``name`` and return its click command (``--threads`` added)."""
+    import importlib
+
+    entry = COMMANDS[name]
+    module = importlib.import_module(entry.module)
+    sub = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    module.register(sub)
+    built = typer.main.get_command(sub)
+    # A module that registers several commands (or a group) builds a group; a single command builds itself.
+    command = built.get_command(typer.Context(built), name) if hasattr(built, "commands") else built
+    if command is None:
+        raise RuntimeError(f"module {entry.module} does not register the command '{name}'")
+    command.name = name
+    return _with_threads(command) if entry.threads else command
+
 
 app = typer.Typer(
     name="saswot",
+    cls=LazyGroup,
     help="Training-free architecture search for real-time semantic segmentation (SasWOT).",
     no_args_is_help=True,
     add_completion=False,
@@ -39,20 +180,11 @@ def _root(
     ),
 ) -> None:
     """saswot: score, rank and discover zero-cost proxies; search, train, time and export segmenters."""
+    from saswot.allocator import tune_malloc
+
     # Scoring many networks reuses freed memory instead of re-faulting fresh pages (about 20 %
     # of the wall time of `rank --proxies all`, see saswot.allocator).
     tune_malloc()
-
-
-def _register_all() -> None:
-    # Imported here so that `saswot --help` lists every command group; each module owns its commands.
-    from saswot.cli import arch, bench, rank, search_proxy, train
-
-    for module in (bench, rank, search_proxy, arch, train):
-        module.register(app)
-
-
-_register_all()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,14 +193,15 @@ def main(argv: list[str] | None = None) -> int:
     User errors (:class:`SaswotError`) print ``error: ...`` on stderr and return 2; usage
     errors are reported by typer/click with exit code 2.
     """
-    err = Console(stderr=True)
     try:
         app(args=argv, prog_name="saswot")
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)
     except SaswotError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        from rich.console import Console
+
+        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         return exc.exit_code
     return 0
 

@@ -54,7 +54,6 @@ def train_cmd(
     resume: bool = typer.Option(False, "--resume", help="Continue from RUN_DIR/last.pt."),
     eval_every: int = typer.Option(1, "--eval-every", min=1),
     max_batches: Optional[int] = typer.Option(None, "--max-batches", help="Cap batches per epoch (smoke runs)."),
-    threads: Optional[int] = typer.Option(None, "--threads", help="torch CPU threads."),
     no_amp: bool = typer.Option(False, "--no-amp", help="Disable mixed precision on CUDA."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
 ) -> None:
@@ -66,7 +65,7 @@ def train_cmd(
         epochs=epochs, crop=parse_hw(crop, "--crop"), base_size=_opt_hw(base_size, "--base-size"),
         eval_size=_opt_hw(eval_size, "--eval-size"), batch_size=batch_size, lr=lr, lr_final_ratio=lr_final_ratio,
         teacher=str(teacher) if teacher else None, device=device, workers=workers, seed=seed, resume=resume,
-        eval_every=eval_every, amp=not no_amp, max_batches=max_batches, threads=threads,
+        eval_every=eval_every, amp=not no_amp, max_batches=max_batches,
     )
     get_dataset_info(dataset)
     summary = fit(cfg, progress=not quiet)
@@ -90,19 +89,15 @@ def eval_cmd(
     save_vis: Optional[Path] = typer.Option(None, "--save-vis", help="Write image|truth|prediction PNG strips here."),
     eval_size: Optional[str] = typer.Option(None, "--eval-size", help="Input HxW (default: the checkpoint's)."),
     workers: int = typer.Option(2, "--workers", min=0),
-    threads: Optional[int] = typer.Option(None, "--threads"),
-    quiet: bool = typer.Option(False, "--quiet"),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
     """Evaluate a checkpoint: mIoU from a confusion matrix over the whole split at full resolution."""
-    import torch
     from torch.utils.data import DataLoader
 
     from saswot.train.checkpoint import load_checkpoint, model_from_checkpoint
     from saswot.train.evaluate import evaluate
     from saswot.train.loop import resolve_device
 
-    if threads is not None:
-        torch.set_num_threads(threads)
     ck = load_checkpoint(ckpt)
     name = dataset or ck["dataset"]
     info = get_dataset_info(name)
@@ -141,13 +136,10 @@ def fps_cmd(
     num_classes: int = typer.Option(19, "--num-classes", help="Classes for a model given by name."),
     warmup: int = typer.Option(10, "--warmup", min=0),
     runs: int = typer.Option(50, "--runs", min=1),
-    threads: Optional[int] = typer.Option(None, "--threads", help="torch CPU threads."),
     as_json: bool = typer.Option(False, "--json", help="Print the JSON result instead of a table."),
     out: Optional[Path] = typer.Option(None, "--out", help="Also write the JSON result here."),
 ) -> None:
     """Measure inference speed: warm-up, synchronised timing, median/p90 latency and FPS."""
-    import torch
-
     from saswot.train.checkpoint import load_checkpoint, model_from_checkpoint
     from saswot.train.fps import measure_fps
     from saswot.train.loop import resolve_device
@@ -155,8 +147,6 @@ def fps_cmd(
 
     if precision not in ("fp32", "fp16"):
         raise SaswotError(f"--precision must be fp32 or fp16, got '{precision}'.")
-    if threads is not None:
-        torch.set_num_threads(threads)
     hw = parse_hw(resolution)
     if model.endswith(".pt"):
         net = model_from_checkpoint(load_checkpoint(model))

@@ -1,0 +1,78 @@
+"""The CLI entry point: lazy loading, --version/--help without torch, --threads everywhere, python -m saswot."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import subprocess
+import sys
+
+import pytest
+
+from saswot.cli.main import COMMANDS, load_command, main
+from saswot.errors import SaswotError
+from saswot.threads import ThreadChoice, choose_threads
+
+ENV = {**os.environ, "COLUMNS": "200"}
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=ENV, timeout=120)
+
+
+def test_help_and_version_do_not_import_torch() -> None:
+    code = (
+        "import sys\n"
+        "from saswot.cli.main import main\n"
+        "rc = [main(['--help']), main(['--version'])]\n"
+        "print('RC', rc, 'TORCH', 'torch' in sys.modules)\n"
+    )
+    res = _run("-c", code)
+    assert res.returncode == 0, res.stderr
+    assert "RC [0, 0] TORCH False" in res.stdout
+    for name in COMMANDS:
+        assert name in res.stdout
+    assert "<bool>" not in res.stdout
+
+
+def test_python_dash_m_saswot() -> None:
+    res = _run("-m", "saswot", "--version")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.startswith("saswot ")
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_listed_help_matches_command_docstring(name: str) -> None:
+    command = load_command(name)
+    doc = inspect.cleandoc(command.help or "").splitlines()[0].strip()
+    assert COMMANDS[name].help == doc
+
+
+@pytest.mark.parametrize("name", [n for n, e in COMMANDS.items() if e.threads])
+def test_computing_commands_take_threads(name: str) -> None:
+    opts = {p.name for p in load_command(name).params}
+    assert "threads" in opts
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_no_bool_metavar_in_command_help(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([name, "--help"]) == 0
+    assert "<bool>" not in capsys.readouterr().out
+
+
+def test_thread_choice_precedence() -> None:
+    assert choose_threads(3, environ={"OMP_NUM_THREADS": "1"}, cores=2, load=0.0) == ThreadChoice(3, "option", 2, None)
+    assert choose_threads(None, environ={"OMP_NUM_THREADS": "1"}, cores=8, load=0.0).threads == 1
+    # idle 2-core machine: both cores; one busy process beside it: one core; overloaded: still one
+    assert choose_threads(None, environ={}, cores=2, load=0.1).threads == 2
+    assert choose_threads(None, environ={}, cores=2, load=1.0).threads == 1
+    assert choose_threads(None, environ={}, cores=2, load=7.5).threads == 1
+    assert choose_threads(None, environ={}, cores=16, load=3.2).threads == 13
+
+
+@pytest.mark.parametrize("bad", ["0", "-2", "two"])
+def test_bad_thread_environment_is_a_clear_error(bad: str) -> None:
+    with pytest.raises(SaswotError, match="OMP_NUM_THREADS"):
+        choose_threads(None, environ={"OMP_NUM_THREADS": bad})
+    with pytest.raises(SaswotError, match="--threads"):
+        choose_threads(0)
