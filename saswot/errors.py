@@ -39,3 +39,11 @@ class ScoreError(SaswotError, ArithmeticError):
 
 class ResourceError(SaswotError, RuntimeError):
     """The machine ran out of a resource (memory); the message says what to reduce."""
+
+
+class OutputError(SaswotError, OSError):
+    """An output file or folder cannot be written (checked before the work, or failed at the end)."""
+
+
+class TrainingDivergedError(ScoreError):
+    """Training diverged (non-finite loss, exploding weights); the last good checkpoint is kept."""

@@ -10,11 +10,12 @@ import json
 import math
 import os
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from saswot.errors import CorruptDataError, DataNotFoundError
+from saswot.errors import CorruptDataError, DataNotFoundError, OutputError
 
 
 def _json_default(obj: Any) -> Any:
@@ -63,17 +64,77 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
 
 
 def write_json(path: str | os.PathLike[str], obj: Any, indent: int | None = 2) -> Path:
-    """Atomically write ``obj`` as JSON (non-finite floats become strings)."""
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(_sanitize(obj), indent=indent, default=_json_default) + "\n")
-    return Path(path)
+    """Atomically write ``obj`` as JSON (non-finite floats become strings).
+
+    Raises:
+        OutputError: the file cannot be written; the content was kept in a fallback file that the
+            message names (see :func:`write_text`).
+    """
+    return write_text(path, json.dumps(_sanitize(obj), indent=indent, default=_json_default) + "\n")
 
 
 def write_text(path: str | os.PathLike[str], text: str) -> Path:
-    """Atomically write a text file."""
-    with atomic_path(path) as tmp:
-        tmp.write_text(text)
+    """Atomically write a text file.
+
+    When the write fails (folder removed, disk full, permissions changed while a long command
+    ran), the text is written to a fallback file under ``<cache root>/unsaved/`` instead, so a
+    finished result is never lost, and :class:`OutputError` names both paths.
+    """
+    try:
+        with atomic_path(path) as tmp:
+            tmp.write_text(text)
+    except OSError as exc:
+        fallback = _save_fallback(Path(path), text)
+        where = f"it was saved to '{fallback}'" if fallback else "no fallback file could be written either"
+        raise OutputError(f"could not write '{path}' ({exc.strerror or exc}); {where}") from None
     return Path(path)
+
+
+def _save_fallback(path: Path, text: str) -> Path | None:
+    """Write ``text`` to a fresh file in the cache root's ``unsaved/`` (else the temp folder)."""
+    from saswot.paths import cache_root
+
+    for folder in (cache_root() / "unsaved", Path(tempfile.gettempdir()) / "saswot-unsaved"):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(prefix=f"{time.strftime('%Y%m%d-%H%M%S')}-", suffix=f"-{path.name}",
+                                        dir=folder)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(text)
+            return Path(name)
+        except OSError:
+            continue
+    return None
+
+
+def check_writable(path: str | os.PathLike[str], option: str = "output", directory: bool = False) -> Path:
+    """Check, before any work, that ``path`` can be written (created folders included).
+
+    A probe file is created and removed in the folder that will hold ``path`` (``path`` itself when
+    ``directory``); the folders on the way are created as the write would create them.
+
+    Raises:
+        OutputError: the path cannot be written; the message names the option and the reason.
+    """
+    p = Path(path)
+    folder = p if directory else p.parent
+    if p.exists() and (p.is_dir() != directory):
+        kind = "a folder" if p.is_dir() else "a file"
+        raise OutputError(f"{option} '{p}' is {kind}; give a {'folder' if directory else 'file'} path")
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputError(f"cannot write {option} '{p}': '{existing}' is a file, not a folder; choose another path")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".saswot-write-check-", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise OutputError(f"cannot write {option} '{p}': {exc.strerror or exc} ('{exc.filename or folder}'); "
+                          "choose a writable location") from None
+    return p
 
 
 def read_json(path: str | os.PathLike[str], what: str = "JSON file", hint: str = "") -> Any:

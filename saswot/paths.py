@@ -63,3 +63,15 @@ def require_path(path: str | os.PathLike[str], dataset: str, what: str | None = 
         f"point saswot at the data with --data-root DIR or the {ENV_VAR} environment variable "
         f"(current data root: '{resolve_data_root()}')."
     )
+
+
+#: Environment variable naming saswot's cache root.
+CACHE_ENV_VAR = "SASWOT_CACHE"
+
+
+def cache_root() -> Path:
+    """saswot's cache root: ``$SASWOT_CACHE``, else ``$XDG_CACHE_HOME/saswot``, else ``~/.cache/saswot``."""
+    if os.environ.get(CACHE_ENV_VAR):
+        return Path(os.environ[CACHE_ENV_VAR]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base).expanduser() / "saswot"

@@ -8,9 +8,9 @@ import pytest
 import torch
 from test_train_synthdata import make_camvid, make_cityscapes
 
-from saswot.errors import DataNotFoundError, InvalidArchError, UnknownNameError
-from saswot.train.checkpoint import inference_checkpoint, load_checkpoint, model_from_checkpoint
-from saswot.train.loop import TrainConfig, fit, train_one_epoch
+from saswot.errors import DataNotFoundError, InvalidArchError, TrainingDivergedError, UnknownNameError
+from saswot.train.checkpoint import inference_checkpoint, load_checkpoint, model_from_checkpoint, save_checkpoint
+from saswot.train.loop import TrainConfig, check_weights, fit, train_one_epoch
 from saswot.train.losses import SegmentationLoss
 from saswot.train.models import MODELS, ModelSpec, build_model, resolve_model
 
@@ -121,3 +121,30 @@ def test_fit_on_synthetic_cityscapes(tmp_path) -> None:
     ck = load_checkpoint(tmp_path / "cs" / "best.pt")
     assert ck["model"]["num_classes"] == 19 and len(ck["class_names"]) == 19
     assert 0.0 <= summary["best_miou"] <= 1.0
+
+
+def test_divergence_stops_with_a_clear_message_and_keeps_the_last_good_checkpoint(tmp_path) -> None:
+    root = make_camvid(tmp_path / "data", n_train=4, n_val=1)
+    with pytest.raises(TrainingDivergedError, match="epoch 1; no checkpoint had been written yet. Lower the learning"):
+        fit(_cfg(root, tmp_path / "fresh", 2, lr=1e12), progress=False)
+    run = tmp_path / "run"
+    fit(_cfg(root, run, 3), progress=False, stop_after=1)
+    good = load_checkpoint(run / "last.pt")
+    for group in good["optimizer"]["param_groups"]:  # the resumed epoch now steps with an absurd LR
+        group["lr"] = 1e12
+    save_checkpoint(run / "last.pt", good)
+    with pytest.raises(TrainingDivergedError, match=r"in epoch 2; the last good checkpoint is kept at .*last.pt' \(epoch 1\)"):
+        fit(_cfg(root, run, 3, resume=True), progress=False)
+    assert load_checkpoint(run / "last.pt")["epoch"] == 1
+
+
+def test_check_weights_names_the_offending_weight() -> None:
+    model = build_model(ModelSpec("tiny", 3), seed=0)
+    assert check_weights(model) is None
+    name, param = next(iter(model.named_parameters()))
+    with torch.no_grad():
+        param.view(-1)[0] = float("nan")
+    assert check_weights(model) == f"weight '{name}' is not finite"
+    with torch.no_grad():
+        param.view(-1)[0] = 3e4
+    assert check_weights(model) == f"weight '{name}' reached |w| = 3e+04 (> 10000)"

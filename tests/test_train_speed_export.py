@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
 from saswot.errors import ResourceError
-from saswot.train.export import ExportError, export_onnx
+from saswot.train.export import compare_logits, ExportError, export_onnx
 from saswot.train.fps import measure_fps
 from saswot.train.models import ModelSpec, build_model
 
@@ -41,6 +42,19 @@ def test_export_verified_with_onnxruntime(tmp_path) -> None:
 
 def test_export_above_tolerance_fails_and_writes_nothing(tmp_path) -> None:
     out = tmp_path / "bad.onnx"
-    with pytest.raises(ExportError, match="tolerance"):
-        export_onnx(_tiny(), out, (32, 32), atol=-1.0)
+    with pytest.raises(ExportError, match="exceed atol -1 \\+ rtol 0 x \\|logit\\|; the worst is at class"):
+        export_onnx(_tiny(), out, (32, 32), atol=-1.0, rtol=0.0)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_logit_check_is_relative_and_says_what_differs() -> None:
+    rng = np.random.default_rng(0)
+    ref = rng.normal(0, 200, size=(1, 3, 4, 5)).astype(np.float32)  # trained nets: logits in the hundreds
+    close = ref * (1 + 1e-5)
+    report = compare_logits(close, ref, atol=1e-3, rtol=1e-3)
+    assert report["max_abs_diff"] > 1e-3  # an absolute-only check would have failed here
+    assert report["pixel_agreement"] == 1.0
+    far = ref.copy()
+    far[0, 2, 1, 3] += 1e3
+    with pytest.raises(ExportError, match=r"1 of 60 logits .* class 2, pixel \(1, 3\)"):
+        compare_logits(far, ref, atol=1e-3, rtol=1e-3)

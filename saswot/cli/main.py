@@ -36,6 +36,7 @@ class CommandEntry:
     module: str
     help: str
     threads: bool = True
+    dir_outputs: frozenset[str] = frozenset()
 
 
 #: Every command, in the order of ``saswot --help``. Add a command here and in its module.
@@ -61,7 +62,8 @@ COMMANDS: dict[str, CommandEntry] = {
         "saswot.cli.score", "Score your own nn.Module (a factory given as pkg.module:function) with zero-cost proxies."
     ),
     "train": CommandEntry(
-        "saswot.cli.train", "Train a segmentation network (SGD, exponential LR, OHEM CE, aux heads, optional KD)."
+        "saswot.cli.train", "Train a segmentation network (SGD, exponential LR, OHEM CE, aux heads, optional KD).",
+        dir_outputs=frozenset({"out"}),
     ),
     "eval": CommandEntry(
         "saswot.cli.train", "Evaluate a checkpoint: mIoU from a confusion matrix over the whole split at full resolution."
@@ -87,27 +89,47 @@ COMMANDS: dict[str, CommandEntry] = {
     ),
 }
 
+#: Options that name something a command writes: file outputs, and the folders it writes into.
+FILE_OUTPUTS = frozenset({"out", "onnx", "pt"})
+DIR_OUTPUTS = frozenset({"plots", "cache", "save_vis", "to", "work"})
+
 THREADS_HELP = (
     "torch CPU threads (default: OMP_NUM_THREADS if set, else the free cores: cores minus the current load, "
     "at least 1)."
 )
 
 
-def _with_threads(command: Any) -> Any:
-    """Give ``command`` a ``--threads`` option that the entry point applies before the command runs."""
-    if any(p.name == "threads" for p in command.params) or command.callback is None:
+def check_outputs(params: dict[str, Any], dir_outputs: frozenset[str] = frozenset()) -> None:
+    """Check every output option in ``params`` for writability before the command does any work."""
+    from saswot.io import check_writable
+
+    for name, value in params.items():
+        if value is None or name not in FILE_OUTPUTS | DIR_OUTPUTS:
+            continue
+        check_writable(value, "--" + name.replace("_", "-"), directory=name in DIR_OUTPUTS | dir_outputs)
+
+
+def _prepare(command: Any, entry: CommandEntry) -> Any:
+    """Wrap ``command``: outputs checked before it runs and, for computing commands, a ``--threads`` option."""
+    if command.callback is None:  # a group: its subcommands are wrapped instead
+        for sub in getattr(command, "commands", {}).values():
+            _prepare(sub, entry)
         return command
     callback: Callable[..., Any] = command.callback
+    takes_threads = entry.threads and not any(p.name == "threads" for p in command.params)
 
     @functools.wraps(callback)
-    def run(*args: Any, threads: Optional[int] = None, **kwargs: Any) -> Any:
-        from saswot.threads import apply_threads, choose_threads
+    def run(*args: Any, **kwargs: Any) -> Any:
+        check_outputs(kwargs, entry.dir_outputs)
+        if takes_threads:
+            from saswot.threads import apply_threads, choose_threads
 
-        apply_threads(choose_threads(threads))
+            apply_threads(choose_threads(kwargs.pop("threads", None)))
         return callback(*args, **kwargs)
 
     command.callback = run
-    command.params.append(TyperOption(param_decls=["--threads"], type=int, default=None, help=THREADS_HELP))
+    if takes_threads:
+        command.params.append(TyperOption(param_decls=["--threads"], type=int, default=None, help=THREADS_HELP))
     return command
 
 
@@ -154,7 +176,7 @@ def load_command(name: str) -> Any:
     if command is None:
         raise RuntimeError(f"module {entry.module} does not register the command '{name}'")
     command.name = name
-    return _with_threads(command) if entry.threads else command
+    return _prepare(command, entry)
 
 
 app = typer.Typer(

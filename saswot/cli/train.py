@@ -169,7 +169,9 @@ def export_cmd(
     onnx: Optional[Path] = typer.Option(None, "--onnx", help="Write a verified ONNX model here."),
     resolution: Optional[str] = typer.Option(None, "--resolution", help="Export HxW (default: dataset's native)."),
     opset: int = typer.Option(17, "--opset"),
-    atol: float = typer.Option(1e-3, "--atol", help="Max abs logit difference ONNX vs PyTorch."),
+    atol: float = typer.Option(1e-3, "--atol", help="Absolute part of the ONNX check: |onnx - torch| <= atol + "
+                               "rtol x |torch| for every logit."),
+    rtol: float = typer.Option(1e-3, "--rtol", help="Relative part of the ONNX check (see --atol)."),
     pt: Optional[Path] = typer.Option(None, "--pt", help="Write a slim inference checkpoint here."),
     fp16: bool = typer.Option(False, "--fp16", help="Store the slim checkpoint's weights as float16."),
 ) -> None:
@@ -187,9 +189,11 @@ def export_cmd(
     if onnx is not None:
         default = {"camvid": "360x480", "cityscapes": "1024x2048"}.get(ck.get("dataset", ""), "512x1024")
         hw = parse_hw(resolution or default)
-        report = export_onnx(model_from_checkpoint(ck), onnx, hw, opset=opset, atol=atol)
+        report = export_onnx(model_from_checkpoint(ck), onnx, hw, opset=opset, atol=atol, rtol=rtol)
         write_json(onnx.with_name(onnx.name + ".json"), {"checkpoint": str(ckpt), **report})
-        rows.append(["onnx", str(onnx), f"max abs diff {report['max_abs_diff']:.2e} (tol {atol:g})"])
+        rows.append(["onnx", str(onnx), f"max abs diff {report['max_abs_diff']:.2e}, max rel diff "
+                     f"{report['max_rel_diff']:.2e} (atol {atol:g}, rtol {rtol:g}); "
+                     f"{100 * report['pixel_agreement']:.2f} % pixels agree"])
     print_table(f"export {ckpt}", ["kind", "path", "check"], rows)
 
 

@@ -12,7 +12,6 @@ the LUT-vs-measured gap we report.
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from saswot.errors import ResourceError, UnknownNameError
 from saswot.fasterseg.arch import FasterSegArch
 from saswot.fasterseg.cost import Component, components
 from saswot.io import read_json, write_json
+from saswot.paths import cache_root
 
 LUT_VERSION = 1
 
@@ -47,11 +47,8 @@ def device_tag(device: str) -> str:
 
 
 def cache_dir() -> Path:
-    """``$SASWOT_CACHE`` or ``$XDG_CACHE_HOME/saswot`` or ``~/.cache/saswot``."""
-    if os.environ.get("SASWOT_CACHE"):
-        return Path(os.environ["SASWOT_CACHE"]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "saswot"
+    """The cache root (:func:`saswot.paths.cache_root`), where the latency tables live."""
+    return cache_root()
 
 
 def _sync(device: str) -> None:

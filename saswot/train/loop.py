@@ -32,7 +32,7 @@ from saswot.datasets import (
     get_dataset_info,
     train_transform,
 )
-from saswot.errors import CorruptDataError, SaswotError, ScoreError
+from saswot.errors import CorruptDataError, SaswotError, TrainingDivergedError
 from saswot.io import write_json, write_text
 from saswot.progress import make_progress
 from saswot.seeding import torch_generator, torch_seed
@@ -142,7 +142,7 @@ def train_one_epoch(
     eval mode without gradients.
 
     Raises:
-        ScoreError: the loss became NaN/inf (lower the LR).
+        TrainingDivergedError: the loss became NaN/inf (lower the LR).
     """
     model.train()
     use_amp = scaler is not None and device.type == "cuda"
@@ -164,7 +164,7 @@ def train_one_epoch(
                         t_logits = main_logits(teacher(images)).float()
             loss, parts = loss_fn(outputs, labels, t_logits)
             if not math.isfinite(parts["loss"]):
-                raise ScoreError(f"training loss is {parts['loss']} at batch {i}; lower the learning rate (--lr).")
+                raise TrainingDivergedError(f"training diverged: the loss is {parts['loss']} at batch {i + 1}")
             optimizer.zero_grad(set_to_none=True)
             if use_amp:
                 scaler.scale(loss).backward()
@@ -178,6 +178,31 @@ def train_one_epoch(
             n += 1
             bar.update(task, advance=1, status=f"loss {parts['loss']:.3f}")
     return {k: v / max(n, 1) for k, v in sums.items()}
+
+
+#: Largest absolute weight accepted after an epoch; beyond it training is taken to have diverged.
+WEIGHT_LIMIT = 1e4
+
+
+def check_weights(model: nn.Module, limit: float = WEIGHT_LIMIT) -> str | None:
+    """None if every parameter is finite and within ``limit``, else what is wrong (first offender)."""
+    for name, p in model.named_parameters():
+        peak = float(p.detach().abs().max()) if p.numel() else 0.0
+        if not math.isfinite(peak):
+            return f"weight '{name}' is not finite"
+        if peak > limit:
+            return f"weight '{name}' reached |w| = {peak:.3g} (> {limit:g})"
+    return None
+
+
+def _diverged(reason: str, epoch: int, last_path: Path) -> TrainingDivergedError:
+    """The error for a diverged epoch, saying which checkpoint is kept and what to change."""
+    kept = (f"the last good checkpoint is kept at '{last_path}' (epoch {epoch})" if last_path.exists()
+            else "no checkpoint had been written yet")
+    return TrainingDivergedError(
+        f"{reason} in epoch {epoch + 1}; {kept}. Lower the learning rate (--lr) or raise the batch size, then "
+        "train again (--resume continues from the kept checkpoint)."
+    )
 
 
 def _load_teacher(path: str, device: torch.device, num_classes: int) -> nn.Module:
@@ -273,10 +298,16 @@ def fit(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None) 
         train_loader, val_loader = _loaders(cfg, epoch, device)
         lr = optimizer.param_groups[0]["lr"]
         with torch_seed(cfg.seed * 100_003 + epoch):  # dropout etc. stay reproducible per epoch
-            parts = train_one_epoch(
-                model, train_loader, optimizer, loss_fn, device, scaler, teacher, cfg.max_batches,
-                progress, f"epoch {epoch + 1}/{cfg.epochs}",
-            )
+            try:
+                parts = train_one_epoch(
+                    model, train_loader, optimizer, loss_fn, device, scaler, teacher, cfg.max_batches,
+                    progress, f"epoch {epoch + 1}/{cfg.epochs}",
+                )
+            except TrainingDivergedError as exc:
+                raise _diverged(str(exc), epoch, last_path) from None
+        problem = check_weights(model)
+        if problem is not None:
+            raise _diverged(f"training diverged: {problem}", epoch, last_path)
         scheduler.step()
         metrics: dict[str, Any] = {"epoch": epoch + 1, "lr": lr, **{f"train_{k}": v for k, v in parts.items()}}
         if (epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs:
