@@ -75,3 +75,20 @@ def cache_root() -> Path:
         return Path(os.environ[CACHE_ENV_VAR]).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base).expanduser() / "saswot"
+
+
+def cache_dir(kind: str, announce: bool = True) -> Path:
+    """``<cache root>/<kind>`` (``scores``, ``autoproxy``, ...), created if needed.
+
+    The first time the cache root itself is created, one line on stderr says where it is and how
+    to move it, so the user learns of the one cache folder once.
+    """
+    root = cache_root()
+    if announce and not root.exists():
+        import sys
+
+        print(f"note: saswot keeps its caches (scores, statistics, latency tables) in {root}; set "
+              f"{CACHE_ENV_VAR} to move it", file=sys.stderr)
+    path = root / kind
+    path.mkdir(parents=True, exist_ok=True)
+    return path

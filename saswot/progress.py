@@ -7,10 +7,13 @@ from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
 from rich.console import Console
+from rich.text import Text
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
+    Task,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -54,15 +57,29 @@ class _Progress(Progress):
             self._last_log[task_id] = (decile, now)
             elapsed = task.elapsed or 0.0
             status = task.fields.get("status", "")
+            speed = task.speed
+            rate = f", {speed:.3g}/s" if speed else ""
+            eta = task.time_remaining
+            left = f", ETA {eta:.0f} s" if eta is not None and task.completed < task.total else ""
             self.console.print(
                 f"{task.description}: {task.completed:.0f}/{task.total:.0f} "
-                f"({100 * task.completed / task.total:.0f} %), {elapsed:.0f} s elapsed {status}",
+                f"({100 * task.completed / task.total:.0f} %){rate}, {elapsed:.0f} s elapsed{left} {status}",
                 highlight=False,
             )
 
 
+class RateColumn(ProgressColumn):
+    """Items per second of a task (e.g. architectures scored per second, across all workers)."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        if speed is None:
+            return Text("-/s", style="progress.data.speed")
+        return Text(f"{speed:.2f}/s" if speed >= 0.1 else f"{60 * speed:.2f}/min", style="progress.data.speed")
+
+
 def make_progress(disable: bool = False) -> Progress:
-    """Return a rich Progress (bar, n/total, elapsed, ETA) on stderr.
+    """Return a rich Progress (bar, n/total, rate, elapsed, ETA) on stderr.
 
     When stderr is not a terminal, a plain progress line is also printed every 10 % / minute.
     """
@@ -70,6 +87,7 @@ def make_progress(disable: bool = False) -> Progress:
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
+        RateColumn(),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         TextColumn("{task.fields[status]}"),

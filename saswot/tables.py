@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,13 +11,29 @@ from rich.table import Table
 
 
 def render_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Table:
-    """Build a rich Table; numbers are right-aligned."""
+    """Build a rich Table; numbers are right-aligned in one format per column.
+
+    Long cells (paths, formulas) wrap onto more lines instead of being cut with an ellipsis.
+    """
     table = Table(title=title, show_lines=False)
     for i, col in enumerate(columns):
-        table.add_column(str(col), justify="left" if i == 0 else "right")
+        table.add_column(str(col), justify="left" if i == 0 else "right", overflow="fold")
+    formats = [column_format([row[i] for row in rows if i < len(row)]) for i in range(len(columns))]
     for row in rows:
-        table.add_row(*[_fmt(v) for v in row])
+        table.add_row(*[_fmt(v, formats[i] if i < len(formats) else None) for i, v in enumerate(row)])
     return table
+
+
+def column_format(values: Sequence[Any]) -> str:
+    """The format of a column's floats: fixed point with enough decimals (2 to 6) to show three
+    significant digits of its smallest non-zero value, or scientific when that is not enough."""
+    mags = [abs(v) for v in values if isinstance(v, float) and math.isfinite(v) and v != 0]
+    if not mags:
+        return ".2f"
+    if max(mags) >= 1e6 or min(mags) < 1e-4:
+        return ".3e"
+    decimals = 2 - math.floor(math.log10(min(mags)))
+    return f".{min(6, max(2, decimals))}f"
 
 
 def print_table(
@@ -28,18 +45,19 @@ def print_table(
 
 def table_to_markdown(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """Render the same table as GitHub markdown (for docs/results.md)."""
+    formats = [column_format([row[i] for row in rows if i < len(row)]) for i in range(len(columns))]
     lines = ["| " + " | ".join(str(c) for c in columns) + " |"]
     lines.append("| " + " | ".join("---" for _ in columns) + " |")
     for row in rows:
-        lines.append("| " + " | ".join(_fmt(v) for v in row) + " |")
+        lines.append("| " + " | ".join(_fmt(v, formats[i] if i < len(formats) else None) for i, v in enumerate(row))
+                     + " |")
     return "\n".join(lines) + "\n"
 
 
-def _fmt(value: Any) -> str:
+def _fmt(value: Any, fmt: str | None = None) -> str:
+    """A cell: floats in ``fmt`` (default: the value's own :func:`column_format`), anything else as text."""
     if isinstance(value, float):
         if value != value:  # NaN
             return "nan"
-        if value != 0 and (abs(value) >= 1e5 or abs(value) < 1e-2):
-            return f"{value:.3e}"
-        return f"{value:.2f}"
+        return format(value, fmt or column_format([value]))
     return str(value)

@@ -163,4 +163,11 @@ def test_cli_search_proxy_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyP
     # resume of a finished run gives the same best
     assert main(args + ["--resume", "--no-random-baseline"]) == 0
     assert json.loads(out.read_text())["expression"] == data["expression"]
+    # --resume alone restores the checkpoint's settings, and more generations extend the finished search
+    base = ["search-proxy", "--data-root", str(DATA), "--out", str(out), "--resume", "--no-random-baseline", "--quiet"]
+    assert main(base + ["--generations", "3"]) == 0
+    extended = json.loads(out.read_text())
+    assert extended["config"]["generations"] == 3 and extended["config"]["search_archs"] == 8
+    assert len(extended["history"]) == 4 and extended["history"][:3] == data["history"]
+    assert main(base + ["--population", "7"]) == 2
     assert main(["search-proxy", "--space", "nano", "--out", str(out)]) == 2

@@ -76,3 +76,42 @@ def test_bad_thread_environment_is_a_clear_error(bad: str) -> None:
         choose_threads(None, environ={"OMP_NUM_THREADS": bad})
     with pytest.raises(SaswotError, match="--threads"):
         choose_threads(0)
+
+
+def test_tables_wrap_long_cells_and_format_each_column_alike() -> None:
+    from rich.console import Console
+
+    from saswot.tables import render_table
+
+    path = "/a/very/long/path/" + "x" * 60 + "/result.json"
+    console = Console(width=50, record=True)
+    console.print(render_table("t", ["what"], [[path]]))
+    text = console.export_text()
+    assert "…" not in text
+    assert path in "".join(ch for ch in text if ch.isalnum() or ch in "/._")  # whole path, folded over lines
+    console.print(render_table("t", ["what", "value", "big"], [["a", 0.00816, 2e7], ["b", 3.625, 1.0]]))
+    text = console.export_text()
+    assert "0.00816" in text and "3.62500" in text  # one fixed format for the column, 3 digits of its smallest
+    assert "2.000e+07" in text and "1.000e+00" in text
+
+
+def _commands(name: str) -> list:
+    command = load_command(name)
+    return list(command.commands.values()) if hasattr(command, "commands") else [command]
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_every_option_has_help(name: str) -> None:
+    for command in _commands(name):
+        bare = [p.name for p in command.params if p.param_type_name == "option" and not (p.help or "").strip()]
+        assert not bare, f"{name} {command.name}: options without help: {bare}"
+
+
+def test_one_cache_root_announced_once(tmp_path, monkeypatch, capsys) -> None:
+    from saswot.paths import cache_dir
+
+    monkeypatch.setenv("SASWOT_CACHE", str(tmp_path / "c"))
+    assert cache_dir("scores") == tmp_path / "c" / "scores"
+    assert "SASWOT_CACHE to move it" in capsys.readouterr().err
+    assert cache_dir("autoproxy") == tmp_path / "c" / "autoproxy"
+    assert capsys.readouterr().err == ""

@@ -96,6 +96,21 @@ def test_resume_with_other_settings_is_refused(tmp_path) -> None:
         evolve(OneMax(), CFG, np.random.default_rng(3), checkpoint=ckpt, resume=True, meta={"seed": 4})
 
 
+def test_finished_search_extends_with_more_iterations(tmp_path) -> None:
+    from dataclasses import replace
+
+    longer = replace(CFG, iterations=CFG.iterations + 10)
+    full = evolve(OneMax(), longer, np.random.default_rng(3))
+    ckpt = tmp_path / "ck.json"
+    done = evolve(OneMax(), CFG, np.random.default_rng(3), checkpoint=ckpt, meta={"seed": 3})
+    assert len(done.history) == CFG.iterations + 1
+    extended = evolve(OneMax(), longer, np.random.default_rng(0), checkpoint=ckpt, resume=True, meta={"seed": 3})
+    assert [(r.best_key, r.evaluations) for r in extended.history] == [(r.best_key, r.evaluations) for r in full.history]
+    with pytest.raises(SaswotError, match="population"):
+        evolve(OneMax(), replace(longer, population=13), np.random.default_rng(0), checkpoint=ckpt, resume=True,
+               meta={"seed": 3})
+
+
 def test_stagnation_resets_pool() -> None:
     class Flat(OneMax):
         def evaluate(self, g):

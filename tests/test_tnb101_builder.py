@@ -16,7 +16,7 @@ from saswot.tnb101.ops import FactorizedReduce, Zero
 
 SHAPE = (1, 3, 256, 256)
 
-# Spec §1.3 / §3: (space, key, params (M), MFLOPs) exactly as recorded.
+# (space, key, params (M), MFLOPs) exactly as NAS-Bench-Suite-Zero recorded them.
 WORKED = [
     ("micro", "(1, 0, 0, 2, 1, 0)", 11.902545, 1198.81728),
     ("micro", "(0, 1, 1, 2, 3, 3)", 27.248209, 4223.827968),

@@ -16,7 +16,7 @@ from saswot.tnb101.encoding import (
     parse_arch,
 )
 
-# (space, key, official string) from the spec's worked examples (spec §1.3).
+# (space, key, official string) from TransNAS-Bench-101's documented examples.
 WORKED = [
     ("micro", "(1, 0, 0, 2, 1, 0)", "64-41414-1_00_210"),
     ("micro", "(0, 1, 1, 2, 3, 3)", "64-41414-0_11_233"),

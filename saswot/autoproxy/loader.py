@@ -13,6 +13,7 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,10 +50,28 @@ def expression_value(expr: Expression, stats: Any) -> float:
 
 
 def _avt(value: float, rng: Mapping[str, Any], what: str) -> float:
-    lo, hi = float(rng["min"]), float(rng["max"])
-    if not hi > lo:
-        raise CorruptDataError(f"proxy file AVT range for '{what}' is empty (min {lo}, max {hi})")
-    return (value - lo) / (hi - lo)
+    from saswot.proxies.avt import avt_scale
+
+    return avt_scale(value, float(rng["min"]), float(rng["max"]), what)
+
+
+@dataclass(frozen=True, eq=False)
+class ExpressionProxy:
+    """The proxy function of a proxy file: ``expression`` alone, or ``avt(expression) + avt(nwot)``
+    when ``ranges`` is given. A value (not a closure), so proxies from files can be sent to worker
+    processes (:mod:`saswot.parallel`)."""
+
+    expr: Expression
+    ranges: Mapping[str, Any] | None = None
+
+    def __call__(self, ctx: Any) -> float:
+        value = expression_value(self.expr, ctx.stats)
+        if self.ranges is None:
+            return value
+        nwot = ctx.value("nwot")
+        if not (math.isfinite(value) and math.isfinite(nwot)):
+            return float("nan")
+        return _avt(value, self.ranges["expression"], "expression") + _avt(nwot, self.ranges["nwot"], "nwot")
 
 
 def proxy_spec_from_dict(data: Mapping[str, Any], name: str, cache_id: str,
@@ -81,21 +100,15 @@ def proxy_spec_from_dict(data: Mapping[str, Any], name: str, cache_id: str,
                 f"proxy '{name}' combines with nwot but has no avt.ranges for 'expression' and 'nwot'; "
                 "re-run `saswot search-proxy` to write them")
 
-        def fn(ctx: Any) -> float:
-            value = expression_value(expr, ctx.stats)
-            nwot = ctx.value("nwot")
-            if not (math.isfinite(value) and math.isfinite(nwot)):
-                return float("nan")
-            return _avt(value, ranges["expression"], "expression") + _avt(nwot, ranges["nwot"], "nwot")
-
+        fn: Any = ExpressionProxy(expr, ranges)
         description = f"avt({expr.formula()}) + avt(nwot)"
     else:
-        def fn(ctx: Any) -> float:
-            return expression_value(expr, ctx.stats)
-
+        fn = ExpressionProxy(expr)
         description = expr.formula()
+    used = frozenset(str(k) for k in [*(data.get("search_keys") or []), *(data.get("val_keys") or [])])
+    chosen_on = (str(data["space"]), used) if used and data.get("space") else None
     return ProxySpec(name=name, fn=fn, needs_grad=True, needs_labels=True, bn=True, own_pass=False,
-                     description=description, needs_nwot=mode == "nwot", cache_id=cache_id)
+                     description=description, needs_nwot=mode == "nwot", cache_id=cache_id, chosen_on=chosen_on)
 
 
 def load_proxy_file(path: str | Path, combine: str | None = "file") -> Any:

@@ -18,6 +18,8 @@ import numpy as np
 import torch
 
 from saswot.autoproxy.statcache import ArchStats, PackedStats, StatCache
+from saswot.errors import ScoreError
+from saswot.parallel import Executor, LocalExecutor
 
 #: The statistics batch (B's default proxy batch, see :func:`saswot.proxydata.make_batch`).
 BATCH_SOURCE = "camvid"
@@ -28,7 +30,6 @@ BATCH_SEED = 0
 INIT_SEED = 0
 NUM_CLASSES = 17
 #: Default cache folder (git-ignored).
-DEFAULT_CACHE = Path(".saswot_cache") / "autoproxy"
 
 
 #: Size of the seeded pool the search/validation split is cut from (prefix property: for
@@ -80,7 +81,9 @@ def make_stat_cache(space: str, cache_dir: str | os.PathLike[str] | None,
         del net
         return stats
 
-    folder = Path(cache_dir) if cache_dir is not None else DEFAULT_CACHE
+    from saswot.paths import cache_dir as default_cache_dir
+
+    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir("autoproxy")
     cache = StatCache(folder / space, compute, stats_tag(space))
     cache.worker_spec = (space, None if cache_dir is None else str(cache_dir),
                          None if data_root is None else str(data_root))
@@ -89,47 +92,81 @@ def make_stat_cache(space: str, cache_dir: str | os.PathLike[str] | None,
 
 #: Architectures a statistics worker process handles before it is replaced. The statistics
 #: pass leaks memory across networks (autograd graphs kept alive by tensor-hook reference
-#: cycles, ~0.3 GB per TNB101 network), so missing entries are computed in a child process that
-#: is restarted every few architectures; this bounds the RSS of a long caching run.
+#: cycles, ~0.3 GB per TNB101 network), so missing entries are computed in worker processes
+#: that are restarted every few architectures; this bounds the RSS of a long caching run.
 WORKER_ARCHS = 4
 
 
-def _worker_compute(args: tuple[str, str | None, str | None, str]) -> str:
-    space, cache_dir, data_root, key = args
-    torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
-    make_stat_cache(space, cache_dir, data_root).get(key)
-    return key
+def compute_arch_stats(spec: tuple[str, str | None, str | None], key: str) -> ArchStats:
+    """Statistics of one architecture, computed (not written) by :func:`make_stat_cache`'s rule.
+
+    The task of the statistics collection on any executor (:mod:`saswot.parallel`); ``spec`` is
+    ``(space, cache_dir, data_root)`` (a cache's ``worker_spec``).
+    """
+    space, cache_dir, data_root = spec
+    return make_stat_cache(space, cache_dir, data_root).compute_entry(key)
 
 
 def load_arch_stats(cache: StatCache, keys: Sequence[str],
                     progress: Callable[[int], None] | None = None,
-                    worker: tuple[str, str | None, str | None] | None = None) -> list[ArchStats]:
+                    worker: tuple[str, str | None, str | None] | None = None,
+                    executor: Executor | None = None,
+                    seconds: dict[str, float] | None = None) -> list[ArchStats]:
     """Statistics of ``keys`` (computed and cached when missing).
+
+    Missing entries are computed by ``executor`` and written by this process as they arrive (one
+    atomic write per architecture), so an interrupted collection resumes where it stopped.
 
     Args:
         cache: the cache.
         keys: architecture keys.
         progress: called with the number done.
         worker: ``(space, cache_dir, data_root)`` of :func:`make_stat_cache` (its
-            ``cache.worker_spec``): compute missing entries in a child process restarted every
-            :data:`WORKER_ARCHS` architectures (bounded memory); None computes in this process.
-    """
-    missing = [k for k in keys if not cache.path(k).exists()]
-    done = len(keys) - len(missing)
-    if missing and worker is not None:
-        import multiprocessing as mp
+            ``cache.worker_spec``), needed to compute entries outside this process.
+        executor: where missing entries are computed; None: one local worker process when
+            ``worker`` is given (restarted every :data:`WORKER_ARCHS` architectures, bounded
+            memory), else this process. Worker processes are restarted every
+            :data:`WORKER_ARCHS` architectures on every executor.
+        seconds: if given, filled with ``{key: wall seconds}`` of each entry computed by a worker.
 
-        space, cdir, droot = worker
-        ctx = mp.get_context("spawn")
-        with ctx.Pool(1, maxtasksperchild=WORKER_ARCHS) as pool:
-            for _ in pool.imap(_worker_compute, [(space, cdir, droot, k) for k in missing]):
+    Raises:
+        ScoreError: a worker died twice on some architectures (the others are cached: rerun).
+    """
+    if executor is not None and executor.kind == "serial":
+        executor, worker = None, None  # in this process
+    missing = list(dict.fromkeys(k for k in keys if not cache.path(k).exists()))
+    done = len(keys) - len(missing)
+    if progress is not None and (worker is not None or executor is not None):
+        progress(done)
+    if missing and (worker is not None or executor is not None):
+        if worker is None:
+            raise ScoreError("computing statistics on an executor needs the cache's worker_spec "
+                             "(build the cache with make_stat_cache)")
+        own = executor is None
+        ex = executor if executor is not None else LocalExecutor(1, threads=max(1, min(2, torch.get_num_threads())))
+        failed: dict[str, str] = {}
+        try:
+            for outcome in ex.map(compute_arch_stats, worker, missing, recycle=WORKER_ARCHS):
+                if outcome.ok:
+                    cache.store(outcome.value)  # type: ignore[arg-type]
+                    if seconds is not None:
+                        seconds[missing[outcome.index]] = outcome.seconds
+                else:
+                    failed[missing[outcome.index]] = str(outcome.error)
                 done += 1
                 if progress is not None:
                     progress(done)
+        finally:
+            if own:
+                ex.close()
+        if failed:
+            shown = "; ".join(f"{k}: {v}" for k, v in list(failed.items())[:3])
+            raise ScoreError(f"statistics of {len(failed)} architecture(s) could not be computed ({shown}); "
+                             "the others are cached, rerun to try these again")
     out = []
     for i, k in enumerate(keys):
         out.append(cache.get(k))
-        if progress is not None and worker is None:
+        if progress is not None and worker is None and executor is None:
             progress(i + 1)
     return out
 
@@ -217,8 +254,12 @@ def run_proxy_search(
     random_baseline: bool = True,
     show_progress: bool = True,
     use_worker: bool = True,
+    executor: Executor | None = None,
 ) -> dict[str, Any]:
     """Run the proxy search described by ``cfg`` and return the proxy-file content.
+
+    The statistics of missing architectures are computed by ``executor`` (default: one worker
+    process when ``use_worker``, else this process); the search itself is unchanged by it.
 
     Writes beside ``out``: ``<out>.ckpt.json`` (evolution checkpoint), ``<out>.fec.json``
     (equivalence cache, so that ``resume`` is exact). The caller writes ``out`` and the plot.
@@ -240,8 +281,12 @@ def run_proxy_search(
 
     with make_progress(disable=not show_progress) as prog:
         task = prog.add_task(f"statistics ({cfg.space})", total=len(s_keys) + len(v_keys), status="")
-        worker = cache.worker_spec if use_worker else None
-        stats_all = load_arch_stats(cache, s_keys + v_keys, lambda i: prog.update(task, completed=i), worker)
+        worker = cache.worker_spec if (use_worker or executor is not None) else None
+        if executor is not None and executor.workers > 1:
+            prog.update(task, status=f"{executor.workers} {executor.kind} workers")
+        stat_seconds: dict[str, float] = {}
+        stats_all = load_arch_stats(cache, s_keys + v_keys, lambda i: prog.update(task, completed=i), worker,
+                                    executor=executor, seconds=stat_seconds)
         stats_s, stats_v = stats_all[: len(s_keys)], stats_all[len(s_keys):]
     t_stats = time.perf_counter() - t_start
 
@@ -323,7 +368,13 @@ def run_proxy_search(
             "evaluations": rand_result.evaluations,
         },
         "timing_s": {"statistics": t_stats, "evolution": t_evo, "random": t_rand,
-                     "total": time.perf_counter() - t_start},
+                     "total": time.perf_counter() - t_start,
+                     "statistics_computed": len(stat_seconds),
+                     "statistics_mean_per_arch": (sum(stat_seconds.values()) / len(stat_seconds)
+                                                  if stat_seconds else None),
+                     "statistics_per_arch": stat_seconds},
         "torch_threads": torch.get_num_threads(),
+        "executor": (executor.describe() if executor is not None
+                     else {"kind": "local" if use_worker else "serial", "workers": 1}),
     }
     return result

@@ -155,6 +155,12 @@ class StatCache:
                     for d in blob["layers"]
                 )
                 return ArchStats(key=key, layers=layers, nwot=float(blob["nwot"]))
+        st = self.compute_entry(key)
+        self.store(st)
+        return st
+
+    def compute_entry(self, key: str) -> ArchStats:
+        """Compute the kept statistics of one architecture (nothing is written)."""
         # Free the full statistics (and any autograd graph kept alive by hook closures) on leaving:
         # reference cycles would otherwise hold hundreds of MB per architecture until a GC run
         # (the collection skips the long-lived objects, saswot.allocator).
@@ -162,6 +168,12 @@ class StatCache:
             full = self.compute(key)
             st = arch_stats_from_netstats(key, full)
             del full
+        return st
+
+    def store(self, st: ArchStats) -> None:
+        """Write one architecture's statistics (atomically: a reader never sees half a file)."""
+        key = st.key
+        p = self.path(key)
         self.folder.mkdir(parents=True, exist_ok=True)
         blob = {
             "version": CACHE_VERSION,
@@ -172,7 +184,6 @@ class StatCache:
         }
         with atomic_path(p) as tmp:
             torch.save(blob, tmp)
-        return st
 
 
 @dataclass

@@ -8,20 +8,17 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Optional
 
+import torch
 import typer
 
+from saswot.cli._options import parse_resolution as parse_arg
+from saswot.cli._options import ray_option, workers_option
 from saswot.errors import SaswotError
 
 
 def parse_resolution(text: str, option: str = "--resolution") -> tuple[int, int]:
-    """Parse ``HxW`` (e.g. ``1024x2048``)."""
-    try:
-        h, w = (int(v) for v in text.lower().split("x"))
-    except ValueError as exc:
-        raise SaswotError(f"{option} must look like HxW, e.g. 1024x2048 (got '{text}')") from exc
-    if h < 32 or w < 32:
-        raise SaswotError(f"{option}: H and W must be at least 32 (got {h}x{w})")
-    return h, w
+    """Parse a FasterSeg-space resolution (``HxW``, each side at least 32)."""
+    return parse_arg(text, option, minimum=32)
 
 
 def arch_info(
@@ -32,11 +29,13 @@ def arch_info(
                                  "(measuring missing entries; cached) and time the whole network end to end."),
     num_classes: int = typer.Option(19, "--num-classes", help="Output classes."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
 ) -> None:
     """Parameters, GMACs and (with --latency) latency of a FasterSeg architecture."""
     from saswot.fasterseg import build_network, load_arch
     from saswot.fasterseg.cost import arch_cost
-    from saswot.fasterseg.latency import LatencyTable, check_device, measure_latency
+    from saswot.device import check_device
+    from saswot.fasterseg.latency import LatencyTable, measure_latency
 
     res = parse_resolution(resolution)
     a = load_arch(arch)
@@ -45,13 +44,21 @@ def arch_info(
                            "gmacs": round(cost.gmacs, 3), "latency_ms": None,
                            "cells": [len(b.ops) for b in a.branches], "shared_cells": a.shared_prefix()}
     if latency:
+        from saswot.progress import make_progress
+
         check_device(device)
         lut = LatencyTable(device)
-        est = lut.estimate(a, res, num_classes)
+        with make_progress(disable=quiet) as progress:
+            task = progress.add_task("latency table", total=None, status="")
+            est = lut.estimate(a, res, num_classes,
+                               on_component=lambda done, total: progress.update(task, completed=done, total=total))
+            timing = progress.add_task("end-to-end timing", total=1, status="")
+            measured = measure_latency(build_network(a, num_classes, seed=0), res, device)
+            progress.update(timing, completed=1)
         out["latency_ms"] = round(est.total_ms, 3)
         out["latency_breakdown_ms"] = {"stem": round(est.stem_ms, 3), "cells": round(est.cells_ms, 3),
                                        "head": round(est.head_ms, 3)}
-        out["latency_measured_ms"] = round(measure_latency(build_network(a, num_classes, seed=0), res, device), 3)
+        out["latency_measured_ms"] = round(measured, 3)
         out["device"] = lut.tag
         out["lut"] = str(lut.path)
     if as_json:
@@ -94,13 +101,21 @@ def search_arch(
     min_shared: int = typer.Option(0, "--min-shared", help="Minimum cells shared by the two branches."),
     avt_samples: int = typer.Option(20, "--avt-samples", help="Random architectures for AVT calibration."),
     out: Path = typer.Option(..., "--out", help="Output arch JSON (checkpoint, curve beside it)."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
+    workers: int = workers_option(),
+    ray: Optional[str] = ray_option(),
 ) -> None:
     """Training-free search of a FasterSeg-space segmenter under a latency or MACs budget."""
+    import contextlib
+
     import numpy as np
 
+    from saswot.parallel import make_executor
+
     from saswot.fasterseg.decode import SpaceConfig
-    from saswot.fasterseg.latency import LatencyTable, check_device
-    from saswot.fasterseg.report import plot_search_curves
+    from saswot.device import check_device
+    from saswot.fasterseg.latency import LatencyTable
+    from saswot.plots import plot_search_curves
     from saswot.fasterseg.search import Budget, FasterSegProblem, ProxyScorer, calibrate_avt_for_space
     from saswot.io import write_json
     from saswot.progress import make_progress, stderr_console
@@ -135,6 +150,10 @@ def search_arch(
     lut = LatencyTable(device) if max_latency_ms is not None else None
     budget = Budget(max_latency_ms=max_latency_ms, max_gmacs=max_gmacs, target_resolution=target)
     problem = FasterSegProblem(space, scorer, budget, lut, num_classes)
+    # an unreachable budget is rejected now, with the cheapest cost of the space, not after minutes of sampling
+    from saswot.fasterseg.feasibility import check_budget
+
+    check_budget(problem, seed, on_note=lambda note: stderr_console.print(f"[yellow]note[/]: {note}"))
     out = Path(out)
     ckpt, avt_path = _sibling(out, ".ckpt.json"), _sibling(out, ".avt.json")
     meta = {"space": {k: v for k, v in asdict(space).items() if not k.startswith("_")},
@@ -144,14 +163,18 @@ def search_arch(
                        "device": lut.tag if lut else None}}
     meta = json.loads(json.dumps(meta))  # tuples -> lists, as read back from a checkpoint
 
-    with make_progress() as progress:
+    with contextlib.ExitStack() as stack:
+        executor = stack.enter_context(make_executor(workers, ray))
+        problem.executor = None if executor.kind == "serial" else executor
+        progress = stack.enter_context(make_progress(disable=quiet))
         if scorer.spec.needs_avt:
             if resume and avt_path.exists():
                 scorer.avt = AVTStats.read(avt_path)
             else:
                 task = progress.add_task("AVT calibration", total=avt_samples, status="")
                 scorer.avt = calibrate_avt_for_space(problem, scorer, avt_samples, seed,
-                                                     on_step=lambda: progress.advance(task))
+                                                     on_step=lambda: progress.advance(task),
+                                                     executor=problem.executor)
                 scorer.avt.write(avt_path)
             meta["avt"] = scorer.avt.fingerprint()
         max_evals = population + generations * (config.mutations + config.crossovers)
@@ -163,6 +186,8 @@ def search_arch(
 
         result = evolve(problem, config, np.random.default_rng(seed), checkpoint=ckpt, resume=resume, meta=meta,
                         on_iteration=on_iter, on_evaluate=lambda n: progress.update(task, completed=min(n, max_evals)))
+        # duplicates and rejected candidates are not evaluated, so the bar ends at the evaluations made
+        progress.update(task, total=result.evaluations, completed=result.evaluations)
         rand_result = None
         if random:
             rtask = progress.add_task("random search", total=result.evaluations, status="")
@@ -196,7 +221,14 @@ def search_arch(
         rows.append(["random", r_info["score"], r_info["params_m"], r_info["gmacs"],
                      "-" if r_info["latency_ms"] is None else r_info["latency_ms"], r_info["evaluations"]])
     info["wall_s"] = round(time.perf_counter() - t_start, 1)
-    curve = plot_search_curves(curves, _sibling(out, ".curve.png"), title=f"search with {scorer.name}")
+    info["torch_threads"] = torch.get_num_threads()
+    info["executor"] = executor.describe()
+    times = problem.eval_seconds
+    info["timing"] = {"networks_scored": len(times), "mean_per_network_s": sum(times) / len(times) if times else None,
+                      "per_network_s": [round(t, 4) for t in times]}
+    info["worker_failures"] = dict(problem.failures)
+    curve = plot_search_curves(curves, _sibling(out, ".curve.png"), title=f"search with {scorer.name}",
+                               xlabel="evaluated architectures", ylabel="best proxy score")
     info["curve"] = str(curve)
     write_json(out, {**best_arch.to_json(), "name": out.stem, "search": info})
     print_table(f"search-arch ({scorer.name}) -> {out}", ["method", "score", "params (M)", "GMACs",

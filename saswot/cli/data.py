@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -29,7 +29,7 @@ def fetch_cmd(
     source = get_source(name)
     root = resolve_data_root(to)
     with make_progress(disable=quiet) as progress:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, Any] = {}
 
         def on_progress(file: str, done: int, total: Optional[int]) -> None:
             if file not in tasks:

@@ -11,6 +11,7 @@ a one-line ``error: ...`` message and exit code 2.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -170,7 +171,7 @@ def load_command(name: str) -> Any:
     module = importlib.import_module(entry.module)
     sub = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
     module.register(sub)
-    built = typer.main.get_command(sub)
+    built: Any = typer.main.get_command(sub)
     # A module that registers several commands (or a group) builds a group; a single command builds itself.
     command = built.get_command(typer.Context(built), name) if hasattr(built, "commands") else built
     if command is None:
@@ -209,6 +210,23 @@ def _root(
     tune_malloc()
 
 
+#: Options whose value may be left out, and the value a bare option stands for (``--ray`` alone
+#: starts a local Ray instance; ``--ray ADDRESS`` connects to a cluster).
+BARE_VALUES = {"--ray": "local"}
+
+
+def bare_option_values(argv: list[str]) -> list[str]:
+    """Give a value to each option of :data:`BARE_VALUES` written without one (last, or before another option)."""
+    out = []
+    for i, arg in enumerate(argv):
+        following = argv[i + 1] if i + 1 < len(argv) else None
+        if arg in BARE_VALUES and (following is None or following.startswith("-")):
+            out.append(f"{arg}={BARE_VALUES[arg]}")
+        else:
+            out.append(arg)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return the exit code.
 
@@ -216,16 +234,40 @@ def main(argv: list[str] | None = None) -> int:
     errors are reported by typer/click with exit code 2.
     """
     try:
-        app(args=argv, prog_name="saswot")
+        app(args=bare_option_values(sys.argv[1:] if argv is None else list(argv)), prog_name="saswot")
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)
     except SaswotError as exc:
-        from rich.console import Console
-
-        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        _print_error(str(exc))
         return exc.exit_code
+    except KeyboardInterrupt:
+        _print_error("interrupted; finished results and caches are kept (rerun the command, with --resume where it "
+                     "has one, to continue)")
+        return 130
+    except MemoryError:
+        _print_error("out of memory; lower --batch-size or the resolution, or use fewer --workers")
+        return 2
+    except OSError as exc:  # a file-system failure outside saswot's own checks (disk full, file vanished)
+        _print_error(f"{exc.strerror or exc} ('{exc.filename}')" if exc.filename else f"{exc}")
+        return 2
+    except Exception as exc:  # the last resort of the entry point: one line, and the traceback on request
+        if os.environ.get(TRACEBACK_ENV):
+            raise
+        _print_error(f"unexpected {type(exc).__name__}: {exc}. This is a bug in saswot; rerun with "
+                     f"{TRACEBACK_ENV}=1 to see the traceback and report it")
+        return 1
     return 0
+
+
+#: Set to show the traceback of an unexpected error instead of the one-line message.
+TRACEBACK_ENV = "SASWOT_TRACEBACK"
+
+
+def _print_error(message: str) -> None:
+    from rich.console import Console
+
+    Console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

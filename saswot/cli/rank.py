@@ -9,7 +9,12 @@ from typing import Any, Optional
 import torch
 import typer
 
-from saswot.errors import InvalidArchError, ResourceError
+from saswot.cli._options import ray_option, workers_option
+from saswot.cli._options import parse_resolution as parse_arg
+from saswot.cli._options import proxies_help
+from saswot.device import check_device
+from saswot.paths import cache_dir
+from saswot.errors import InvalidArchError, ResourceError, ScoreError
 from saswot.progress import stderr_console
 from saswot.tables import print_table, table_to_markdown
 
@@ -21,16 +26,7 @@ DEFAULT_RESOLUTION = 64
 
 def parse_resolution(text: str) -> tuple[int, int]:
     """``"64"`` -> (64, 64); ``"64x128"`` -> (64, 128)."""
-    parts = text.lower().replace("×", "x").split("x")
-    try:
-        vals = [int(p) for p in parts]
-    except ValueError:
-        vals = []
-    if len(vals) == 1:
-        vals = vals * 2
-    if len(vals) != 2 or min(vals) < 1:
-        raise InvalidArchError(f"bad --resolution '{text}': give R (square) or HxW, e.g. 64 or 64x128")
-    return vals[0], vals[1]
+    return parse_arg(text, "--resolution")
 
 
 def _resolve_data(data: str, data_root: Optional[str]) -> str:
@@ -46,14 +42,6 @@ def _resolve_data(data: str, data_root: Optional[str]) -> str:
         )
         return "random"
     return data
-
-
-def _check_device(device: str) -> str:
-    if device not in ("cpu", "cuda"):
-        raise InvalidArchError(f"unknown --device '{device}'; use cpu or cuda")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ResourceError("--device cuda requested but no CUDA GPU is available; use --device cpu")
-    return device
 
 
 def _load_bench(space: str, bench: Optional[str], data_root: Optional[str]) -> Any:
@@ -98,25 +86,34 @@ def _warn_avt_mismatch(avt: Any, settings: Any) -> None:
 
 def rank(
     space: str = typer.Option(..., "--space", help="micro or macro"),
-    proxies: str = typer.Option(..., "--proxies", help="all, or NAME,NAME,... (a NAME may be a proxy .json file)"),
+    proxies: str = typer.Option(..., "--proxies", help=proxies_help(
+        "; ensembles aggregated over the ranked archs: ensemble:A,B,C, ensemble-avt:A,B, aznas (groups separated by ;)"
+    )),
     out: Path = typer.Option(..., "--out", help="result JSON (a .md table is written beside it)"),
     bench: Optional[str] = typer.Option(None, "--bench", help="benchmark JSON (default <data-root>/tnb101/...)"),
-    task: str = typer.Option("segmentsemantic", "--task"),
+    task: str = typer.Option("segmentsemantic", "--task", help="TransNAS-Bench-101 task whose ground truth is used"),
     samples: int = typer.Option(10, "--samples", help="random samples for mean ± std"),
     sample_size: int = typer.Option(50, "--sample-size", help="architectures per sample"),
     seed: int = typer.Option(0, "--seed", help="seed of the batch, the init and the samples"),
     archs: str = typer.Option("all", "--archs", help="N (random sample) or all"),
-    batch_size: int = typer.Option(DEFAULT_BATCH, "--batch-size"),
+    batch_size: int = typer.Option(DEFAULT_BATCH, "--batch-size", help="images in the proxy batch"),
     resolution: str = typer.Option(str(DEFAULT_RESOLUTION), "--resolution", help="R or HxW"),
     data: str = typer.Option("camvid", "--data", help="camvid or random"),
-    data_root: Optional[str] = typer.Option(None, "--data-root"),
+    data_root: Optional[str] = typer.Option(None, "--data-root", help="data root (else $SASWOT_DATA, else ./data)"),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda"),
-    cache: Optional[Path] = typer.Option(None, "--cache", help="score cache folder (default: <out dir>/.saswot-cache)"),
+    cache: Optional[Path] = typer.Option(None, "--cache", help="score cache folder (default: <cache root>/scores; the cache root is $SASWOT_CACHE, else ~/.cache/saswot)"),
     plots: Optional[Path] = typer.Option(None, "--plots", help="folder for one scatter plot per proxy"),
     avt_file: Optional[Path] = typer.Option(None, "--avt", help="AVT statistics JSON (default: packaged for the space)"),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
+    workers: int = workers_option(),
+    ray: Optional[str] = ray_option(),
 ) -> None:
     """Score TransNAS-Bench-101 architectures with zero-cost proxies; Kendall/Spearman/Pearson vs ground truth."""
+    import functools
+    import time
+
+    from saswot.ensemble import add_ensemble_scores, split_for_rank
+    from saswot.parallel import DIED_TWICE, make_executor
     from saswot.io import write_json, write_text
     from saswot.plots import proxy_scatter_plots
     from saswot.proxies import SENTINEL, resolve_proxies
@@ -129,10 +126,16 @@ def rank(
     if batch_size < 2:
         raise InvalidArchError("--batch-size must be >= 2 (NWOT, jacov and epe_nas compare images)")
     res = parse_resolution(resolution)
-    device = _check_device(device)
-    specs = resolve_proxies(proxies)
+    device = check_device(device)
+    to_score, ensembles = split_for_rank(proxies)  # ensembles: members are scored, then aggregated below
+    specs = resolve_proxies(to_score)
     bm = _load_bench(space, bench, data_root)
     selected = _select_archs(bm, archs, task, seed)
+    if sample_size >= len(selected):
+        stderr_console.print(
+            f"[yellow]warning[/]: --sample-size {sample_size} is not smaller than the {len(selected)} architectures "
+            "ranked, so every sample holds the same architectures and each ± is 0.00; rank more architectures "
+            "(--archs) or lower --sample-size", highlight=False)
     truth = bm.ground_truths(task)
     source = _resolve_data(data, data_root)
     settings = ScoreSettings(space=space, batch_size=batch_size, resolution=res, data=source, seed=seed, device=device)
@@ -140,18 +143,24 @@ def rank(
     if any(s.needs_avt for s in specs):
         avt = AVTStats.read(avt_file) if avt_file else AVTStats.load(space)
         _warn_avt_mismatch(avt, settings)
-    store = ScoreCache(cache if cache is not None else Path(out).parent / ".saswot-cache", settings)
-    per_arch = score_architectures(
-        selected,
-        specs,
-        settings,
-        lambda a: build_network(a, settings.num_classes, seed=seed),
-        avt=avt,
-        cache=store,
-        data_root=data_root,
-        progress=not quiet,
-        description=f"rank {space}",
-    )
+    store = ScoreCache(cache if cache is not None else cache_dir("scores"), settings)
+    t0 = time.perf_counter()
+    with make_executor(workers, ray) as executor:
+        per_arch = score_architectures(
+            selected,
+            specs,
+            settings,
+            functools.partial(build_network, num_classes=settings.num_classes, seed=seed),
+            avt=avt,
+            cache=store,
+            data_root=data_root,
+            progress=not quiet,
+            description=f"rank {space}",
+            executor=executor,
+        )
+        executor_info = executor.describe()
+    wall = time.perf_counter() - t0
+    add_ensemble_scores(per_arch, ensembles)  # pool-level rank aggregation (ensembles, aznas)
     config = {
         **settings.to_json(),
         "task": task,
@@ -165,19 +174,34 @@ def rank(
         "avt": avt.to_json() if avt is not None else None,
         "sentinel": SENTINEL,
     }
-    names = [s.name for s in specs]
+    names = [s.name for s in specs] + [e.name for e in ensembles]
+    # discovered proxies are judged on the architectures not used to search or validate them
+    chosen = {s.name: s.chosen_on[1] for s in specs if s.chosen_on is not None and s.chosen_on[0] == space}
     result = rank_result(
-        per_arch, truth, names, space=space, task=task, config=config, samples=samples, sample_size=sample_size, seed=seed
+        per_arch, truth, names, space=space, task=task, config=config, samples=samples, sample_size=sample_size,
+        seed=seed, exclude=chosen,
     )
+    result["executor"] = executor_info
+    result["timing"] = scoring_timing(per_arch, wall)
     write_json(out, result)
     columns, rows = table_rows(result)
     title = f"{space} / {task}: correlation x100, mean ± std over {samples} samples of {min(sample_size, len(per_arch))} archs"
     write_text(Path(out).with_suffix(".md"), f"{title}\n\n" + table_to_markdown(columns, rows))
     print_table(title, columns, rows)
-    for proxy, info in result["failures"].items():
-        shown = ", ".join(info["archs"][:10]) + (" ..." if info["count"] > 10 else "")
+    died = sorted(k for k, rec in per_arch.items() if any(v.startswith(DIED_TWICE) for v in rec.failed.values()))
+    if died:
         stderr_console.print(
-            f"[yellow]warning:[/] {proxy}: {info['count']} architecture(s) gave NaN/inf, scored {SENTINEL:g}: {shown}",
+            f"[yellow]warning:[/] {len(died)} architecture(s) not scored, their worker died twice (killed or out of "
+            f"memory; scored {SENTINEL:g}, not cached, a rerun retries them): {', '.join(died[:10])}",
+            highlight=False,
+        )
+    for proxy, info in result["failures"].items():
+        archs_nan = [k for k in info["archs"] if k not in set(died)]
+        if not archs_nan:
+            continue
+        shown = ", ".join(archs_nan[:10]) + (" ..." if len(archs_nan) > 10 else "")
+        stderr_console.print(
+            f"[yellow]warning:[/] {proxy}: {len(archs_nan)} architecture(s) gave NaN/inf, scored {SENTINEL:g}: {shown}",
             highlight=False,
         )
     if plots is not None:
@@ -197,25 +221,31 @@ def avt_calibrate(
     space: str = typer.Option(..., "--space", help="micro or macro"),
     out: Path = typer.Option(..., "--out", help="AVT JSON to write (saswot/data/avt/<space>.json to ship it)"),
     n: int = typer.Option(50, "--n", help="size of the pre-sampled architecture set"),
-    bench: Optional[str] = typer.Option(None, "--bench"),
-    task: str = typer.Option("segmentsemantic", "--task"),
+    bench: Optional[str] = typer.Option(None, "--bench", help="benchmark JSON (default <data-root>/tnb101/...)"),
+    task: str = typer.Option("segmentsemantic", "--task", help="TransNAS-Bench-101 task whose ground truth is used"),
     seed: int = typer.Option(0, "--seed", help="seed of the batch and the init"),
     sample_seed: int = typer.Option(2024, "--sample-seed", help="seed of the architecture sample"),
-    batch_size: int = typer.Option(DEFAULT_BATCH, "--batch-size"),
-    resolution: str = typer.Option(str(DEFAULT_RESOLUTION), "--resolution"),
-    data: str = typer.Option("camvid", "--data"),
-    data_root: Optional[str] = typer.Option(None, "--data-root"),
-    device: str = typer.Option("cpu", "--device"),
-    cache: Optional[Path] = typer.Option(None, "--cache"),
+    batch_size: int = typer.Option(DEFAULT_BATCH, "--batch-size", help="images in the proxy batch"),
+    resolution: str = typer.Option(str(DEFAULT_RESOLUTION), "--resolution", help="R or HxW of the proxy batch"),
+    data: str = typer.Option("camvid", "--data", help="camvid or random"),
+    data_root: Optional[str] = typer.Option(None, "--data-root", help="data root (else $SASWOT_DATA, else ./data)"),
+    device: str = typer.Option("cpu", "--device", help="cpu or cuda"),
+    cache: Optional[Path] = typer.Option(None, "--cache", help="score cache folder (default: <cache root>/scores; the cache root is $SASWOT_CACHE, else ~/.cache/saswot)"),
     proxies: str = typer.Option("saswot_minus,nwot", "--proxies", help="proxies whose min/max to record"),
     proxy_file: Optional[Path] = typer.Option(
         None,
         "--update-proxy-file",
         help="also re-calibrate the AVT ranges (its expression and nwot) stored in this proxy JSON",
     ),
-    quiet: bool = typer.Option(False, "--quiet"),
+    quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
+    workers: int = workers_option(),
+    ray: Optional[str] = ray_option(),
 ) -> None:
     """Pre-compute AVT min/max (SasWOT: saswot_minus and nwot) on a seeded architecture sample."""
+    import functools
+    import time
+
+    from saswot.parallel import DIED_TWICE, make_executor
     from saswot.autoproxy import load_proxy_file
     from saswot.io import read_json, write_json
     from saswot.proxies import resolve_proxies
@@ -231,7 +261,7 @@ def avt_calibrate(
     source = _resolve_data(data, data_root)
     settings = ScoreSettings(
         space=space, batch_size=batch_size, resolution=parse_resolution(resolution), data=source, seed=seed,
-        device=_check_device(device),
+        device=check_device(device),
     )
     recorded = resolve_proxies(proxies)
     if any(s.needs_avt for s in recorded):
@@ -241,11 +271,20 @@ def avt_calibrate(
     if proxy_file is not None:
         expression = load_proxy_file(proxy_file, combine=None)
         specs = resolve_proxies([*recorded, expression, "nwot"])
-    store = ScoreCache(cache if cache is not None else Path(out).parent / ".saswot-cache", settings)
-    per_arch = score_architectures(
-        archs, specs, settings, lambda a: build_network(a, settings.num_classes, seed=seed),
-        cache=store, data_root=data_root, progress=not quiet, description=f"avt {space}",
-    )
+    store = ScoreCache(cache if cache is not None else cache_dir("scores"), settings)
+    t0 = time.perf_counter()
+    with make_executor(workers, ray) as executor:
+        per_arch = score_architectures(
+            archs, specs, settings, functools.partial(build_network, num_classes=settings.num_classes, seed=seed),
+            cache=store, data_root=data_root, progress=not quiet, description=f"avt {space}", executor=executor,
+        )
+        executor_info = executor.describe()
+    wall = time.perf_counter() - t0
+    died = sorted(k for k, rec in per_arch.items() if rec.seconds is None and rec.failed
+                  and any(v.startswith(DIED_TWICE) for v in rec.failed.values()))
+    if died:
+        raise ScoreError(f"cannot calibrate AVT: the worker scoring {len(died)} architecture(s) died twice "
+                         f"({', '.join(died[:5])}); rerun to score them again (finished ones are cached)")
     lists = {s.name: [per_arch[a.key].scores[s.name] for a in archs] for s in specs}
     if expression is not None:
         extra = calibrate_avt({"expression": lists[expression.name], "nwot": lists["nwot"]})
@@ -265,6 +304,8 @@ def avt_calibrate(
         "archs": [a.key for a in archs],
         "command": f"saswot avt-calibrate --space {space} --n {n} --seed {seed} --sample-seed {sample_seed} "
         f"--batch-size {batch_size} --resolution {resolution} --data {source} --proxies {proxies}",
+        "executor": executor_info,
+        "timing": scoring_timing(per_arch, wall),
     }
     stats = calibrate_avt({s.name: lists[s.name] for s in recorded}, meta)
     stats.write(out)
@@ -273,6 +314,19 @@ def avt_calibrate(
         ["proxy", "min", "max"],
         [[k, v[0], v[1]] for k, v in stats.ranges.items()],
     )
+
+
+def scoring_timing(per_arch: Any, wall_s: float) -> dict[str, Any]:
+    """Timing block of a result file: wall time, per-network seconds (None: from the cache)."""
+    per = {k: rec.seconds for k, rec in per_arch.items()}
+    done = [v for v in per.values() if v is not None]
+    return {
+        "wall_s": round(wall_s, 3),
+        "computed": len(done),
+        "cached": len(per) - len(done),
+        "mean_per_arch_s": (sum(done) / len(done)) if done else None,
+        "per_arch_s": per,
+    }
 
 
 def register(app: typer.Typer) -> None:

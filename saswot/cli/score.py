@@ -9,18 +9,13 @@ from typing import Any, Optional
 
 import typer
 
+from saswot.cli._options import proxies_help
 from saswot.errors import SaswotError
-
-PROXIES_HELP = (
-    "Comma-separated proxy names or proxy JSON files, or 'all'. Names: fisher, flops, grad_norm, grasp, epe_nas, "
-    "jacov, nwot, params, snip, synflow, zen, l2_norm, plain, saswot_minus, saswot (needs --avt), auto-micro, "
-    "auto-macro, ... (see `saswot rank --help`)."
-)
-
 
 def score_cmd(
     model: str = typer.Argument(..., help="pkg.module:function or path/to/file.py:function returning an nn.Module."),
-    proxies: str = typer.Option("nwot,snip,synflow,grad_norm,flops,params", "--proxies", help=PROXIES_HELP),
+    proxies: str = typer.Option("nwot,snip,synflow,grad_norm,flops,params", "--proxies", help=proxies_help(
+        "; AVT proxies such as saswot need --avt")),
     kwargs: Optional[str] = typer.Option(None, "--kwargs", help="JSON object of keyword arguments for the factory."),
     input_size: str = typer.Option("128x128", "--input-size", help="HxW of the proxy batch."),
     batch_size: int = typer.Option(4, "--batch-size", min=1, help="Images in the proxy batch."),
@@ -39,7 +34,7 @@ def score_cmd(
 
     from saswot.cli.arch import parse_resolution
     from saswot.counting import count_model
-    from saswot.fasterseg.latency import check_device
+    from saswot.device import check_device
     from saswot.io import write_json
     from saswot.modelref import load_model
     from saswot.proxies import resolve_proxies, score_network_detailed

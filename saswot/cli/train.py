@@ -13,6 +13,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 
+from saswot.cli._options import parse_resolution
 from saswot.datasets import build_dataset, eval_transform, get_dataset_info
 from saswot.errors import SaswotError
 from saswot.io import write_json
@@ -21,14 +22,7 @@ from saswot.tables import print_table
 
 def parse_hw(text: str, option: str = "--resolution") -> tuple[int, int]:
     """Parse ``HxW`` (e.g. ``360x480``) into ``(H, W)``."""
-    parts = text.lower().replace("×", "x").split("x")
-    try:
-        h, w = (int(p) for p in parts)
-    except ValueError:
-        raise SaswotError(f"{option} must look like HxW (e.g. 360x480), got '{text}'.") from None
-    if h <= 0 or w <= 0:
-        raise SaswotError(f"{option} must be positive, got '{text}'.")
-    return h, w
+    return parse_resolution(text, option)
 
 
 def _opt_hw(text: Optional[str], option: str) -> Optional[tuple[int, int]]:
@@ -40,19 +34,19 @@ def train_cmd(
     dataset: str = typer.Option(..., "--dataset", help="camvid | cityscapes"),
     out: Path = typer.Option(..., "--out", help="Run directory (config, checkpoints, metrics.jsonl)."),
     data_root: Optional[Path] = typer.Option(None, "--data-root", help="Data root (else $SASWOT_DATA, else ./data)."),
-    epochs: int = typer.Option(80, "--epochs", min=1),
+    epochs: int = typer.Option(80, "--epochs", min=1, help="Training epochs."),
     crop: str = typer.Option("512x1024", "--crop", help="Training crop HxW."),
     base_size: Optional[str] = typer.Option(None, "--base-size", help="Resize training images to HxW first."),
     eval_size: Optional[str] = typer.Option(None, "--eval-size", help="Resize evaluation inputs to HxW."),
-    batch_size: int = typer.Option(8, "--batch-size", min=1),
+    batch_size: int = typer.Option(8, "--batch-size", min=1, help="Images per training batch."),
     lr: Optional[float] = typer.Option(None, "--lr", help="Initial LR (default 0.01 CamVid, 0.015 Cityscapes)."),
     lr_final_ratio: float = typer.Option(0.01, "--lr-final-ratio", help="Exponential decay to lr×ratio at the end."),
     teacher: Optional[Path] = typer.Option(None, "--teacher", help="Teacher checkpoint for distillation."),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda[:i]"),
-    workers: int = typer.Option(2, "--workers", min=0),
-    seed: int = typer.Option(0, "--seed"),
+    workers: int = typer.Option(2, "--workers", min=0, help="Data-loading worker processes (0: in the main process)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the initialisation, the data order and the augmentation."),
     resume: bool = typer.Option(False, "--resume", help="Continue from RUN_DIR/last.pt."),
-    eval_every: int = typer.Option(1, "--eval-every", min=1),
+    eval_every: int = typer.Option(1, "--eval-every", min=1, help="Evaluate on the val split every N epochs."),
     max_batches: Optional[int] = typer.Option(None, "--max-batches", help="Cap batches per epoch (smoke runs)."),
     no_amp: bool = typer.Option(False, "--no-amp", help="Disable mixed precision on CUDA."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
@@ -83,12 +77,12 @@ def eval_cmd(
     ckpt: Path = typer.Argument(..., help="Checkpoint written by 'saswot train'."),
     dataset: Optional[str] = typer.Option(None, "--dataset", help="camvid | cityscapes (default: the checkpoint's)."),
     split: str = typer.Option("val", "--split", help="val | test"),
-    data_root: Optional[Path] = typer.Option(None, "--data-root"),
-    device: str = typer.Option("auto", "--device"),
+    data_root: Optional[Path] = typer.Option(None, "--data-root", help="Data root (else $SASWOT_DATA, else ./data)."),
+    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda[:i]"),
     out: Optional[Path] = typer.Option(None, "--out", help="JSON result (default: beside the checkpoint)."),
     save_vis: Optional[Path] = typer.Option(None, "--save-vis", help="Write image|truth|prediction PNG strips here."),
     eval_size: Optional[str] = typer.Option(None, "--eval-size", help="Input HxW (default: the checkpoint's)."),
-    workers: int = typer.Option(2, "--workers", min=0),
+    workers: int = typer.Option(2, "--workers", min=0, help="Data-loading worker processes (0: in the main process)."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
     """Evaluate a checkpoint: mIoU from a confusion matrix over the whole split at full resolution."""
@@ -96,7 +90,7 @@ def eval_cmd(
 
     from saswot.train.checkpoint import load_checkpoint, model_from_checkpoint
     from saswot.train.evaluate import evaluate
-    from saswot.train.loop import resolve_device
+    from saswot.device import resolve_device
 
     ck = load_checkpoint(ckpt)
     name = dataset or ck["dataset"]
@@ -132,17 +126,17 @@ def fps_cmd(
     resolution: str = typer.Option(..., "--resolution", help="Input HxW, e.g. 720x960."),
     device: str = typer.Option("cpu", "--device", help="cuda | cpu"),
     precision: str = typer.Option("fp32", "--precision", help="fp32 | fp16 (CUDA only)"),
-    batch_size: int = typer.Option(1, "--batch-size", min=1),
+    batch_size: int = typer.Option(1, "--batch-size", min=1, help="Images per timed forward pass."),
     num_classes: int = typer.Option(19, "--num-classes", help="Classes for a model given by name."),
-    warmup: int = typer.Option(10, "--warmup", min=0),
-    runs: int = typer.Option(50, "--runs", min=1),
+    warmup: int = typer.Option(10, "--warmup", min=0, help="Untimed forward passes first."),
+    runs: int = typer.Option(50, "--runs", min=1, help="Timed forward passes."),
     as_json: bool = typer.Option(False, "--json", help="Print the JSON result instead of a table."),
     out: Optional[Path] = typer.Option(None, "--out", help="Also write the JSON result here."),
 ) -> None:
     """Measure inference speed: warm-up, synchronised timing, median/p90 latency and FPS."""
     from saswot.train.checkpoint import load_checkpoint, model_from_checkpoint
     from saswot.train.fps import measure_fps
-    from saswot.train.loop import resolve_device
+    from saswot.device import resolve_device
     from saswot.train.models import build_model, resolve_model
 
     if precision not in ("fp32", "fp16"):
@@ -168,7 +162,7 @@ def export_cmd(
     ckpt: Path = typer.Argument(..., help="Checkpoint written by 'saswot train'."),
     onnx: Optional[Path] = typer.Option(None, "--onnx", help="Write a verified ONNX model here."),
     resolution: Optional[str] = typer.Option(None, "--resolution", help="Export HxW (default: dataset's native)."),
-    opset: int = typer.Option(17, "--opset"),
+    opset: int = typer.Option(17, "--opset", help="ONNX opset version."),
     atol: float = typer.Option(1e-3, "--atol", help="Absolute part of the ONNX check: |onnx - torch| <= atol + "
                                "rtol x |torch| for every logit."),
     rtol: float = typer.Option(1e-3, "--rtol", help="Relative part of the ONNX check (see --atol)."),

@@ -1,6 +1,6 @@
 """Decoded FasterSeg architectures: dataclasses, legality, canonical string, JSON arch files.
 
-A decoded network (spec §2.2, §2.4) is a stem, one or two *branches* and the head. Each branch
+A decoded network is a stem, one or two *branches* and the head. Each branch
 is a single path of cells through the scale grid:
 
 * ``ops[i]``   – operator of cell ``i`` (never ``skip``: skip only means "layer removed");
@@ -195,7 +195,7 @@ class FasterSegArch:
 
 
 def check_structure(arch: FasterSegArch) -> None:
-    """Structural legality of a decoded network (spec §2.6 items 1, 3 (no skip), 4).
+    """Structural legality of a decoded network (the decoder's rules: lasts, no skip, shared prefix).
 
     Raises:
         InvalidArchError: naming the first violated rule.

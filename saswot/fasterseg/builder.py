@@ -1,4 +1,4 @@
-"""Build an ``nn.Module`` from a decoded :class:`FasterSegArch` (spec §1.5, §2.3)."""
+"""Build an ``nn.Module`` from a decoded :class:`FasterSegArch`."""
 
 from __future__ import annotations
 

@@ -108,7 +108,7 @@ def _half_conv(n: int) -> int:
 def components(arch: FasterSegArch, resolution: tuple[int, int], num_classes: int = 19) -> list[Component]:
     """Every costed piece of ``arch`` at input ``resolution`` (shared cells listed once).
 
-    Order: stem (3), cells, per-branch aggregation ConvNorms, FFM, head (spec §3.3).
+    Order: stem (3), cells, per-branch aggregation ConvNorms, FFM, head (FasterSeg's order).
     """
     sw, hw = arch.stem_width, arch.head_width
     c2, c4, c8 = 2 * num_filters(2, sw), 2 * num_filters(4, sw), num_filters(8, sw)

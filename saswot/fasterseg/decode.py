@@ -1,4 +1,4 @@
-"""Genome → decoded network (FasterSeg's ``network_metas`` rules, spec §2.2) and legality (§2.6).
+"""Genome → decoded network (FasterSeg's ``network_metas`` rules) and legality.
 
 Per branch (``last`` ∈ {0, 1, 2}):
 
@@ -172,10 +172,10 @@ def decode(genome: Genome, space: SpaceConfig) -> FasterSegArch:
 
 
 def legality_errors(arch: FasterSegArch, min_shared: int = 0) -> list[str]:
-    """Violations of the decoder's legality rules (spec §2.6 items 1–5); empty if legal.
+    """Violations of the decoder's legality rules; empty if legal.
 
-    Structural rules (item 1, 4, no skip) are already enforced by :class:`FasterSegArch`; this
-    adds: a stride-1 cell after every down cell, the minimum length 5/7/9 and the shared prefix.
+    Structural rules (the final scales, the shared prefix of equal ops, no skip) are already
+    enforced by :class:`FasterSegArch`; this adds: a stride-1 cell after every down cell, the minimum length 5/7/9 and the shared prefix.
     """
     errors = []
     for b in arch.branches:

@@ -1,4 +1,4 @@
-"""Genome of the FasterSeg space (spec §2.5, option A): α and β logit matrices (+ widths).
+"""Genome of the FasterSeg space: α and β logit matrices (+ widths).
 
 * ``alpha[j]`` – op logits of grid row j (scale 1/8, 1/16, 1/32): 16×5, 15×5, 14×5; the row of
   grid cell (j, i) is ``i - j``; columns follow :data:`~saswot.fasterseg.ops.PRIMITIVES`.
@@ -117,7 +117,7 @@ def crossover_genomes(a: Genome, b: Genome, rng: np.random.Generator) -> Genome:
     return Genome(alpha=first.alpha, beta=second.beta, ratio=first.ratio)
 
 
-#: Fixed width grid of the released FasterSeg student (spec §6, reading (a)): χ of the *input*
+#: Fixed width grid of the released FasterSeg student (widths fixed, not searched): χ of the *input*
 #: of grid cell (j, i), as ``{j: [χ for i = first .. 15]}`` with first = 1, 1, 2.
 FASTERSEG_WIDTH_GRID: dict[int, tuple[int, ...]] = {
     0: (4,) * 14 + (12,),

@@ -5,7 +5,7 @@ size, channels, stride) to its measured latency in ms, timed in isolation at bat
 mode under ``torch.inference_mode``. Entries are measured lazily, the first time a network needs
 them, and cached on disk in a JSON file per device and thread count, so later searches reuse
 them. A network's estimate is the sum over :func:`saswot.fasterseg.cost.components` — stem,
-cells (a shared cell once), aggregation ConvNorms, FFM and head — as in FasterSeg (spec §3.3);
+cells (a shared cell once), aggregation ConvNorms, FFM and head — as in FasterSeg;
 interpolations and concatenations outside the zoomed operators are not costed, which is part of
 the LUT-vs-measured gap we report.
 """
@@ -13,6 +13,7 @@ the LUT-vs-measured gap we report.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,22 +21,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from saswot.errors import ResourceError, UnknownNameError
+from saswot.device import check_device
 from saswot.fasterseg.arch import FasterSegArch
 from saswot.fasterseg.cost import Component, components
 from saswot.io import read_json, write_json
 from saswot.paths import cache_root
 
 LUT_VERSION = 1
-
-
-def check_device(device: str) -> str:
-    """Validate ``cpu``/``cuda`` (``cuda`` must be available)."""
-    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
-        raise UnknownNameError(f"unknown device '{device}': use 'cpu' or 'cuda'")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ResourceError("--device cuda was asked for but no CUDA GPU is available; use --device cpu")
-    return device
 
 
 def device_tag(device: str) -> str:
@@ -133,13 +125,18 @@ class LatencyTable:
         return write_json(self.path, {**meta, "entries": dict(sorted(self.entries.items()))})
 
     def estimate(self, arch: FasterSegArch, resolution: tuple[int, int], num_classes: int = 19,
-                 save: bool = True) -> LatencyBreakdown:
-        """LUT estimate of ``arch`` at ``resolution`` (measures missing entries; saves if new)."""
+                 save: bool = True, on_component: Callable[[int, int], None] | None = None) -> LatencyBreakdown:
+        """LUT estimate of ``arch`` at ``resolution`` (measures missing entries; saves if new).
+
+        ``on_component(done, total)`` is called after each component (for a progress bar).
+        """
         before = self.measured_now
         parts = {"stem": 0.0, "cells": 0.0, "head": 0.0}
         comps = components(arch, resolution, num_classes)
-        for comp in comps:
+        for i, comp in enumerate(comps):
             parts[comp.part] += self.lookup(comp)
+            if on_component is not None:
+                on_component(i + 1, len(comps))
         if save and self.measured_now > before:
             self.save()
         return LatencyBreakdown(sum(parts.values()), parts["stem"], parts["cells"], parts["head"], len(comps))

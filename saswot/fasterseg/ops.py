@@ -1,4 +1,4 @@
-"""Building blocks of the FasterSeg search space (spec §1.2, §1.5).
+"""Building blocks of the FasterSeg search space.
 
 All convolutions are bias-free 3×3 (or 1×1 in the head), followed by BatchNorm and ReLU.
 No operator has a residual shortcut. Interpolations use bilinear resizing with

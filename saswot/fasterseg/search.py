@@ -16,6 +16,7 @@ same space and estimates the AVT min/max the ``saswot`` proxy needs (paper Eq. 4
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -31,6 +32,7 @@ from saswot.fasterseg.cost import arch_cost
 from saswot.fasterseg.decode import SpaceConfig, decode, legality_errors
 from saswot.fasterseg.genome import Genome, crossover_genomes, mutate_genome, sample_genome
 from saswot.fasterseg.latency import LatencyTable
+from saswot.parallel import Executor
 
 
 @dataclass(frozen=True)
@@ -104,8 +106,15 @@ class FasterSegProblem:
 
     def __init__(self, space: SpaceConfig, scorer: Callable[[FasterSegArch], float | None],
                  budget: Budget | None = None, lut: LatencyTable | None = None, num_classes: int = 19,
-                 mutation_tries: int = 20) -> None:
+                 mutation_tries: int = 20, executor: Executor | None = None) -> None:
         self.space = space
+        #: where :meth:`evaluate_batch` scores networks (None: in this process); ``scorer`` must
+        #: then be picklable (e.g. a :class:`ProxyScorer`)
+        self.executor = executor
+        #: ``{arch key: reason}`` of networks whose worker died twice (rejected candidates)
+        self.failures: dict[str, str] = {}
+        #: wall seconds of each network scored by :meth:`evaluate_batch`, in scoring order
+        self.eval_seconds: list[float] = []
         self.scorer = scorer
         self.budget = budget or Budget()
         if self.budget.max_latency_ms is not None and lut is None:
@@ -154,6 +163,28 @@ class FasterSegProblem:
     def evaluate(self, genome: Genome) -> float | None:
         return self.scorer(self.decode(genome))
 
+    def evaluate_batch(self, genomes: list[Genome]) -> list[float | None]:
+        """Fitness of several genomes, scored by :attr:`executor` (each network on its own).
+
+        A network whose worker died twice is rejected (None) and listed in :attr:`failures`.
+        """
+        archs = [self.decode(g) for g in genomes]
+        if self.executor is None:
+            values: list[float | None] = []
+            for arch in archs:
+                t0 = time.perf_counter()
+                values.append(self.scorer(arch))
+                self.eval_seconds.append(time.perf_counter() - t0)
+            return values
+        out: list[float | None] = [None] * len(archs)
+        for outcome in self.executor.map(call_scorer, self.scorer, archs):
+            if outcome.ok:
+                out[outcome.index] = outcome.value
+                self.eval_seconds.append(outcome.seconds)
+            else:
+                self.failures[archs[outcome.index].key()] = str(outcome.error)
+        return out
+
     def to_json(self, genome: Genome) -> Any:
         return genome.to_json()
 
@@ -189,6 +220,17 @@ class FasterSegProblem:
         return float(c["latency_ms"])  # type: ignore[arg-type]
 
 
+def call_scorer(scorer: Callable[[FasterSegArch], float | None], arch: FasterSegArch) -> float | None:
+    """``scorer(arch)``: the per-network task of a parallel search (:mod:`saswot.parallel`)."""
+    return scorer(arch)
+
+
+def _score_terms(shared: tuple[ProxyScorer, list[str]], arch: FasterSegArch) -> dict[str, float]:
+    """Raw scores of the AVT terms of one network (the task of :func:`calibrate_avt_for_space`)."""
+    scorer, names = shared
+    return scorer.scores(arch, names)
+
+
 def avt_components(spec: Any) -> tuple[str, ...]:
     """Registry names of the terms a proxy's AVT normalisation needs."""
     if getattr(spec, "name", None) == "saswot":
@@ -202,31 +244,41 @@ def avt_components(spec: Any) -> tuple[str, ...]:
 
 
 def calibrate_avt_for_space(problem: FasterSegProblem, scorer: ProxyScorer, n: int, seed: int,
-                            on_step: Callable[[], None] | None = None) -> Any:
+                            on_step: Callable[[], None] | None = None, executor: Executor | None = None) -> Any:
     """AVT min/max of the proxy's terms over ``n`` seeded random legal architectures of the space.
 
     The architectures are drawn with their own generator (``[seed, 7]``), so calibration never
-    perturbs the search's random stream. Budget is ignored (the whole space is sampled).
+    perturbs the search's random stream. Budget is ignored (the whole space is sampled). The
+    networks are scored by ``executor`` (default: in this process).
+
+    Raises:
+        ScoreError: a worker died twice on one of the networks.
     """
+    from saswot.parallel import SerialExecutor
     from saswot.proxies.avt import calibrate_avt
 
     names = list(avt_components(scorer.spec))
     rng = np.random.default_rng([seed, 7])
-    lists: dict[str, list[float]] = {p: [] for p in names}
     keys: set[str] = set()
-    archs: list[str] = []
+    drawn: list[FasterSegArch] = []
     tries = 0
-    while len(archs) < n and tries < 100 * n:
+    while len(drawn) < n and tries < 100 * n:
         tries += 1
         arch = problem.decode(problem.sample(rng))
         if arch.key() in keys or legality_errors(arch, problem.space.min_shared):
             continue
         keys.add(arch.key())
-        s = scorer.scores(arch, names)
-        for p in names:
-            lists[p].append(s[p])
-        archs.append(arch.key())
+        drawn.append(arch)
+    scored: list[dict[str, float] | None] = [None] * len(drawn)
+    ex = executor if executor is not None else SerialExecutor()
+    for outcome in ex.map(_score_terms, (scorer, names), drawn):
+        if not outcome.ok:
+            raise ScoreError(f"AVT calibration: network {drawn[outcome.index].key()} could not be scored "
+                             f"({outcome.error}); rerun the search")
+        scored[outcome.index] = outcome.value
         if on_step is not None:
             on_step()
+    lists = {p: [s[p] for s in scored if s is not None] for p in names}
+    archs = [a.key() for a in drawn]
     return calibrate_avt(lists, {"space": "fasterseg", "n": len(archs), "seed": seed,
                                  "space_config": {k: v for k, v in asdict(problem.space).items() if not k.startswith("_")}})

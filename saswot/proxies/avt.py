@@ -134,13 +134,28 @@ def calibrate_avt_from_models(
     return calibrate_avt(lists, meta)
 
 
-def avt_normalise(value: float, proxy: str, stats: AVTStats) -> float:
-    """(value - min) / (max - min) for ``proxy`` (not clipped; non-finite stays non-finite).
+def avt_scale(value: float, lo: float, hi: float, what: str) -> float:
+    """The one AVT normalisation: ``(value - lo) / (hi - lo)``, not clipped; non-finite stays non-finite.
+
+    Every AVT-normalised score in saswot (SasWOT, proxy files combined with NWOT, AVT ensembles)
+    goes through this function, so an empty range behaves the same everywhere.
 
     Raises:
-        ScoreError: ``stats`` has no range for ``proxy``.
+        ScoreError: the range is empty (``hi <= lo``): the calibration saw no spread.
+    """
+    if not hi > lo:
+        raise ScoreError(f"the AVT range of '{what}' is empty (min {lo}, max {hi}); recalibrate it on more, or more "
+                         "varied, architectures")
+    return (float(value) - lo) / (hi - lo)
+
+
+def avt_normalise(value: float, proxy: str, stats: AVTStats) -> float:
+    """(value - min) / (max - min) for ``proxy`` (see :func:`avt_scale`).
+
+    Raises:
+        ScoreError: ``stats`` has no range for ``proxy``, or an empty one.
     """
     if proxy not in stats.ranges:
         raise ScoreError(f"AVT statistics have no range for proxy '{proxy}' (have: {', '.join(sorted(stats.ranges))})")
     lo, hi = stats.ranges[proxy]
-    return (float(value) - lo) / (hi - lo)
+    return avt_scale(value, lo, hi, proxy)

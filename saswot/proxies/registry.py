@@ -49,6 +49,8 @@ class ProxySpec:
             Hessian-gradient product), which is then run with ``create_graph=True``.
         cache_id: identity used in score caches (defaults to ``name``; file-based proxies use a
             content hash so that an edited file is not served stale scores).
+        chosen_on: for a discovered proxy, ``(space, keys)`` of the architectures used to search and
+            validate it; rankings of that space leave them out, so its figures are on unseen archs.
     """
 
     name: str
@@ -63,6 +65,7 @@ class ProxySpec:
     needs_input_grad: bool = False
     needs_grad_graph: bool = False
     cache_id: str | None = None
+    chosen_on: tuple[str, frozenset[str]] | None = None
 
     @property
     def cache_key(self) -> str:
@@ -234,8 +237,12 @@ def resolve_proxy(name_or_path: str | ProxySpec) -> ProxySpec:
     if isinstance(name_or_path, ProxySpec):
         return name_or_path
     text = str(name_or_path).strip()
+    from saswot.ensemble import ensemble_proxy_spec, is_ensemble
+
+    if is_ensemble(text):  # single-network ensemble, scored against its stored calibration
+        return ensemble_proxy_spec(text)
     if text.endswith(".json"):
-        from saswot.autoproxy import load_proxy_file  # engineer C's module
+        from saswot.autoproxy import load_proxy_file
 
         return load_proxy_file(Path(text))
     return REGISTRY.get(text)
@@ -248,14 +255,20 @@ def resolve_proxies(arg: str | Sequence[str | ProxySpec]) -> list[ProxySpec]:
         UnknownNameError: an unknown name, or an empty list.
     """
     if isinstance(arg, str):
-        if arg.strip() == "all":
-            return list(REGISTRY)
-        items: list[str | ProxySpec] = [p for p in (s.strip() for s in arg.split(",")) if p]
+        from saswot.ensemble import split_proxy_list
+
+        plain, ensembles = split_proxy_list(arg)  # "ensemble:a,b" keeps its commas
+        items: list[str | ProxySpec] = [*plain, *(e.name for e in ensembles)]
     else:
         items = list(arg)
     if not items:
         raise UnknownNameError(f"no proxy given. Valid proxies: {', '.join(REGISTRY.names())}, or 'all'.")
-    specs = [resolve_proxy(p) for p in items]
+    specs: list[ProxySpec] = []
+    for item in items:  # 'all' may be combined with other names or files: "all,my-proxy.json"
+        if isinstance(item, str) and item.strip() == "all":
+            specs.extend(REGISTRY)
+        else:
+            specs.append(resolve_proxy(item))
     seen: set[str] = set()
     unique = []
     for s in specs:

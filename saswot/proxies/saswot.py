@@ -16,7 +16,12 @@ COMPONENTS = ("saswot_minus", "nwot")
 
 
 @register_proxy(
-    "saswot", needs_avt=True, needs_nwot=True, description="avt(saswot_minus) + avt(nwot), AVT min/max pre-computed"
+    "saswot",
+    needs_avt=True,
+    needs_nwot=True,
+    description="avt(saswot_minus) + avt(nwot), AVT min/max pre-computed",
+    # @2: saswot_minus took the reading of the SasWOT- readings study (see saswot_minus.py)
+    cache_id="saswot@2",
 )
 def saswot(ctx: ProxyContext) -> float:
     """avt(saswot_minus) + avt(nwot)."""

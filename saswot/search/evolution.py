@@ -21,6 +21,14 @@ One iteration of :func:`evolve` (paper Algorithm 1, "greedy evolution"):
 All randomness comes from the ``numpy.random.Generator`` passed in, whose state is saved in
 each checkpoint; with a deterministic ``evaluate``, a run resumed from a checkpoint gives
 exactly the result of the uninterrupted run.
+
+A problem may also offer ``evaluate_batch(genomes) -> list[fitness]`` (e.g. scoring on several
+worker processes, :mod:`saswot.parallel`). The engine then draws, before evaluating, the
+candidates that the one-at-a-time loop would evaluate if every new evaluation were accepted, has
+them evaluated together, and replays the one-at-a-time loop over them with those values; when a
+rejection makes the loop ask for a candidate it did not foresee, it plans again from there. The
+random draws, the pool, the counters and the history are therefore those of the one-at-a-time
+loop: only when the evaluations run changes.
 """
 
 from __future__ import annotations
@@ -172,6 +180,46 @@ class _Evaluator(Generic[G]):
         self.state = state
         self.hall_size = hall_size
         self.on_evaluate = on_evaluate
+        #: the problem's ``evaluate_batch`` (None: evaluate one candidate at a time)
+        self.batch: Callable[[list[G]], list[float | None]] | None = getattr(problem, "evaluate_batch", None)
+        self._ready: dict[str, float | None] = {}
+
+    def needs_evaluation(self, genome: G, key: str) -> bool:
+        """True if :meth:`fitness` would call ``evaluate`` for ``genome`` and no value is ready."""
+        return key not in self.state.fitness and key not in self._ready and self.problem.is_valid(genome)
+
+    def plan(self, candidates: list[G], keys: set[str], size: int, capacity: int) -> list[G]:
+        """Candidates the admission loop would evaluate, in order, if every new evaluation were accepted.
+
+        ``keys`` are those already in a pool of ``size`` members that may hold ``capacity``.
+        """
+        fitness = self.state.fitness
+        seen, out, planned = set(keys), [], set()
+        for g in candidates:
+            if size >= capacity:
+                break
+            k = self.problem.key(g)
+            if k in seen or not self.problem.is_valid(g):
+                continue
+            if k in fitness:
+                if fitness[k] is not None:
+                    seen.add(k)
+                    size += 1
+                continue
+            if k not in self._ready and k not in planned:
+                out.append(g)
+                planned.add(k)
+            seen.add(k)
+            size += 1
+        return out
+
+    def prefetch(self, genomes: list[G]) -> None:
+        """Evaluate ``genomes`` together (``evaluate_batch``); :meth:`fitness` then uses the values."""
+        if self.batch is None or not genomes:
+            return
+        values = self.batch(list(genomes))
+        for g, v in zip(genomes, values):
+            self._ready[self.problem.key(g)] = v
 
     def fitness(self, genome: G) -> float | None:
         """Fitness of a genome (cached by key); None when rejected."""
@@ -182,7 +230,7 @@ class _Evaluator(Generic[G]):
         key = self.problem.key(genome)
         if key in st.fitness:
             return st.fitness[key]
-        value = self.problem.evaluate(genome)
+        value = self._ready.pop(key) if key in self._ready else self.problem.evaluate(genome)
         st.evaluations += 1
         if value is None or not math.isfinite(float(value)):
             st.fitness[key] = None
@@ -207,6 +255,29 @@ class _Evaluator(Generic[G]):
             st.best_json = self.problem.to_json(genome)
 
 
+def _admit(candidates: list[G], pool: list[G], keys: set[str], capacity: int, ev: _Evaluator[G]) -> None:
+    """Add ``candidates`` in order to ``pool`` (skipping duplicates, rejected ones, and all once
+    ``capacity`` is reached), evaluating them together when the problem can."""
+    problem = ev.problem
+    i = 0
+    while i < len(candidates):
+        if ev.batch is not None:
+            ev.prefetch(ev.plan(candidates[i:], keys, len(pool), capacity))
+        while i < len(candidates):
+            g = candidates[i]
+            k = problem.key(g)
+            if k in keys or len(pool) >= capacity:
+                i += 1
+                continue
+            if ev.batch is not None and ev.needs_evaluation(g, k):
+                break  # a rejection made room for a candidate not planned: plan again from here
+            i += 1
+            if ev.fitness(g) is None:
+                continue
+            pool.append(g)
+            keys.add(k)
+
+
 def _fill(pool: list[G], target: int, ev: _Evaluator[G], rng: np.random.Generator,
           max_tries: int) -> list[G]:
     """Add random valid, non-duplicate, accepted samples until ``len(pool) == target``."""
@@ -214,21 +285,29 @@ def _fill(pool: list[G], target: int, ev: _Evaluator[G], rng: np.random.Generato
     keys = {problem.key(g) for g in pool}
     tries = 0
     while len(pool) < target:
-        if tries >= max_tries * max(1, target):
-            raise SaswotError(
-                f"could not draw {target} valid, distinct candidates after {tries} random samples; "
-                "the constraints (budget, legality) are probably too strict or the space too small: "
-                "relax the budget or lower the population"
-            )
-        tries += 1
-        g = problem.sample(rng)
-        k = problem.key(g)
-        if k in keys:
-            continue
-        if ev.fitness(g) is None:
-            continue
-        pool.append(g)
-        keys.add(k)
+        # draw what one-at-a-time sampling would draw if every new evaluation were accepted
+        drawn: list[G] = []
+        expected, seen = len(pool), set(keys)
+        while expected < target:
+            if tries >= max_tries * max(1, target):
+                raise SaswotError(
+                    f"could not draw {target} valid, distinct candidates after {tries} random samples; "
+                    "the constraints (budget, legality) are probably too strict or the space too small: "
+                    "relax the budget or lower the population"
+                )
+            tries += 1
+            g = problem.sample(rng)
+            k = problem.key(g)
+            drawn.append(g)
+            if k in seen:
+                continue
+            if ev.batch is None:
+                break  # one candidate at a time
+            if not problem.is_valid(g) or (k in ev.state.fitness and ev.state.fitness[k] is None):
+                continue
+            seen.add(k)
+            expected += 1
+        _admit(drawn, pool, keys, target, ev)
     return pool
 
 
@@ -275,15 +354,27 @@ def _save(path: Path, st: _State, rng: np.random.Generator, problem: SearchProbl
     }, indent=None)
 
 
+def _resumable(meta: dict[str, Any]) -> dict[str, Any]:
+    """The settings a resumed search must share with its checkpoint: all but the number of iterations,
+    so that a finished search can be extended with more iterations."""
+    out = dict(meta)
+    if isinstance(out.get("config"), dict):
+        out["config"] = {k: v for k, v in out["config"].items() if k != "iterations"}
+    return out
+
+
 def _load(path: Path, rng: np.random.Generator, problem: SearchProblem[G],
           meta: dict[str, Any]) -> tuple[_State, list[G]]:
     data = read_json(path, "search checkpoint")
     if data.get("version") != CHECKPOINT_VERSION:
         raise SaswotError(f"checkpoint '{path}' has an unsupported version; delete it to start afresh")
-    if data.get("meta") != meta:
+    theirs, ours = _resumable(data.get("meta") or {}), _resumable(meta)
+    if theirs != ours:
+        differ = sorted(k for k in set(theirs) | set(ours) if theirs.get(k) != ours.get(k))
         raise SaswotError(
-            f"checkpoint '{path}' was written by a search with different settings "
-            f"({data.get('meta')} vs {meta}); use the same settings, another --out, or delete it"
+            f"checkpoint '{path}' was written by a search with different settings ({', '.join(differ)}: "
+            f"{[theirs.get(k) for k in differ]} there vs {[ours.get(k) for k in differ]} now); use the same "
+            "settings, another --out, or delete it"
         )
     rng.bit_generator.state = data["rng"]
     fitness = {k: (None if v is None or isinstance(v, str) else float(v)) for k, v in data["fitness"].items()}
@@ -394,14 +485,7 @@ def evolve(
             else:
                 i = j = 0
             children.append(problem.crossover(parents[int(i)], parents[int(j)], rng))
-        for child in children:
-            k = problem.key(child)
-            if k in keys or len(new_pool) >= config.population:
-                continue
-            if ev.fitness(child) is None:
-                continue
-            new_pool.append(child)
-            keys.add(k)
+        _admit(children, new_pool, keys, config.population, ev)
         pool = _fill(new_pool, config.population, ev, rng, config.max_sample_tries)
         ranked = _rank(pool, ev)
         iteration_best = st.fitness[problem.key(ranked[0])] or -math.inf
@@ -448,20 +532,38 @@ def random_search(
     tries = 0
     last_reported = 0
     while st.evaluations < evaluations:
-        tries += 1
-        if tries > max_sample_tries * evaluations:
-            raise SaswotError(
-                f"random search drew {tries} samples but only {st.evaluations} could be evaluated; "
-                "the constraints are too strict or the space too small"
-            )
-        ev.fitness(problem.sample(rng))
-        if st.evaluations - last_reported >= report_every or st.evaluations >= evaluations:
-            if st.evaluations == last_reported:
-                continue
-            last_reported = st.evaluations
-            st.iteration += 1
-            rec = _record(st, st.best_fitness, t0)
-            st.history.append(rec)
-            if on_iteration is not None:
-                on_iteration(rec)
+        # draw the candidates of the next evaluations (the count does not depend on their values)
+        drawn: list[G] = []
+        planned: list[G] = []
+        seen: set[str] = set()
+        goal = min(evaluations, st.evaluations + max(1, report_every)) if ev.batch is not None else st.evaluations + 1
+        expected = st.evaluations
+        while expected < goal:
+            tries += 1
+            if tries > max_sample_tries * evaluations:
+                raise SaswotError(
+                    f"random search drew {tries} samples but only {st.evaluations} could be evaluated; "
+                    "the constraints are too strict or the space too small"
+                )
+            g = problem.sample(rng)
+            drawn.append(g)
+            if ev.batch is None:
+                break  # one candidate at a time
+            k = problem.key(g)
+            if k not in seen and k not in st.fitness and problem.is_valid(g):
+                seen.add(k)
+                planned.append(g)
+                expected += 1
+        ev.prefetch(planned)
+        for g in drawn:
+            ev.fitness(g)
+            if st.evaluations - last_reported >= report_every or st.evaluations >= evaluations:
+                if st.evaluations == last_reported:
+                    continue
+                last_reported = st.evaluations
+                st.iteration += 1
+                rec = _record(st, st.best_fitness, t0)
+                st.history.append(rec)
+                if on_iteration is not None:
+                    on_iteration(rec)
     return _result(st, problem)

@@ -42,9 +42,15 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
             f"checkpoint '{p}' not found. Give the path of a .pt written by 'saswot train' "
             "(RUN_DIR/best.pt or RUN_DIR/last.pt)."
         )
+    if not zipfile.is_zipfile(p):  # torch.save writes a zip archive; anything else is a foreign file
+        raise CorruptDataError(
+            f"'{p}' is not a saswot segmentation checkpoint (not a torch archive). "
+            "Use a checkpoint written by 'saswot train' (RUN_DIR/best.pt or RUN_DIR/last.pt)."
+        )
     try:
         ckpt = torch.load(p, map_location="cpu", weights_only=True)
-    except (RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError, ValueError) as exc:
+    except (RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError, ValueError, KeyError,
+            IndexError) as exc:
         raise CorruptDataError(f"checkpoint '{p}' cannot be read ({exc}). Re-create it with 'saswot train'.") from exc
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT or "state_dict" not in ckpt:
         raise CorruptDataError(

@@ -16,19 +16,15 @@ from torchvision.io import write_png
 from saswot.datasets.palette import colorize
 from saswot.io import atomic_path
 from saswot.progress import track
+from saswot.stats import main_output
 from saswot.train.metrics import ConfusionMatrix
-
-
-def main_logits(outputs: torch.Tensor | tuple[torch.Tensor, ...]) -> torch.Tensor:
-    """The main logits of a model output (a tensor or a ``(main, aux...)`` tuple)."""
-    return outputs[0] if isinstance(outputs, (tuple, list)) else outputs
 
 
 @torch.no_grad()
 def predict(model: nn.Module, images: torch.Tensor, out_size: Sequence[int], amp: bool = False) -> torch.Tensor:
     """Logits of ``model`` on ``images`` upsampled (bilinear) to ``out_size``."""
     with torch.autocast(images.device.type, dtype=torch.float16, enabled=amp and images.device.type == "cuda"):
-        logits = main_logits(model(images))
+        logits = main_output(model(images))
     if tuple(logits.shape[-2:]) != tuple(out_size):
         logits = F.interpolate(logits.float(), size=tuple(out_size), mode="bilinear", align_corners=False)
     return logits.float()

@@ -32,12 +32,14 @@ from saswot.datasets import (
     get_dataset_info,
     train_transform,
 )
+from saswot.device import resolve_device
 from saswot.errors import CorruptDataError, SaswotError, TrainingDivergedError
 from saswot.io import write_json, write_text
 from saswot.progress import make_progress
 from saswot.seeding import torch_generator, torch_seed
 from saswot.train.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
-from saswot.train.evaluate import evaluate, main_logits
+from saswot.stats import main_output
+from saswot.train.evaluate import evaluate
 from saswot.train.losses import LossConfig, SegmentationLoss
 from saswot.train.models import ModelSpec, build_model, resolve_model
 
@@ -102,16 +104,6 @@ class TrainConfig:
         return json.loads(json.dumps(asdict(self)))
 
 
-def resolve_device(name: str) -> torch.device:
-    """``auto`` → CUDA if available, else CPU; otherwise the named device (checked)."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(name)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise SaswotError(f"device '{name}' requested but CUDA is not available; use --device cpu.")
-    return dev
-
-
 def git_sha() -> str | None:
     """The git commit of the source tree, if it is a git checkout with commits."""
     try:
@@ -161,12 +153,12 @@ def train_one_epoch(
                 t_logits = None
                 if teacher is not None:
                     with torch.no_grad():
-                        t_logits = main_logits(teacher(images)).float()
+                        t_logits = main_output(teacher(images)).float()
             loss, parts = loss_fn(outputs, labels, t_logits)
             if not math.isfinite(parts["loss"]):
                 raise TrainingDivergedError(f"training diverged: the loss is {parts['loss']} at batch {i + 1}")
             optimizer.zero_grad(set_to_none=True)
-            if use_amp:
+            if use_amp and scaler is not None:
                 scaler.scale(loss).backward()
                 scaler.step(optimizer)
                 scaler.update()
@@ -316,7 +308,7 @@ def fit(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None) 
                             "val_per_class_iou": dict(zip(info.class_names, res["per_class_iou"]))})
         metrics["time_s"] = time.perf_counter() - t0
         history.append(metrics)
-        ckpt = {
+        ckpt: dict[str, Any] = {
             "model": spec.to_json(), "dataset": cfg.dataset, "class_names": list(info.class_names),
             "normalization": normalization, "eval_size": cfg.eval_size and list(cfg.eval_size),
             "state_dict": model.state_dict(), "optimizer": optimizer.state_dict(),

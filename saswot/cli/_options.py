@@ -1,0 +1,54 @@
+"""Command-line options shared by the scoring commands (``rank``, ``avt-calibrate``,
+``search-proxy``, ``search-arch``): where the networks are scored (:mod:`saswot.parallel`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+WORKERS_HELP = "score on N local worker processes (each with its share of the CPU threads); default: serially"
+RAY_HELP = (
+    "score on Ray: give a cluster address, or --ray alone to start a local Ray instance "
+    '(needs pip install "saswot\\[ray]"; with --workers N, a local instance gets N CPUs)'
+)
+
+
+def workers_option() -> Any:
+    """The ``--workers N`` option."""
+    return typer.Option(0, "--workers", help=WORKERS_HELP, min=0)
+
+
+def ray_option() -> Any:
+    """The ``--ray [ADDRESS]`` option (a bare ``--ray`` is given the value ``local`` by the entry point)."""
+    return typer.Option(None, "--ray", help=RAY_HELP, metavar="[ADDRESS]")
+
+
+def parse_resolution(text: str, option: str = "--resolution", minimum: int = 1) -> tuple[int, int]:
+    """The one parser of resolution options: ``"R"`` (square) or ``"HxW"`` (``x`` or ``×``) -> ``(H, W)``.
+
+    Raises:
+        SaswotError: not of that form, or a side below ``minimum``.
+    """
+    from saswot.errors import SaswotError
+
+    parts = str(text).strip().lower().replace("×", "x").split("x")
+    try:
+        values = [int(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) == 1:
+        values = values * 2
+    if len(values) != 2:
+        raise SaswotError(f"{option} must look like HxW or R (square), e.g. 360x480 or 64 (got '{text}')")
+    if min(values) < minimum:
+        raise SaswotError(f"{option}: height and width must be at least {minimum} (got '{text}')")
+    return values[0], values[1]
+
+
+def proxies_help(extra: str = "") -> str:
+    """Help of a ``--proxies`` option: the forms it takes and every registered proxy name."""
+    from saswot.proxies import REGISTRY
+
+    return (f"all, or NAME,NAME,... (a NAME may be a proxy .json file){extra}. Registered: "
+            f"{', '.join(REGISTRY.names())}.")
