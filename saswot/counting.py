@@ -155,9 +155,7 @@ def _leaf_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
     return [(name, m) for name, m in model.named_modules() if next(m.children(), None) is None]
 
 
-def _run_counted(
-    model: nn.Module, run: Callable[[], object]
-) -> tuple[list[LayerCount], int]:
+def _run_counted(model: nn.Module, run: Callable[[], object]) -> tuple[list[LayerCount], int]:
     """Run ``run()`` with counting hooks on every leaf of ``model``; return layers and FLOPs."""
     seen: set[int] = set()
     layers: list[LayerCount] = []

@@ -193,8 +193,9 @@ class EnsembleCalibration:
     meta: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def fit(cls, scores: Mapping[str, Sequence[float]], meta: Mapping[str, Any] | None = None,
-            sentinel: float = -1e8) -> "EnsembleCalibration":
+    def fit(
+        cls, scores: Mapping[str, Sequence[float]], meta: Mapping[str, Any] | None = None, sentinel: float = -1e8
+    ) -> EnsembleCalibration:
         """From ``{proxy: [score of each calibration architecture]}`` (failed scores dropped).
 
         Raises:
@@ -213,12 +214,14 @@ class EnsembleCalibration:
         return {"values": {k: list(v) for k, v in sorted(self.values.items())}, "meta": dict(self.meta)}
 
     @classmethod
-    def from_json(cls, obj: Mapping[str, Any]) -> "EnsembleCalibration":
+    def from_json(cls, obj: Mapping[str, Any]) -> EnsembleCalibration:
         """Inverse of :meth:`to_json`."""
         try:
             values = {k: tuple(sorted(float(x) for x in v)) for k, v in obj["values"].items()}
         except (KeyError, TypeError, ValueError) as exc:
-            raise ScoreError(f"malformed ensemble calibration ({exc}); expected {{'values': {{proxy: [...]}}}}") from exc
+            raise ScoreError(
+                f"malformed ensemble calibration ({exc}); expected {{'values': {{proxy: [...]}}}}"
+            ) from exc
         return cls(values=values, meta=dict(obj.get("meta", {})))
 
     def write(self, path: str | Path) -> Path:
@@ -226,12 +229,14 @@ class EnsembleCalibration:
         return write_json(path, self.to_json())
 
     @classmethod
-    def read(cls, path: str | Path) -> "EnsembleCalibration":
+    def read(cls, path: str | Path) -> EnsembleCalibration:
         """Load from a JSON file."""
-        return cls.from_json(read_json(path, "ensemble calibration file", "Create it with saswot.ensemble.EnsembleCalibration.fit."))
+        return cls.from_json(
+            read_json(path, "ensemble calibration file", "Create it with saswot.ensemble.EnsembleCalibration.fit.")
+        )
 
     @classmethod
-    def load(cls, space_or_path: str) -> "EnsembleCalibration":
+    def load(cls, space_or_path: str) -> EnsembleCalibration:
         """The calibration shipped for a space (``micro``, ``macro``) or one read from a ``.json`` path."""
         if space_or_path.endswith(".json"):
             return cls.read(space_or_path)
@@ -283,8 +288,9 @@ class EnsembleCalibration:
         return self.values[proxy]
 
 
-def single_score(ens: Ensemble, values: Mapping[str, float], calib: EnsembleCalibration,
-                 sentinel: float = -1e8) -> float:
+def single_score(
+    ens: Ensemble, values: Mapping[str, float], calib: EnsembleCalibration, sentinel: float = -1e8
+) -> float:
     """Ensemble score of one network from its members' raw scores and a stored calibration."""
     total = 0.0
     for m in ens.members:
@@ -323,8 +329,9 @@ def ensemble_proxy_spec(ens: Ensemble | str, calib: EnsembleCalibration | None =
             if name not in ctx.values:
                 ctx.values[name] = float(spec.fn(ctx))
             raw[name] = ctx.values[name]
-        return single_score(e, {proxy_of(m)[0]: raw[resolve_proxy(proxy_of(m)[0]).name] for m in e.members},
-                            calib, SENTINEL)
+        return single_score(
+            e, {proxy_of(m)[0]: raw[resolve_proxy(proxy_of(m)[0]).name] for m in e.members}, calib, SENTINEL
+        )
 
     return ProxySpec(
         name=e.name,

@@ -87,7 +87,7 @@ def _relative_split_line(line: str) -> str:
     out = []
     for p in parts:
         idx = p.find("CamVid/")
-        out.append(p[idx + len("CamVid/"):] if idx >= 0 else p.lstrip("/"))
+        out.append(p[idx + len("CamVid/") :] if idx >= 0 else p.lstrip("/"))
     return " ".join(out)
 
 
@@ -99,15 +99,20 @@ def _install_camvid(files: Sequence[Path], dest: Path) -> None:
         raise CorruptDataError(f"'{archive.name}' is not a zip archive; download it again") from None
     with zf:
         names = zf.namelist()
-        roots = sorted({n[: n.index("CamVid/") + len("CamVid/")] for n in names if "CamVid/" in n and
-                        n.endswith(("train.txt", "val.txt"))})
+        roots = sorted(
+            {
+                n[: n.index("CamVid/") + len("CamVid/")]
+                for n in names
+                if "CamVid/" in n and n.endswith(("train.txt", "val.txt"))
+            }
+        )
         if not roots:
             raise CorruptDataError(f"'{archive.name}' holds no CamVid/ folder with train.txt and val.txt")
         root = roots[0]
         for name in names:
             if not name.startswith(root) or name.endswith("/"):
                 continue
-            rel = name[len(root):]
+            rel = name[len(root) :]
             if ".." in Path(rel).parts:
                 raise CorruptDataError(f"'{archive.name}' holds an unsafe path '{name}'")
             target = dest / rel
@@ -176,8 +181,9 @@ def verify(path: Path, remote: RemoteFile) -> str:
     return actual
 
 
-def download(url: str, dest: Path, on_progress: Callable[[int, int | None], None] | None = None,
-             timeout: float = 60.0) -> Path:
+def download(
+    url: str, dest: Path, on_progress: Callable[[int, int | None], None] | None = None, timeout: float = 60.0
+) -> Path:
     """Download ``url`` to ``dest``, resuming from ``dest.part`` if an earlier download stopped.
 
     Args:
@@ -200,11 +206,15 @@ def download(url: str, dest: Path, on_progress: Callable[[int, int | None], None
         if exc.code == 416 and done:  # the part file is already complete
             part.replace(dest)
             return dest
-        raise SaswotError(f"downloading {url} failed: HTTP {exc.code} {exc.reason}; try again later, or download "
-                          "it by hand and pass it with --from FILE") from None
+        raise SaswotError(
+            f"downloading {url} failed: HTTP {exc.code} {exc.reason}; try again later, or download "
+            "it by hand and pass it with --from FILE"
+        ) from None
     except (urllib.error.URLError, OSError) as exc:
-        raise SaswotError(f"cannot reach {url} ({getattr(exc, 'reason', exc)}); check the network, or download it "
-                          "by hand and pass it with --from FILE") from None
+        raise SaswotError(
+            f"cannot reach {url} ({getattr(exc, 'reason', exc)}); check the network, or download it "
+            "by hand and pass it with --from FILE"
+        ) from None
     with response:
         status = getattr(response, "status", 200)
         resumed = done > 0 and status == 206
@@ -219,8 +229,9 @@ def download(url: str, dest: Path, on_progress: Callable[[int, int | None], None
                 try:
                     block = response.read(CHUNK)
                 except OSError as exc:
-                    raise SaswotError(f"download of {url} broke off after {done} bytes ({exc}); run the same "
-                                      "command again to resume") from None
+                    raise SaswotError(
+                        f"download of {url} broke off after {done} bytes ({exc}); run the same command again to resume"
+                    ) from None
                 if not block:
                     break
                 fh.write(block)
@@ -233,9 +244,16 @@ def download(url: str, dest: Path, on_progress: Callable[[int, int | None], None
     return dest
 
 
-def fetch_dataset(source: DatasetSource, data_root: Path, *, cache: Path | None = None,
-                  from_files: Sequence[Path] = (), mirror: str | None = None, force: bool = False,
-                  on_progress: Callable[[str, int, int | None], None] | None = None) -> Path:
+def fetch_dataset(
+    source: DatasetSource,
+    data_root: Path,
+    *,
+    cache: Path | None = None,
+    from_files: Sequence[Path] = (),
+    mirror: str | None = None,
+    force: bool = False,
+    on_progress: Callable[[str, int, int | None], None] | None = None,
+) -> Path:
     """Download (or import), verify and install ``source`` under ``data_root / source.name``.
 
     Args:
@@ -261,8 +279,10 @@ def fetch_dataset(source: DatasetSource, data_root: Path, *, cache: Path | None 
     given = {Path(f).name: Path(f) for f in from_files}
     unknown = sorted(set(given) - {f.name for f in source.files})
     if unknown:
-        raise SaswotError(f"--from {', '.join(unknown)}: not a file of {source.name} "
-                          f"(expected {', '.join(f.name for f in source.files)})")
+        raise SaswotError(
+            f"--from {', '.join(unknown)}: not a file of {source.name} "
+            f"(expected {', '.join(f.name for f in source.files)})"
+        )
     local: list[Path] = []
     for remote in source.files:
         dest = cache / remote.name

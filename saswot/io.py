@@ -11,9 +11,10 @@ import math
 import os
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from saswot.errors import CorruptDataError, DataNotFoundError, OutputError
 
@@ -97,8 +98,7 @@ def _save_fallback(path: Path, text: str) -> Path | None:
     for folder in (cache_root() / "unsaved", Path(tempfile.gettempdir()) / "saswot-unsaved"):
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            fd, name = tempfile.mkstemp(prefix=f"{time.strftime('%Y%m%d-%H%M%S')}-", suffix=f"-{path.name}",
-                                        dir=folder)
+            fd, name = tempfile.mkstemp(prefix=f"{time.strftime('%Y%m%d-%H%M%S')}-", suffix=f"-{path.name}", dir=folder)
             with os.fdopen(fd, "w") as fh:
                 fh.write(text)
             return Path(name)
@@ -132,8 +132,10 @@ def check_writable(path: str | os.PathLike[str], option: str = "output", directo
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
-        raise OutputError(f"cannot write {option} '{p}': {exc.strerror or exc} ('{exc.filename or folder}'); "
-                          "choose a writable location") from None
+        raise OutputError(
+            f"cannot write {option} '{p}': {exc.strerror or exc} ('{exc.filename or folder}'); "
+            "choose a writable location"
+        ) from None
     return p
 
 
@@ -145,6 +147,4 @@ def read_json(path: str | os.PathLike[str], what: str = "JSON file", hint: str =
     try:
         return json.loads(p.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CorruptDataError(
-            f"{what} at '{p}' is not valid JSON ({exc}). Re-download or regenerate it."
-        ) from exc
+        raise CorruptDataError(f"{what} at '{p}' is not valid JSON ({exc}). Re-download or regenerate it.") from exc

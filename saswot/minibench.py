@@ -121,17 +121,41 @@ class Recipe:
             d.pop("teacher", None)  # recipes without a teacher keep the identity they had before the field
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
 
-    def train_config(self, model: str, out: str | Path, seed: int, *, data_root: str | None = None,
-                     device: str = "cpu", workers: int = 0, threads: int | None = 1) -> Any:
+    def train_config(
+        self,
+        model: str,
+        out: str | Path,
+        seed: int,
+        *,
+        data_root: str | None = None,
+        device: str = "cpu",
+        workers: int = 0,
+        threads: int | None = 1,
+    ) -> Any:
         """The :class:`~saswot.train.loop.TrainConfig` of one run of this recipe."""
         from saswot.train.loop import TrainConfig
 
         return TrainConfig(
-            model=model, dataset=self.dataset, out=str(out), data_root=data_root, epochs=self.epochs,
-            crop=self.crop, base_size=self.base_size, eval_size=self.eval_size, scales=self.scales,
-            batch_size=self.batch_size, lr=self.lr, lr_final_ratio=self.lr_final_ratio, device=device,
-            workers=workers, seed=seed, eval_every=self.eval_every, amp=self.amp, max_batches=self.max_batches,
-            threads=threads, teacher=self.teacher,
+            model=model,
+            dataset=self.dataset,
+            out=str(out),
+            data_root=data_root,
+            epochs=self.epochs,
+            crop=self.crop,
+            base_size=self.base_size,
+            eval_size=self.eval_size,
+            scales=self.scales,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            lr_final_ratio=self.lr_final_ratio,
+            device=device,
+            workers=workers,
+            seed=seed,
+            eval_every=self.eval_every,
+            amp=self.amp,
+            max_batches=self.max_batches,
+            threads=threads,
+            teacher=self.teacher,
         )
 
 
@@ -139,10 +163,20 @@ class Recipe:
 RECIPES: dict[str, Recipe] = {
     "cpu-half-8ep": Recipe(),
     # the longer, larger-crop variant tried when the seeds of cpu-half-8ep spread as much as the archs
-    "cpu-half-12ep-full": Recipe(name="cpu-half-12ep-full", epochs=12, crop=(180, 240), lr_final_ratio=0.01,
-                                 eval_every=3),
-    "tiny-test": Recipe(name="tiny-test", epochs=1, base_size=None, crop=(64, 64), scales=(1.0,),
-                        eval_size=None, batch_size=2, lr=0.01, eval_every=1),
+    "cpu-half-12ep-full": Recipe(
+        name="cpu-half-12ep-full", epochs=12, crop=(180, 240), lr_final_ratio=0.01, eval_every=3
+    ),
+    "tiny-test": Recipe(
+        name="tiny-test",
+        epochs=1,
+        base_size=None,
+        crop=(64, 64),
+        scales=(1.0,),
+        eval_size=None,
+        batch_size=2,
+        lr=0.01,
+        eval_every=1,
+    ),
 }
 
 
@@ -196,22 +230,28 @@ def sample_archs(
             continue
         pool.setdefault(arch.key(), (g, arch))
     if len(pool) < k:
-        raise SaswotError(f"only {len(pool)} distinct architectures under {max_gmacs} GMACs in {max_draws} draws; "
-                          "raise --max-gmacs or lower K")
+        raise SaswotError(
+            f"only {len(pool)} distinct architectures under {max_gmacs} GMACs in {max_draws} draws; "
+            "raise --max-gmacs or lower K"
+        )
     items = sorted(pool.values(), key=lambda t: (t[0], t[1].key()))
     strata = np.array_split(np.arange(len(items)), k)
     chosen = [items[int(rng.choice(s))] for s in strata]
     return [a for _, a in sorted(chosen, key=lambda t: (t[0], t[1].key()))]
 
 
-def arch_costs(arch: FasterSegArch, num_classes: int = 11,
-               resolution: tuple[int, int] = (360, 480)) -> dict[str, float]:
+def arch_costs(
+    arch: FasterSegArch, num_classes: int = 11, resolution: tuple[int, int] = (360, 480)
+) -> dict[str, float]:
     """Params (M) and GMACs of ``arch`` at the budget's frame and at the training dataset's frame."""
     budget = arch_cost(arch, DEFAULT_TARGET, BUDGET_CLASSES)
     local = arch_cost(arch, resolution, num_classes)
-    return {"params_m": budget.params_m, "gmacs": budget.gmacs,
-            f"params_m_{num_classes}cls": local.params_m,
-            f"gmacs_{resolution[0]}x{resolution[1]}": local.gmacs}
+    return {
+        "params_m": budget.params_m,
+        "gmacs": budget.gmacs,
+        f"params_m_{num_classes}cls": local.params_m,
+        f"gmacs_{resolution[0]}x{resolution[1]}": local.gmacs,
+    }
 
 
 # ----------------------------------------------------------------------------- jobs
@@ -283,8 +323,15 @@ def spread_order(n: int) -> list[int]:
     return order
 
 
-def sampled_jobs(k: int, sample_seed: int, seeds: Sequence[int], *, max_gmacs: float | None = DEFAULT_MAX_GMACS,
-                 space: SpaceConfig | None = None, pool_factor: int = 8) -> list[Job]:
+def sampled_jobs(
+    k: int,
+    sample_seed: int,
+    seeds: Sequence[int],
+    *,
+    max_gmacs: float | None = DEFAULT_MAX_GMACS,
+    space: SpaceConfig | None = None,
+    pool_factor: int = 8,
+) -> list[Job]:
     """Jobs of :func:`sample_archs`, labelled ``g<sample_seed>-<GMACs rank>``.
 
     They are ordered by :func:`spread_order` over the GMACs ranks, so that a partly finished
@@ -476,8 +523,14 @@ def _native_size(dataset: str) -> tuple[int, int]:
     return {"camvid": (360, 480), "cityscapes": (1024, 2048)}.get(dataset, (360, 480))
 
 
-def train_job(job: Job, recipe: Recipe, ctx: RunContext, *, heartbeat: Callable[[], None] | None = None,
-              on_epoch: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+def train_job(
+    job: Job,
+    recipe: Recipe,
+    ctx: RunContext,
+    *,
+    heartbeat: Callable[[], None] | None = None,
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
     """Train ``job`` with ``recipe`` (resuming from its ``last.pt``) and return its benchmark entry.
 
     Training runs one epoch per :func:`~saswot.train.loop.fit` call so that ``heartbeat`` is
@@ -507,8 +560,15 @@ def train_job(job: Job, recipe: Recipe, ctx: RunContext, *, heartbeat: Callable[
     info = get_dataset_info(recipe.dataset)
     summary: dict[str, Any] = {}
     while True:
-        cfg = recipe.train_config(str(arch_path), run_dir, job.seed, data_root=ctx.data_root, device=ctx.device,
-                                  workers=ctx.workers, threads=ctx.threads)
+        cfg = recipe.train_config(
+            str(arch_path),
+            run_dir,
+            job.seed,
+            data_root=ctx.data_root,
+            device=ctx.device,
+            workers=ctx.workers,
+            threads=ctx.threads,
+        )
         cfg.resume = (run_dir / "last.pt").is_file()
         summary = fit(cfg, progress=False, stop_after=1)
         if on_epoch is not None:
@@ -535,19 +595,36 @@ def train_job(job: Job, recipe: Recipe, ctx: RunContext, *, heartbeat: Callable[
         latency_device = lut.tag
     curve = [{k: v for k, v in h.items() if k != "val_per_class_iou"} for h in history]
     entry = {
-        "format": ENTRY_FORMAT, "status": "ok", "key": job.key, "label": job.label, "seed": job.seed,
+        "format": ENTRY_FORMAT,
+        "status": "ok",
+        "key": job.key,
+        "label": job.label,
+        "seed": job.seed,
         "job_id": job.job_id(recipe),
-        "arch": job.arch.to_json(), **{k: round(v, 6) for k, v in costs.items()},
-        "latency_ms": latency_ms, "latency_device": latency_device,
+        "arch": job.arch.to_json(),
+        **{k: round(v, 6) for k, v in costs.items()},
+        "latency_ms": latency_ms,
+        "latency_device": latency_device,
         "latency_resolution": list(_native_size(recipe.dataset)),
-        "dataset": recipe.dataset, "miou": final["val_miou"], "pixel_acc": final.get("val_pixel_acc"),
-        "per_class_iou": final.get("val_per_class_iou"), "best_miou": ckpt.get("best_miou"),
-        "best_epoch": ckpt.get("best_epoch"), "curve": curve,
-        "recipe": recipe.to_json(), "recipe_id": recipe.recipe_id,
+        "dataset": recipe.dataset,
+        "miou": final["val_miou"],
+        "pixel_acc": final.get("val_pixel_acc"),
+        "per_class_iou": final.get("val_per_class_iou"),
+        "best_miou": ckpt.get("best_miou"),
+        "best_epoch": ckpt.get("best_epoch"),
+        "curve": curve,
+        "recipe": recipe.to_json(),
+        "recipe_id": recipe.recipe_id,
         "train_time_s": round(sum(float(h.get("time_s", 0.0)) for h in history), 1),
-        "wall_s": round(time.perf_counter() - t0, 1), "version": __version__, "git_sha": git_sha(),
-        "torch": torch.__version__, "device": ctx.device, "threads": ctx.threads, "host": socket.gethostname(),
-        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "command": ctx.command,
+        "wall_s": round(time.perf_counter() - t0, 1),
+        "version": __version__,
+        "git_sha": git_sha(),
+        "torch": torch.__version__,
+        "device": ctx.device,
+        "threads": ctx.threads,
+        "host": socket.gethostname(),
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "command": ctx.command,
     }
     return entry
 
@@ -568,18 +645,39 @@ def failure_entry(job: Job, recipe: Recipe, ctx: RunContext, error: Exception, w
     metrics = run_dir / "metrics.jsonl"
     curve = []
     if metrics.is_file():
-        curve = [{k: v for k, v in json.loads(line).items() if k != "val_per_class_iou"}
-                 for line in metrics.read_text().splitlines() if line.strip()]
+        curve = [
+            {k: v for k, v in json.loads(line).items() if k != "val_per_class_iou"}
+            for line in metrics.read_text().splitlines()
+            if line.strip()
+        ]
     info = get_dataset_info(recipe.dataset)
     costs = arch_costs(job.arch, info.num_classes, _native_size(recipe.dataset))
     return {
-        "format": ENTRY_FORMAT, "status": "diverged", "error": str(error), "key": job.key, "label": job.label,
-        "seed": job.seed, "job_id": job.job_id(recipe), "arch": job.arch.to_json(),
-        **{k: round(v, 6) for k, v in costs.items()}, "latency_ms": None, "latency_device": None,
-        "dataset": recipe.dataset, "miou": None, "curve": curve, "recipe": recipe.to_json(),
-        "recipe_id": recipe.recipe_id, "wall_s": round(wall_s, 1), "version": __version__, "git_sha": git_sha(),
-        "torch": torch.__version__, "device": ctx.device, "threads": ctx.threads, "host": socket.gethostname(),
-        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "command": ctx.command,
+        "format": ENTRY_FORMAT,
+        "status": "diverged",
+        "error": str(error),
+        "key": job.key,
+        "label": job.label,
+        "seed": job.seed,
+        "job_id": job.job_id(recipe),
+        "arch": job.arch.to_json(),
+        **{k: round(v, 6) for k, v in costs.items()},
+        "latency_ms": None,
+        "latency_device": None,
+        "dataset": recipe.dataset,
+        "miou": None,
+        "curve": curve,
+        "recipe": recipe.to_json(),
+        "recipe_id": recipe.recipe_id,
+        "wall_s": round(wall_s, 1),
+        "version": __version__,
+        "git_sha": git_sha(),
+        "torch": torch.__version__,
+        "device": ctx.device,
+        "threads": ctx.threads,
+        "host": socket.gethostname(),
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "command": ctx.command,
     }
 
 
@@ -613,8 +711,9 @@ class Progress:
         return f"{self.done}/{self.total} done, {mean} per job, {self.workers} worker(s), ETA {eta_txt}"
 
 
-def progress_of(jobs: Sequence[Job], recipe: Recipe, bench: BenchFile, claims: Claims | None = None,
-                include_self: bool = True) -> Progress:
+def progress_of(
+    jobs: Sequence[Job], recipe: Recipe, bench: BenchFile, claims: Claims | None = None, include_self: bool = True
+) -> Progress:
     """Progress of ``jobs`` in ``bench`` (ETA uses the mean wall time of their finished entries)."""
     ids = {entry_id(j.key, recipe.recipe_id, j.seed) for j in jobs}
     times = [float(e["wall_s"]) for e in bench.entries() if entry_id(e["key"], e["recipe_id"], e["seed"]) in ids]
@@ -636,8 +735,15 @@ def claim_next(jobs: Sequence[Job], recipe: Recipe, bench: BenchFile, claims: Cl
     return None
 
 
-def run_worker(jobs: Sequence[Job], recipe: Recipe, bench: BenchFile, ctx: RunContext, *,
-               max_jobs: int | None = None, log: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
+def run_worker(
+    jobs: Sequence[Job],
+    recipe: Recipe,
+    bench: BenchFile,
+    ctx: RunContext,
+    *,
+    max_jobs: int | None = None,
+    log: Callable[[str], None] | None = None,
+) -> list[dict[str, Any]]:
     """Train unfinished jobs one after another until none is left (or ``max_jobs`` are done).
 
     Several workers (processes, possibly on other hosts sharing the folder) may run this on the
@@ -664,8 +770,11 @@ def run_worker(jobs: Sequence[Job], recipe: Recipe, bench: BenchFile, ctx: RunCo
             last = s.get("last") or {}
             miou = last.get("val_miou")
             loss = last.get("train_loss", float("nan"))
-            say(f"[minibench] {jid} epoch {s['epochs_done']}/{recipe.epochs} loss {loss:.3f}"
-                + (f" val mIoU {miou:.4f}" if miou is not None else "") + f" ({last.get('time_s', 0):.0f} s)")
+            say(
+                f"[minibench] {jid} epoch {s['epochs_done']}/{recipe.epochs} loss {loss:.3f}"
+                + (f" val mIoU {miou:.4f}" if miou is not None else "")
+                + f" ({last.get('time_s', 0):.0f} s)"
+            )
 
         t0 = time.perf_counter()
         try:
@@ -681,8 +790,10 @@ def run_worker(jobs: Sequence[Job], recipe: Recipe, bench: BenchFile, ctx: RunCo
             with bench.locked():
                 claims.release(jid)
         result = "diverged" if entry["miou"] is None else f"mIoU {entry['miou']:.4f}"
-        say(f"[minibench] finished {jid}: {result} in {entry['wall_s'] / 60:.1f} min; "
-            f"{progress_of(jobs, recipe, bench, claims).line()}")
+        say(
+            f"[minibench] finished {jid}: {result} in {entry['wall_s'] / 60:.1f} min; "
+            f"{progress_of(jobs, recipe, bench, claims).line()}"
+        )
     return written
 
 
@@ -714,9 +825,18 @@ def load_bench(path: str | Path | Sequence[str | Path], recipe_id: str | None = 
     for e in entries:
         if (recipe_id is not None and e["recipe_id"] != recipe_id) or e.get("miou") is None:
             continue  # another recipe, or a diverged run (counted by `minibench status`)
-        g = out.setdefault(e["key"], {"arch": e["arch"], "label": e["label"], "mious": [], "seeds": [],
-                                      "params_m": e["params_m"], "gmacs": e["gmacs"],
-                                      "latency_ms": e.get("latency_ms")})
+        g = out.setdefault(
+            e["key"],
+            {
+                "arch": e["arch"],
+                "label": e["label"],
+                "mious": [],
+                "seeds": [],
+                "params_m": e["params_m"],
+                "gmacs": e["gmacs"],
+                "latency_ms": e.get("latency_ms"),
+            },
+        )
         g["mious"].append(float(e["miou"]))
         g["seeds"].append(int(e["seed"]))
     for g in out.values():
@@ -752,8 +872,12 @@ class ProxySettings:
 
 
 def score_bench_archs(
-    archs: Sequence[FasterSegArch], proxies: Sequence[Any], settings: ProxySettings, *,
-    data_root: str | None = None, progress: bool = True,
+    archs: Sequence[FasterSegArch],
+    proxies: Sequence[Any],
+    settings: ProxySettings,
+    *,
+    data_root: str | None = None,
+    progress: bool = True,
 ) -> tuple[dict[str, list[float]], dict[str, Any]]:
     """Score every architecture with every proxy exactly as ``search-arch`` scores candidates.
 
@@ -776,17 +900,34 @@ def score_bench_archs(
     from saswot.rank import ScoreSettings, score_architectures
 
     specs = resolve_proxies(list(proxies))
-    images, labels = make_batch(settings.data, settings.batch_size, settings.resolution, settings.num_classes,
-                                settings.seed, data_root)
-    rs = ScoreSettings(space="fasterseg", batch_size=settings.batch_size, resolution=settings.resolution,
-                       data=settings.data, seed=settings.seed, num_classes=settings.num_classes, device=settings.device)
+    images, labels = make_batch(
+        settings.data, settings.batch_size, settings.resolution, settings.num_classes, settings.seed, data_root
+    )
+    rs = ScoreSettings(
+        space="fasterseg",
+        batch_size=settings.batch_size,
+        resolution=settings.resolution,
+        data=settings.data,
+        seed=settings.seed,
+        num_classes=settings.num_classes,
+        device=settings.device,
+    )
 
     def build(a: FasterSegArch) -> Any:
         return build_network(a, settings.num_classes, seed=settings.seed)
 
     def run(group: list[Any], avt: Any, what: str) -> dict[str, list[float]]:
-        per = score_architectures(list(archs), group, rs, build, key=lambda a: a.key(), avt=avt,
-                                  batch=(images, labels), progress=progress, description=what)
+        per = score_architectures(
+            list(archs),
+            group,
+            rs,
+            build,
+            key=lambda a: a.key(),
+            avt=avt,
+            batch=(images, labels),
+            progress=progress,
+            description=what,
+        )
         return {s.name: [per[a.key()].scores[s.name] for a in archs] for s in group}
 
     out: dict[str, list[float]] = {}
@@ -795,8 +936,9 @@ def score_bench_archs(
     if plain:
         out.update(run(plain, None, "proxies"))
     for spec in (s for s in specs if s.needs_avt):
-        scorer = ProxyScorer(spec, images, labels, num_classes=settings.num_classes, seed=settings.seed,
-                             device=settings.device)
+        scorer = ProxyScorer(
+            spec, images, labels, num_classes=settings.num_classes, seed=settings.seed, device=settings.device
+        )
         problem = FasterSegProblem(SpaceConfig(), scorer, num_classes=settings.num_classes)
         avt = calibrate_avt_for_space(problem, scorer, settings.avt_samples, settings.seed)
         avts[spec.name] = avt.to_json()
@@ -838,9 +980,19 @@ def summarize_by_label(entries: Sequence[dict[str, Any]], recipe_id: str | None 
         if (recipe_id is not None and e["recipe_id"] != recipe_id) or e.get("miou") is None:
             continue
         for label in str(e["label"]).split(LABEL_SEP):
-            r = rows.setdefault(label, {"label": label, "key": e["key"], "mious": [], "seeds": [],
-                                        "params_m": e["params_m"], "gmacs": e["gmacs"],
-                                        "latency_ms": e.get("latency_ms"), "train_wall_s": []})
+            r = rows.setdefault(
+                label,
+                {
+                    "label": label,
+                    "key": e["key"],
+                    "mious": [],
+                    "seeds": [],
+                    "params_m": e["params_m"],
+                    "gmacs": e["gmacs"],
+                    "latency_ms": e.get("latency_ms"),
+                    "train_wall_s": [],
+                },
+            )
             if r["key"] != e["key"]:
                 raise CorruptDataError(f"label '{label}' names two architectures; labels must be unique per file")
             r["mious"].append(float(e["miou"]))
@@ -871,7 +1023,12 @@ def noise_summary(rows: Sequence[dict[str, Any]]) -> dict[str, float] | None:
     seed_var = float(np.mean(within))
     n_per = float(np.mean([len(r["mious"]) for r in multi]))
     between = max(0.0, float(np.var(means, ddof=1)) - seed_var / n_per)
-    return {"archs": len(multi), "seed_spread_mean": float(np.mean(spreads)), "seed_spread_max": float(np.max(spreads)),
-            "arch_range": float(means.max() - means.min()), "seed_sd": float(np.sqrt(seed_var)),
-            "arch_sd": float(np.std(means, ddof=1)),
-            "between_fraction": between / (between + seed_var) if between + seed_var > 0 else float("nan")}
+    return {
+        "archs": len(multi),
+        "seed_spread_mean": float(np.mean(spreads)),
+        "seed_spread_max": float(np.max(spreads)),
+        "arch_range": float(means.max() - means.min()),
+        "seed_sd": float(np.sqrt(seed_var)),
+        "arch_sd": float(np.std(means, ddof=1)),
+        "between_fraction": between / (between + seed_var) if between + seed_var > 0 else float("nan"),
+    }

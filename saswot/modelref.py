@@ -22,9 +22,7 @@ def _import_target(ref: str) -> tuple[Any, str]:
     """Split ``ref`` at its last ':' and import the module part (a dotted name or a .py file)."""
     module_part, sep, attr = ref.rpartition(":")
     if not sep or not module_part or not attr:
-        raise SaswotError(
-            f"model reference '{ref}' must look like pkg.module:function or path/to/file.py:function"
-        )
+        raise SaswotError(f"model reference '{ref}' must look like pkg.module:function or path/to/file.py:function")
     if module_part.endswith(".py"):
         path = Path(module_part)
         if not path.is_file():

@@ -120,8 +120,9 @@ class Executor(ABC):
         """Tasks run at the same time."""
 
     @abstractmethod
-    def map(self, fn: Callable[[S, T], R], shared: S, items: Sequence[T], *,
-            recycle: int | None = None) -> Iterator[TaskOutcome[R]]:
+    def map(
+        self, fn: Callable[[S, T], R], shared: S, items: Sequence[T], *, recycle: int | None = None
+    ) -> Iterator[TaskOutcome[R]]:
         """Run ``fn(shared, item)`` for every item; yield outcomes as they complete.
 
         Args:
@@ -137,10 +138,10 @@ class Executor(ABC):
         """JSON summary for result files: kind and worker count (and backend details)."""
         return {"kind": self.kind, "workers": self.workers}
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - a no-op default, not abstract: serial executors hold nothing
         """Release the workers (the executor can no longer be used)."""
 
-    def __enter__(self) -> Executor:  # noqa: PYI034 - typing.Self needs Python 3.11
+    def __enter__(self) -> Executor:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -156,8 +157,9 @@ class SerialExecutor(Executor):
     def workers(self) -> int:
         return 1
 
-    def map(self, fn: Callable[[S, T], R], shared: S, items: Sequence[T], *,
-            recycle: int | None = None) -> Iterator[TaskOutcome[R]]:
+    def map(
+        self, fn: Callable[[S, T], R], shared: S, items: Sequence[T], *, recycle: int | None = None
+    ) -> Iterator[TaskOutcome[R]]:
         for i, item in enumerate(items):
             value, seconds = timed_call(fn, shared, item)
             yield TaskOutcome(i, value, None, seconds)
@@ -216,8 +218,13 @@ class LocalExecutor(Executor):
             kwargs: dict[str, Any] = {}
             if recycle is not None and sys.version_info >= (3, 11):  # not available before 3.11
                 kwargs["max_tasks_per_child"] = int(recycle)
-            self._pool = ProcessPoolExecutor(self._workers, mp_context=mp.get_context("spawn"),
-                                             initializer=_init_local_worker, initargs=(self.threads,), **kwargs)
+            self._pool = ProcessPoolExecutor(
+                self._workers,
+                mp_context=mp.get_context("spawn"),
+                initializer=_init_local_worker,
+                initargs=(self.threads,),
+                **kwargs,
+            )
             self._recycle = recycle
         return self._pool
 
@@ -236,8 +243,9 @@ class LocalExecutor(Executor):
                     proc.terminate()
         pool.shutdown(wait=False, cancel_futures=True)
 
-    def map(self, fn: Callable[[S, T], R], shared: S, items: Sequence[T], *,
-            recycle: int | None = None) -> Iterator[TaskOutcome[R]]:
+    def map(
+        self, fn: Callable[[S, T], R], shared: S, items: Sequence[T], *, recycle: int | None = None
+    ) -> Iterator[TaskOutcome[R]]:
         if not items:
             return
         check_picklable((fn, shared), "the scoring task")
@@ -331,8 +339,14 @@ class RayExecutor(Executor):
 
     kind = "ray"
 
-    def __init__(self, address: str | None = None, *, num_cpus: int | None = None, threads: int = 1,
-                 max_in_flight: int | None = None) -> None:
+    def __init__(
+        self,
+        address: str | None = None,
+        *,
+        num_cpus: int | None = None,
+        threads: int = 1,
+        max_in_flight: int | None = None,
+    ) -> None:
         ray = import_ray()
         if threads < 1:
             raise SaswotError(f"threads per Ray task must be >= 1 (got {threads})")
@@ -342,14 +356,15 @@ class RayExecutor(Executor):
         self._owns = False
         if not ray.is_initialized():
             if self.address == LOCAL_RAY:
-                ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
-                         configure_logging=False)
+                ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False, configure_logging=False)
             else:
                 try:
                     ray.init(address=self.address, log_to_driver=False, configure_logging=False)
                 except (ConnectionError, RuntimeError, ValueError) as exc:
-                    raise SaswotError(f"cannot connect to the Ray cluster at '{self.address}' ({exc}); "
-                                      "check the address, or give --ray alone to start a local instance") from exc
+                    raise SaswotError(
+                        f"cannot connect to the Ray cluster at '{self.address}' ({exc}); "
+                        "check the address, or give --ray alone to start a local instance"
+                    ) from exc
             self._owns = True
         cpus = int(ray.cluster_resources().get("CPU", 1))
         self._workers = int(max_in_flight) if max_in_flight else max(1, cpus // self.threads)
@@ -362,16 +377,23 @@ class RayExecutor(Executor):
         return self._workers
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": self.kind, "workers": self._workers, "threads_per_worker": self.threads,
-                "address": self.address, "cluster_cpus": self._cpus, "ray_version": self._ray.__version__}
+        return {
+            "kind": self.kind,
+            "workers": self._workers,
+            "threads_per_worker": self.threads,
+            "address": self.address,
+            "cluster_cpus": self._cpus,
+            "ray_version": self._ray.__version__,
+        }
 
     def _failure_types(self) -> tuple[type[BaseException], ...]:
         exc = self._ray.exceptions
         names = ("WorkerCrashedError", "OutOfMemoryError", "NodeDiedError", "LocalRayletDiedError")
         return tuple(getattr(exc, n) for n in names if hasattr(exc, n))
 
-    def map(self, fn: Callable[[S, T], R], shared: S, items: Sequence[T], *,
-            recycle: int | None = None) -> Iterator[TaskOutcome[R]]:
+    def map(
+        self, fn: Callable[[S, T], R], shared: S, items: Sequence[T], *, recycle: int | None = None
+    ) -> Iterator[TaskOutcome[R]]:
         if not items:
             return
         ray = self._ray
@@ -416,8 +438,7 @@ class RayExecutor(Executor):
             self._owns = False
 
 
-def make_executor(workers: int | None = None, ray: str | None = None, *,
-                  threads: int | None = None) -> Executor:
+def make_executor(workers: int | None = None, ray: str | None = None, *, threads: int | None = None) -> Executor:
     """The executor chosen by the ``--workers N`` / ``--ray [ADDRESS]`` options.
 
     Args:
@@ -434,8 +455,9 @@ def make_executor(workers: int | None = None, ray: str | None = None, *,
     if ray is not None:
         address = ray.strip() or LOCAL_RAY
         local = address == LOCAL_RAY
-        return RayExecutor(address, num_cpus=(workers or None) if local else None, threads=threads or 1,
-                           max_in_flight=workers or None)
+        return RayExecutor(
+            address, num_cpus=(workers or None) if local else None, threads=threads or 1, max_in_flight=workers or None
+        )
     if workers:
         return LocalExecutor(workers, threads)
     return SerialExecutor()

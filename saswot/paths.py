@@ -87,8 +87,11 @@ def cache_dir(kind: str, announce: bool = True) -> Path:
     if announce and not root.exists():
         import sys
 
-        print(f"note: saswot keeps its caches (scores, statistics, latency tables) in {root}; set "
-              f"{CACHE_ENV_VAR} to move it", file=sys.stderr)
+        print(
+            f"note: saswot keeps its caches (scores, statistics, latency tables) in {root}; set "
+            f"{CACHE_ENV_VAR} to move it",
+            file=sys.stderr,
+        )
     path = root / kind
     path.mkdir(parents=True, exist_ok=True)
     return path

@@ -75,7 +75,9 @@ def proxy_scatter_plots(
         safe = re.sub(r"[^0-9A-Za-z_.-]+", "_", name)
         title = name if kendall is None or name not in kendall else f"{name} (Kendall τ = {kendall[name]:.3f})"
         flags = [v == sentinel for v in vals] if sentinel is not None else None
-        paths.append(scatter_plot(vals, truth, Path(folder) / f"{safe}.png", title=title, ylabel=ylabel, highlight=flags))
+        paths.append(
+            scatter_plot(vals, truth, Path(folder) / f"{safe}.png", title=title, ylabel=ylabel, highlight=flags)
+        )
     return paths
 
 

@@ -104,16 +104,24 @@ class FewShotPredictor:
         c = self.config
         if c.model == "gbr":
             return GradientBoostingRegressor(
-                n_estimators=c.n_estimators, learning_rate=c.learning_rate, max_depth=c.max_depth or 3,
-                min_samples_leaf=c.min_samples_leaf, subsample=1.0, random_state=self.seed,
+                n_estimators=c.n_estimators,
+                learning_rate=c.learning_rate,
+                max_depth=c.max_depth or 3,
+                min_samples_leaf=c.min_samples_leaf,
+                subsample=1.0,
+                random_state=self.seed,
             )
         cls = RandomForestRegressor if c.model == "rf" else ExtraTreesRegressor
         return cls(
-            n_estimators=c.n_estimators, max_depth=c.max_depth, min_samples_leaf=c.min_samples_leaf,
-            max_features=c.max_features, random_state=self.seed, n_jobs=1,
+            n_estimators=c.n_estimators,
+            max_depth=c.max_depth,
+            min_samples_leaf=c.min_samples_leaf,
+            max_features=c.max_features,
+            random_state=self.seed,
+            n_jobs=1,
         )
 
-    def fit(self, x: np.ndarray, y: Sequence[float]) -> "FewShotPredictor":
+    def fit(self, x: np.ndarray, y: Sequence[float]) -> FewShotPredictor:
         """Fit on feature rows ``x`` and accuracies ``y``.
 
         Raises:

@@ -7,7 +7,6 @@ from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
 from rich.console import Console
-from rich.text import Text
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -18,6 +17,7 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.text import Text
 
 T = TypeVar("T")
 
@@ -97,9 +97,7 @@ def make_progress(disable: bool = False) -> Progress:
     )
 
 
-def track(
-    items: Iterable[T], description: str, total: int | None = None, disable: bool = False
-) -> Iterator[T]:
+def track(items: Iterable[T], description: str, total: int | None = None, disable: bool = False) -> Iterator[T]:
     """Iterate over ``items`` showing a progress bar on stderr."""
     if total is None and hasattr(items, "__len__"):
         total = len(items)  # type: ignore[arg-type]

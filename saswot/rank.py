@@ -253,7 +253,7 @@ def score_architectures(
                 if cache is not None:
                     cache.put(k, {ckeys[n]: v for n, v in scores.items()})
             else:
-                found[k].update({n: SENTINEL for n in names})
+                found[k].update(dict.fromkeys(names, SENTINEL))
                 failed_by[k].update({n: str(outcome.error) for n in names})
             bar.advance(task)
             if ex.workers == 1:
@@ -308,8 +308,9 @@ def rank_result(
     counts = {p: len(keys) for p in score_lists}
     for p, used in exclude.items():
         unseen = [k for k in keys if k not in used]
-        corr[p] = correlation_table({p: [per_arch[k].scores[p] for k in unseen]},
-                                    [float(truth[k]) for k in unseen], samples, sample_size, seed)[p]
+        corr[p] = correlation_table(
+            {p: [per_arch[k].scores[p] for k in unseen]}, [float(truth[k]) for k in unseen], samples, sample_size, seed
+        )[p]
         counts[p] = len(unseen)
     order = list(proxies)
     return {

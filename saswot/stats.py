@@ -176,9 +176,7 @@ def find_classifier(model: nn.Module, num_classes: int | None = None) -> nn.Modu
     candidates = [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
     if num_classes is not None:
         candidates = [
-            m
-            for m in candidates
-            if (m.out_channels if isinstance(m, nn.Conv2d) else m.out_features) == num_classes
+            m for m in candidates if (m.out_channels if isinstance(m, nn.Conv2d) else m.out_features) == num_classes
         ]
     if not candidates:
         raise ValueError(f"no Conv2d/Linear layer with {num_classes} outputs found in the model")

@@ -49,8 +49,9 @@ def table_to_markdown(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> 
     lines = ["| " + " | ".join(str(c) for c in columns) + " |"]
     lines.append("| " + " | ".join("---" for _ in columns) + " |")
     for row in rows:
-        lines.append("| " + " | ".join(_fmt(v, formats[i] if i < len(formats) else None) for i, v in enumerate(row))
-                     + " |")
+        lines.append(
+            "| " + " | ".join(_fmt(v, formats[i] if i < len(formats) else None) for i, v in enumerate(row)) + " |"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -60,8 +60,12 @@ def load_average() -> float | None:
         return None
 
 
-def choose_threads(option: int | None = None, environ: dict[str, str] | None = None,
-                   cores: int | None = None, load: float | None = None) -> ThreadChoice:
+def choose_threads(
+    option: int | None = None,
+    environ: dict[str, str] | None = None,
+    cores: int | None = None,
+    load: float | None = None,
+) -> ThreadChoice:
     """Pick the torch thread count (see the module docstring for the order).
 
     Args:

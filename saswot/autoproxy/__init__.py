@@ -12,8 +12,8 @@ from saswot.autoproxy.problem import ProxySearchProblem
 from saswot.autoproxy.statcache import ArchStats, PackedStats, StatCache
 
 __all__ = [
-    "SASWOT_MINUS",
     "BINARY_OPS",
+    "SASWOT_MINUS",
     "UNARY_OPS",
     "ArchStats",
     "Expression",

@@ -75,15 +75,13 @@ class Expression:
         for branch in self.unary:
             for op in branch:
                 if op not in UNARY_OPS:
-                    raise UnknownNameError(
-                        f"unknown unary op '{op}' (choose from {', '.join(UNARY_OPS)})")
+                    raise UnknownNameError(f"unknown unary op '{op}' (choose from {', '.join(UNARY_OPS)})")
         if self.binary not in BINARY_OPS:
             raise UnknownNameError(f"unknown binary op '{self.binary}' (choose from {', '.join(BINARY_OPS)})")
         if self.reduce not in REDUCTIONS:
             raise UnknownNameError(f"unknown reduction '{self.reduce}' (choose from {', '.join(REDUCTIONS)})")
         if self.aggregate not in AGGREGATIONS:
-            raise UnknownNameError(
-                f"unknown aggregation '{self.aggregate}' (choose from {', '.join(AGGREGATIONS)})")
+            raise UnknownNameError(f"unknown aggregation '{self.aggregate}' (choose from {', '.join(AGGREGATIONS)})")
 
     # ------------------------------------------------------------------ strings
 
@@ -152,7 +150,7 @@ class Expression:
         return {"expression": self.canonical()}
 
     @classmethod
-    def from_json(cls, data: Mapping | str) -> "Expression":
+    def from_json(cls, data: Mapping | str) -> Expression:
         """Inverse of :meth:`to_json` (also accepts the bare canonical string)."""
         if isinstance(data, str):
             return parse_expression(data)
@@ -173,7 +171,8 @@ def _tokenize(text: str) -> list[str]:
         m = _TOKEN.match(text, pos)
         if m is None:
             raise ExpressionSyntaxError(
-                f"cannot parse expression '{text}' at character {pos}: expected a name, '(', ')' or ','")
+                f"cannot parse expression '{text}' at character {pos}: expected a name, '(', ')' or ','"
+            )
         out.append(m.group(1))
         pos = m.end()
         while pos < len(text) and text[pos].isspace():
@@ -224,8 +223,7 @@ def parse_expression(text: str) -> Expression:
         raise ExpressionSyntaxError(f"unexpected text after the expression in '{text}'")
     agg_name, args = node
     if not agg_name.endswith("_layers") or len(args) != 1:
-        raise ExpressionSyntaxError(
-            f"'{text}': an expression starts with sum_layers(...) or mean_layers(...)")
+        raise ExpressionSyntaxError(f"'{text}': an expression starts with sum_layers(...) or mean_layers(...)")
     red_name, args = args[0]
     if len(args) != 1:
         raise ExpressionSyntaxError(f"'{text}': the per-layer reduction (sum/mean) takes one argument")
@@ -234,8 +232,9 @@ def parse_expression(text: str) -> Expression:
         raise ExpressionSyntaxError(f"'{text}': the binary op '{bin_name}' needs two arguments")
     x1, u1 = _branch(args[0], text)
     x2, u2 = _branch(args[1], text)
-    return Expression(inputs=(x1, x2), unary=(u1, u2), binary=bin_name,
-                      reduce=red_name, aggregate=agg_name[: -len("_layers")])
+    return Expression(
+        inputs=(x1, x2), unary=(u1, u2), binary=bin_name, reduce=red_name, aggregate=agg_name[: -len("_layers")]
+    )
 
 
 def random_expression(rng: np.random.Generator, depth: int = 2) -> Expression:

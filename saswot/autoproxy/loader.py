@@ -74,8 +74,7 @@ class ExpressionProxy:
         return _avt(value, self.ranges["expression"], "expression") + _avt(nwot, self.ranges["nwot"], "nwot")
 
 
-def proxy_spec_from_dict(data: Mapping[str, Any], name: str, cache_id: str,
-                         combine: str | None = "file") -> Any:
+def proxy_spec_from_dict(data: Mapping[str, Any], name: str, cache_id: str, combine: str | None = "file") -> Any:
     """Build a :class:`saswot.proxies.ProxySpec` from a proxy file's content.
 
     Args:
@@ -98,7 +97,8 @@ def proxy_spec_from_dict(data: Mapping[str, Any], name: str, cache_id: str,
         if "expression" not in ranges or "nwot" not in ranges:
             raise CorruptDataError(
                 f"proxy '{name}' combines with nwot but has no avt.ranges for 'expression' and 'nwot'; "
-                "re-run `saswot search-proxy` to write them")
+                "re-run `saswot search-proxy` to write them"
+            )
 
         fn: Any = ExpressionProxy(expr, ranges)
         description = f"avt({expr.formula()}) + avt(nwot)"
@@ -107,8 +107,18 @@ def proxy_spec_from_dict(data: Mapping[str, Any], name: str, cache_id: str,
         description = expr.formula()
     used = frozenset(str(k) for k in [*(data.get("search_keys") or []), *(data.get("val_keys") or [])])
     chosen_on = (str(data["space"]), used) if used and data.get("space") else None
-    return ProxySpec(name=name, fn=fn, needs_grad=True, needs_labels=True, bn=True, own_pass=False,
-                     description=description, needs_nwot=mode == "nwot", cache_id=cache_id, chosen_on=chosen_on)
+    return ProxySpec(
+        name=name,
+        fn=fn,
+        needs_grad=True,
+        needs_labels=True,
+        bn=True,
+        own_pass=False,
+        description=description,
+        needs_nwot=mode == "nwot",
+        cache_id=cache_id,
+        chosen_on=chosen_on,
+    )
 
 
 def load_proxy_file(path: str | Path, combine: str | None = "file") -> Any:
@@ -122,6 +132,7 @@ def load_proxy_file(path: str | Path, combine: str | None = "file") -> Any:
     if not isinstance(data, Mapping):
         raise CorruptDataError(f"proxy file '{p}' must hold a JSON object")
     name = str(data.get("name") or p.stem)
-    digest = hashlib.sha256(json.dumps({k: data.get(k) for k in ("expression", "combine_with", "avt")},
-                                       sort_keys=True).encode()).hexdigest()[:12]
+    digest = hashlib.sha256(
+        json.dumps({k: data.get(k) for k in ("expression", "combine_with", "avt")}, sort_keys=True).encode()
+    ).hexdigest()[:12]
     return proxy_spec_from_dict(data, name, f"{name}@{digest}", combine)

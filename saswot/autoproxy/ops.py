@@ -216,8 +216,12 @@ _UNARY_LIST = [
     UnaryOp("pow2", _elementwise(lambda x: x * x), _same, "elementwise pow: x^2"),
     UnaryOp("sum", _sum, _scalar, "to-sum-scalar: sum of all elements of the layer tensor"),
     UnaryOp("exp", _elementwise(torch.exp), _same, "elementwise exp: e^x"),
-    UnaryOp("normalize", _normalize, _same,
-            "(x - mean)/std over the layer (unbiased std); NaN entries (constant or 1-element) -> 0"),
+    UnaryOp(
+        "normalize",
+        _normalize,
+        _same,
+        "(x - mean)/std over the layer (unbiased std); NaN entries (constant or 1-element) -> 0",
+    ),
     UnaryOp("relu", _elementwise(torch.relu), _same, "elementwise relu: max(x, 0)"),
     UnaryOp("sign", _elementwise(torch.sign), _same, "elementwise sign in {-1, 0, 1}"),
     UnaryOp("invert", _elementwise(lambda x: 1.0 / (x + INVERT_EPS)), _same, "1/(x + 1e-9)"),
@@ -229,8 +233,9 @@ _UNARY_LIST = [
     UnaryOp("sigmoid", _elementwise(torch.sigmoid), _same, "1/(1 + e^-x)"),
     UnaryOp("logsoftmax", _logsoftmax, _same, "log-softmax along the layer tensor's dim 0"),
     UnaryOp("mean", _mean, _scalar, "to-mean-scalar: mean of all elements"),
-    UnaryOp("gram", _gram, _gram_shape,
-            "gram-matrix F F^T / numel, F = x reshaped (a*b) x (c*d); 4-d only, a*b <= 256"),
+    UnaryOp(
+        "gram", _gram, _gram_shape, "gram-matrix F F^T / numel, F = x reshaped (a*b) x (c*d); 4-d only, a*b <= 256"
+    ),
     UnaryOp("log", _elementwise(_log), _same, "log x, with x <= 0 replaced by 1 (-> 0)"),
     UnaryOp("abslog", _elementwise(_abslog), _same, "log|x|, with x == 0 replaced by 1 (-> 0)"),
     UnaryOp("abs", _elementwise(torch.abs), _same, "elementwise |x|"),
@@ -240,7 +245,9 @@ _UNARY_LIST = [
 # ----------------------------------------------------------------------------- binary ops
 
 
-def _ew_binary(f: Callable[[Tensor, Tensor], Tensor]) -> Callable[[Tensor, Tensor, Tensor, Tensor], tuple[Tensor, Tensor]]:
+def _ew_binary(
+    f: Callable[[Tensor, Tensor], Tensor],
+) -> Callable[[Tensor, Tensor, Tensor, Tensor], tuple[Tensor, Tensor]]:
     def fn(x: Tensor, sx: Tensor, y: Tensor, sy: Tensor) -> tuple[Tensor, Tensor]:
         xs, ys = tuple(x.shape[1:]), tuple(y.shape[1:])
         a, b = _align(x, y)
@@ -344,14 +351,18 @@ _BINARY_LIST = [
     BinaryOp("lt", _ew_binary(lambda a, b: (a < b).to(a.dtype)), _ew_shape, "lesser than: 1[x < y]"),
     BinaryOp("gt", _ew_binary(lambda a, b: (a > b).to(a.dtype)), _ew_shape, "greater than: 1[x > y]"),
     BinaryOp("matmul", _matmul, _matmul_shape, "matrix multiplication x @ y (torch.matmul, >= 2 dims)"),
-    BinaryOp("hamming", _hamming, _hamming_shape,
-             "hamming distance of 1[x > 0] and 1[y > 0] summed over dim 0 (shape[1:])"),
+    BinaryOp(
+        "hamming", _hamming, _hamming_shape, "hamming distance of 1[x > 0] and 1[y > 0] summed over dim 0 (shape[1:])"
+    ),
     BinaryOp("pairwise_distance", _pairwise, _pairwise_shape, "||x - y + 1e-6||_2 along the last dim"),
     BinaryOp("l1_loss", _mean_loss(torch.abs), _kl_shape, "mean |x - y|"),
-    BinaryOp("cosine_similarity", _cosine, _cosine_shape,
-             "sum over rows (dim 0) of cos(x_row, y_row), rows = tensors reshaped to (shape[0], -1)"),
-    BinaryOp("kl_div", _kl, _kl_shape,
-             "KL with x as log-probs, y as probs: sum(y log y - y x) / shape[0] (batchmean)"),
+    BinaryOp(
+        "cosine_similarity",
+        _cosine,
+        _cosine_shape,
+        "sum over rows (dim 0) of cos(x_row, y_row), rows = tensors reshaped to (shape[0], -1)",
+    ),
+    BinaryOp("kl_div", _kl, _kl_shape, "KL with x as log-probs, y as probs: sum(y log y - y x) / shape[0] (batchmean)"),
     BinaryOp("mse_loss", _mean_loss(lambda d: d * d), _kl_shape, "mean (x - y)^2"),
 ]
 

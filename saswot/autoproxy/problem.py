@@ -39,7 +39,7 @@ def kendall(scores: np.ndarray, truth: np.ndarray) -> float:
 def _round_sig(x: float, digits: int) -> float:
     if x == 0 or not math.isfinite(x):
         return x
-    return round(x, -int(math.floor(math.log10(abs(x)))) + digits - 1)
+    return round(x, -math.floor(math.log10(abs(x))) + digits - 1)
 
 
 class ProxySearchProblem:
@@ -52,8 +52,13 @@ class ProxySearchProblem:
         probe_archs: how many of ``archs`` (the first ones) form the equivalence probe.
     """
 
-    def __init__(self, archs: Sequence[ArchStats], truth: Sequence[float], depth: int = DEFAULT_DEPTH,
-                 probe_archs: int = PROBE_ARCHS) -> None:
+    def __init__(
+        self,
+        archs: Sequence[ArchStats],
+        truth: Sequence[float],
+        depth: int = DEFAULT_DEPTH,
+        probe_archs: int = PROBE_ARCHS,
+    ) -> None:
         if len(archs) != len(truth) or len(archs) < 3:
             raise ValueError("need at least 3 search architectures with one ground truth each")
         self.packed = PackedStats(archs)
@@ -97,17 +102,21 @@ class ProxySearchProblem:
             reduce = other(REDUCTIONS, reduce)
         else:
             aggregate = other(AGGREGATIONS, aggregate)
-        return Expression(inputs=(inputs[0], inputs[1]), unary=(tuple(unary[0]), tuple(unary[1])),
-                          binary=binary, reduce=reduce, aggregate=aggregate)
+        return Expression(
+            inputs=(inputs[0], inputs[1]),
+            unary=(tuple(unary[0]), tuple(unary[1])),
+            binary=binary,
+            reduce=reduce,
+            aggregate=aggregate,
+        )
 
     def crossover(self, a: Expression, b: Expression, rng: np.random.Generator) -> Expression:
         """Uniform crossover: every gene (input, unary op, binary op, reduction) from a or b."""
+
         def pick(x: Any, y: Any) -> Any:
             return x if rng.random() < 0.5 else y
 
-        unary = tuple(
-            tuple(pick(ua, ub) for ua, ub in zip(a.unary[i], b.unary[i])) for i in range(2)
-        )
+        unary = tuple(tuple(pick(ua, ub) for ua, ub in zip(a.unary[i], b.unary[i])) for i in range(2))
         return Expression(
             inputs=(pick(a.inputs[0], b.inputs[0]), pick(a.inputs[1], b.inputs[1])),
             unary=unary,  # type: ignore[arg-type]

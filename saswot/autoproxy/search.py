@@ -6,7 +6,6 @@ by the search) are disjoint seeded samples of the dev benchmark.
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -48,11 +47,13 @@ def split_archs(bench: Any, n_search: int, n_val: int, seed: int) -> tuple[list[
 
     total = len(bench.keys())
     if n_search + n_val > total:
-        raise SaswotError(f"asked for {n_search} + {n_val} architectures but the benchmark has {total}; "
-                          "lower --search-archs / --val-archs")
+        raise SaswotError(
+            f"asked for {n_search} + {n_val} architectures but the benchmark has {total}; "
+            "lower --search-archs / --val-archs"
+        )
     rng = np.random.default_rng(seed)
     drawn = bench.sample(min(total, max(SPLIT_POOL, n_search + n_val)), rng)
-    return list(drawn[:n_search]), list(drawn[n_search:n_search + n_val])
+    return list(drawn[:n_search]), list(drawn[n_search : n_search + n_val])
 
 
 def stats_tag(space: str) -> str:
@@ -61,8 +62,9 @@ def stats_tag(space: str) -> str:
     return f"{space}|{BATCH_SOURCE}|n{BATCH_SIZE}|{h}x{w}|batchseed{BATCH_SEED}|init{INIT_SEED}|c{NUM_CLASSES}"
 
 
-def make_stat_cache(space: str, cache_dir: str | os.PathLike[str] | None,
-                    data_root: str | os.PathLike[str] | None) -> StatCache:
+def make_stat_cache(
+    space: str, cache_dir: str | os.PathLike[str] | None, data_root: str | os.PathLike[str] | None
+) -> StatCache:
     """A :class:`StatCache` computing missing entries with A's builder and B's statistics pass."""
     from saswot.proxydata import make_batch
     from saswot.stats import collect_stats
@@ -73,8 +75,9 @@ def make_stat_cache(space: str, cache_dir: str | os.PathLike[str] | None,
 
     def compute(key: str) -> object:
         if not batch:
-            images, labels = make_batch(BATCH_SOURCE, BATCH_SIZE, BATCH_RESOLUTION, NUM_CLASSES,
-                                        BATCH_SEED, data_root=data_root)
+            images, labels = make_batch(
+                BATCH_SOURCE, BATCH_SIZE, BATCH_RESOLUTION, NUM_CLASSES, BATCH_SEED, data_root=data_root
+            )
             batch["x"], batch["y"] = images, labels
         net = build_network(parse_arch(key, space), num_classes=NUM_CLASSES, seed=INIT_SEED)
         stats = collect_stats(net, batch["x"], batch["y"], need_input_grad=False, need_nwot=True)
@@ -85,8 +88,11 @@ def make_stat_cache(space: str, cache_dir: str | os.PathLike[str] | None,
 
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir("autoproxy")
     cache = StatCache(folder / space, compute, stats_tag(space))
-    cache.worker_spec = (space, None if cache_dir is None else str(cache_dir),
-                         None if data_root is None else str(data_root))
+    cache.worker_spec = (
+        space,
+        None if cache_dir is None else str(cache_dir),
+        None if data_root is None else str(data_root),
+    )
     return cache
 
 
@@ -107,11 +113,14 @@ def compute_arch_stats(spec: tuple[str, str | None, str | None], key: str) -> Ar
     return make_stat_cache(space, cache_dir, data_root).compute_entry(key)
 
 
-def load_arch_stats(cache: StatCache, keys: Sequence[str],
-                    progress: Callable[[int], None] | None = None,
-                    worker: tuple[str, str | None, str | None] | None = None,
-                    executor: Executor | None = None,
-                    seconds: dict[str, float] | None = None) -> list[ArchStats]:
+def load_arch_stats(
+    cache: StatCache,
+    keys: Sequence[str],
+    progress: Callable[[int], None] | None = None,
+    worker: tuple[str, str | None, str | None] | None = None,
+    executor: Executor | None = None,
+    seconds: dict[str, float] | None = None,
+) -> list[ArchStats]:
     """Statistics of ``keys`` (computed and cached when missing).
 
     Missing entries are computed by ``executor`` and written by this process as they arrive (one
@@ -140,8 +149,10 @@ def load_arch_stats(cache: StatCache, keys: Sequence[str],
         progress(done)
     if missing and (worker is not None or executor is not None):
         if worker is None:
-            raise ScoreError("computing statistics on an executor needs the cache's worker_spec "
-                             "(build the cache with make_stat_cache)")
+            raise ScoreError(
+                "computing statistics on an executor needs the cache's worker_spec "
+                "(build the cache with make_stat_cache)"
+            )
         own = executor is None
         ex = executor if executor is not None else LocalExecutor(1, threads=max(1, min(2, torch.get_num_threads())))
         failed: dict[str, str] = {}
@@ -161,8 +172,10 @@ def load_arch_stats(cache: StatCache, keys: Sequence[str],
                 ex.close()
         if failed:
             shown = "; ".join(f"{k}: {v}" for k, v in list(failed.items())[:3])
-            raise ScoreError(f"statistics of {len(failed)} architecture(s) could not be computed ({shown}); "
-                             "the others are cached, rerun to try these again")
+            raise ScoreError(
+                f"statistics of {len(failed)} architecture(s) could not be computed ({shown}); "
+                "the others are cached, rerun to try these again"
+            )
     out = []
     for i, k in enumerate(keys):
         out.append(cache.get(k))
@@ -197,7 +210,11 @@ def _tau(scores: np.ndarray, truth: np.ndarray) -> float:
 
 def _avt_range(values: np.ndarray) -> dict[str, float]:
     good = values[np.isfinite(values)]
-    return {"min": float(good.min()), "max": float(good.max())} if good.size else {"min": float("nan"), "max": float("nan")}
+    return (
+        {"min": float(good.min()), "max": float(good.max())}
+        if good.size
+        else {"min": float("nan"), "max": float("nan")}
+    )
 
 
 def _avt_apply(values: np.ndarray, rng: dict[str, float]) -> np.ndarray:
@@ -222,8 +239,9 @@ def combined_tau(expr: Any, search: PackedStats, val: PackedStats, truth_val: np
     return _tau(comb, truth_val), ranges
 
 
-def baselines(bench: Any, val_keys: Sequence[str], search: PackedStats, val: PackedStats,
-              truth_val: np.ndarray) -> list[dict[str, Any]]:
+def baselines(
+    bench: Any, val_keys: Sequence[str], search: PackedStats, val: PackedStats, truth_val: np.ndarray
+) -> list[dict[str, Any]]:
     """Kendall tau on the validation archs of SasWOT-minus, SasWOT, NWOT (ours, cached stats)
     and of every reference proxy recorded in the benchmark file."""
     from saswot.autoproxy.expression import SASWOT_MINUS
@@ -266,8 +284,8 @@ def run_proxy_search(
     """
     from saswot.autoproxy.problem import ProxySearchProblem
     from saswot.benchmark import TNBBenchmark
-    from saswot.progress import make_progress
     from saswot.io import read_json, write_json
+    from saswot.progress import make_progress
     from saswot.search.evolution import EvolutionConfig, evolve, random_search
 
     t_start = time.perf_counter()
@@ -285,19 +303,32 @@ def run_proxy_search(
         if executor is not None and executor.workers > 1:
             prog.update(task, status=f"{executor.workers} {executor.kind} workers")
         stat_seconds: dict[str, float] = {}
-        stats_all = load_arch_stats(cache, s_keys + v_keys, lambda i: prog.update(task, completed=i), worker,
-                                    executor=executor, seconds=stat_seconds)
-        stats_s, stats_v = stats_all[: len(s_keys)], stats_all[len(s_keys):]
+        stats_all = load_arch_stats(
+            cache,
+            s_keys + v_keys,
+            lambda i: prog.update(task, completed=i),
+            worker,
+            executor=executor,
+            seconds=stat_seconds,
+        )
+        stats_s, stats_v = stats_all[: len(s_keys)], stats_all[len(s_keys) :]
     t_stats = time.perf_counter() - t_start
 
     problem = ProxySearchProblem(stats_s, truth_s, depth=cfg.depth)
     val_packed = PackedStats(stats_v)
-    econf = EvolutionConfig(iterations=cfg.generations, population=cfg.population, topk=cfg.topk,
-                            stagnation=cfg.stagnation)
+    econf = EvolutionConfig(
+        iterations=cfg.generations, population=cfg.population, topk=cfg.topk, stagnation=cfg.stagnation
+    )
     ckpt = out.with_name(out.name + ".ckpt.json")
     fec_file = out.with_name(out.name + ".fec.json")
-    meta = {"space": cfg.space, "seed": cfg.seed, "search_archs": cfg.search_archs,
-            "val_archs": cfg.val_archs, "depth": cfg.depth, "stats": stats_tag(cfg.space)}
+    meta = {
+        "space": cfg.space,
+        "seed": cfg.seed,
+        "search_archs": cfg.search_archs,
+        "val_archs": cfg.val_archs,
+        "depth": cfg.depth,
+        "stats": stats_tag(cfg.space),
+    }
     evo_result = None
     t0 = time.perf_counter()
     budget = cfg.population * (1 + cfg.generations)
@@ -311,8 +342,15 @@ def run_proxy_search(
                 write_json(fec_file, problem.fec_state(), indent=None)
                 prog.update(task, completed=rec.iteration, status=f"best τ={rec.best_fitness:.4f}")
 
-            evo_result = evolve(problem, econf, np.random.default_rng(cfg.seed), checkpoint=ckpt,
-                                resume=resume, meta=meta, on_iteration=on_iter)
+            evo_result = evolve(
+                problem,
+                econf,
+                np.random.default_rng(cfg.seed),
+                checkpoint=ckpt,
+                resume=resume,
+                meta=meta,
+                on_iteration=on_iter,
+            )
         budget = evo_result.evaluations
     t_evo = time.perf_counter() - t0
 
@@ -322,9 +360,13 @@ def run_proxy_search(
         rproblem = ProxySearchProblem(stats_s, truth_s, depth=cfg.depth)
         with make_progress(disable=not show_progress) as prog:
             task = prog.add_task(f"random search ({cfg.space})", total=budget, status="")
-            rand_result = random_search(rproblem, budget, np.random.default_rng(cfg.seed + 1),
-                                        report_every=max(1, cfg.population),
-                                        on_evaluate=lambda n: prog.update(task, completed=n))
+            rand_result = random_search(
+                rproblem,
+                budget,
+                np.random.default_rng(cfg.seed + 1),
+                report_every=max(1, cfg.population),
+                on_evaluate=lambda n: prog.update(task, completed=n),
+            )
     t_rand = time.perf_counter() - t0
 
     main = evo_result if evo_result is not None else rand_result
@@ -335,8 +377,9 @@ def run_proxy_search(
     top = []
     for expr, fit in main.top:
         tv, _ = evaluate_on(expr, val_packed, truth_v)
-        top.append({"expression": expr.canonical(), "formula": expr.formula(),
-                    "kendall_search": fit, "kendall_val": tv})
+        top.append(
+            {"expression": expr.canonical(), "formula": expr.formula(), "kendall_search": fit, "kendall_val": tv}
+        )
     result: dict[str, Any] = {
         "format": "saswot-proxy",
         "version": 1,
@@ -360,21 +403,27 @@ def run_proxy_search(
         "history": main.history_json(),
         "evaluations": main.evaluations,
         "rejected": main.rejected,
-        "random": None if rand_result is None or evo_result is None else {
+        "random": None
+        if rand_result is None or evo_result is None
+        else {
             "best_expression": rand_result.best.canonical(),
             "kendall_search": rand_result.best_fitness,
             "kendall_val": evaluate_on(rand_result.best, val_packed, truth_v)[0],
             "history": rand_result.history_json(),
             "evaluations": rand_result.evaluations,
         },
-        "timing_s": {"statistics": t_stats, "evolution": t_evo, "random": t_rand,
-                     "total": time.perf_counter() - t_start,
-                     "statistics_computed": len(stat_seconds),
-                     "statistics_mean_per_arch": (sum(stat_seconds.values()) / len(stat_seconds)
-                                                  if stat_seconds else None),
-                     "statistics_per_arch": stat_seconds},
+        "timing_s": {
+            "statistics": t_stats,
+            "evolution": t_evo,
+            "random": t_rand,
+            "total": time.perf_counter() - t_start,
+            "statistics_computed": len(stat_seconds),
+            "statistics_mean_per_arch": (sum(stat_seconds.values()) / len(stat_seconds) if stat_seconds else None),
+            "statistics_per_arch": stat_seconds,
+        },
         "torch_threads": torch.get_num_threads(),
-        "executor": (executor.describe() if executor is not None
-                     else {"kind": "local" if use_worker else "serial", "workers": 1}),
+        "executor": (
+            executor.describe() if executor is not None else {"kind": "local" if use_worker else "serial", "workers": 1}
+        ),
     }
     return result

@@ -76,8 +76,15 @@ def _subset(n: int, k: int, seed: int) -> Tensor:
     return torch.randperm(n, generator=g)[:k].sort().values
 
 
-def subsample_layer(weight: Tensor, grad: Tensor, act: Tensor, index: int,
-                    w_cap: int = W_CAP, a_cap: int = A_CAP, a_channels: int = A_CHANNELS) -> LayerTensors:
+def subsample_layer(
+    weight: Tensor,
+    grad: Tensor,
+    act: Tensor,
+    index: int,
+    w_cap: int = W_CAP,
+    a_cap: int = A_CAP,
+    a_channels: int = A_CHANNELS,
+) -> LayerTensors:
     """Apply the memory bound of the module doc to one layer (deterministic in index/shape)."""
     weight = weight.detach().float()
     grad = grad.detach().float()
@@ -109,9 +116,7 @@ def subsample_layer(weight: Tensor, grad: Tensor, act: Tensor, index: int,
 
 def arch_stats_from_netstats(key: str, stats: object) -> ArchStats:
     """Build :class:`ArchStats` from a :class:`saswot.stats.NetStats`."""
-    layers = tuple(
-        subsample_layer(layer.weight, layer.grad, layer.act, i) for i, layer in enumerate(stats.layers)
-    )
+    layers = tuple(subsample_layer(layer.weight, layer.grad, layer.act, i) for i, layer in enumerate(stats.layers))
     kernel = getattr(stats, "nwot_kernel", None)
     nwot = float(torch.linalg.slogdet(kernel.double()).logabsdet) if kernel is not None else float("nan")
     return ArchStats(key=key, layers=layers, nwot=nwot)
@@ -214,13 +219,18 @@ class PackedStats:
             ls = [l for _, l in items]
             sw = torch.tensor([l.s_w for l in ls], dtype=torch.float32)
             sa = torch.tensor([l.s_a for l in ls], dtype=torch.float32)
-            self.groups.append(_Group(
-                shapes={"W": sig[0], "G": sig[0], "A": sig[1]},
-                tensors={"W": torch.stack([l.W for l in ls]), "G": torch.stack([l.G for l in ls]),
-                         "A": torch.stack([l.A for l in ls])},
-                scales={"W": sw, "G": sw, "A": sa},
-                arch_index=torch.tensor([ai for ai, _ in items], dtype=torch.long),
-            ))
+            self.groups.append(
+                _Group(
+                    shapes={"W": sig[0], "G": sig[0], "A": sig[1]},
+                    tensors={
+                        "W": torch.stack([l.W for l in ls]),
+                        "G": torch.stack([l.G for l in ls]),
+                        "A": torch.stack([l.A for l in ls]),
+                    },
+                    scales={"W": sw, "G": sw, "A": sa},
+                    arch_index=torch.tensor([ai for ai, _ in items], dtype=torch.long),
+                )
+            )
 
     def __len__(self) -> int:
         return len(self.keys)

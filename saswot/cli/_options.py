@@ -50,5 +50,6 @@ def proxies_help(extra: str = "") -> str:
     """Help of a ``--proxies`` option: the forms it takes and every registered proxy name."""
     from saswot.proxies import REGISTRY
 
-    return (f"all, or NAME,NAME,... (a NAME may be a proxy .json file){extra}. Registered: "
-            f"{', '.join(REGISTRY.names())}.")
+    return (
+        f"all, or NAME,NAME,... (a NAME may be a proxy .json file){extra}. Registered: {', '.join(REGISTRY.names())}."
+    )

@@ -7,16 +7,20 @@ from typing import Any, Optional
 
 import typer
 
-data_app = typer.Typer(help="Fetch datasets (TransNAS-Bench-101, CamVid) with checksums and resume.",
-                       no_args_is_help=True)
+data_app = typer.Typer(
+    help="Fetch datasets (TransNAS-Bench-101, CamVid) with checksums and resume.", no_args_is_help=True
+)
 
 
 @data_app.command("fetch")
 def fetch_cmd(
     name: str = typer.Argument(..., help="tnb101 or camvid."),
     to: Optional[Path] = typer.Option(None, "--to", help="Data root to install into (else $SASWOT_DATA, else ./data)."),
-    from_files: Optional[list[Path]] = typer.Option(None, "--from", help="A file you downloaded by hand (repeat for "
-                                                    "several); checked and installed instead of downloading it."),
+    from_files: Optional[list[Path]] = typer.Option(
+        None,
+        "--from",
+        help="A file you downloaded by hand (repeat for several); checked and installed instead of downloading it.",
+    ),
     mirror: Optional[str] = typer.Option(None, "--mirror", help="Download each file from MIRROR/<file name> instead."),
     force: bool = typer.Option(False, "--force", help="Reinstall even if the dataset folder exists."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
@@ -36,8 +40,9 @@ def fetch_cmd(
                 tasks[file] = progress.add_task(f"{file} (bytes)", total=total, status="")
             progress.update(tasks[file], completed=done, total=total)
 
-        target = fetch_dataset(source, root, from_files=from_files or (), mirror=mirror, force=force,
-                               on_progress=on_progress)
+        target = fetch_dataset(
+            source, root, from_files=from_files or (), mirror=mirror, force=force, on_progress=on_progress
+        )
     typer.echo(f"installed {source.name} at {target}")
 
 

@@ -63,17 +63,20 @@ COMMANDS: dict[str, CommandEntry] = {
         "saswot.cli.score", "Score your own nn.Module (a factory given as pkg.module:function) with zero-cost proxies."
     ),
     "train": CommandEntry(
-        "saswot.cli.train", "Train a segmentation network (SGD, exponential LR, OHEM CE, aux heads, optional KD).",
+        "saswot.cli.train",
+        "Train a segmentation network (SGD, exponential LR, OHEM CE, aux heads, optional KD).",
         dir_outputs=frozenset({"out"}),
     ),
     "eval": CommandEntry(
-        "saswot.cli.train", "Evaluate a checkpoint: mIoU from a confusion matrix over the whole split at full resolution."
+        "saswot.cli.train",
+        "Evaluate a checkpoint: mIoU from a confusion matrix over the whole split at full resolution.",
     ),
     "fps": CommandEntry(
         "saswot.cli.train", "Measure inference speed: warm-up, synchronised timing, median/p90 latency and FPS."
     ),
     "export": CommandEntry(
-        "saswot.cli.train", "Export a checkpoint to ONNX (verified with onnxruntime) and/or a slim inference checkpoint."
+        "saswot.cli.train",
+        "Export a checkpoint to ONNX (verified with onnxruntime) and/or a slim inference checkpoint.",
     ),
     "bench": CommandEntry(
         "saswot.cli.bench",
@@ -162,7 +165,7 @@ class LazyGroup(TyperGroup):
             self._listing = False
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load_command(name: str) -> Any:
     """Import the module of command ``name`` and return its click command (``--threads`` added)."""
     import importlib
@@ -242,8 +245,10 @@ def main(argv: list[str] | None = None) -> int:
         _print_error(str(exc))
         return exc.exit_code
     except KeyboardInterrupt:
-        _print_error("interrupted; finished results and caches are kept (rerun the command, with --resume where it "
-                     "has one, to continue)")
+        _print_error(
+            "interrupted; finished results and caches are kept (rerun the command, with --resume where it "
+            "has one, to continue)"
+        )
         return 130
     except MemoryError:
         _print_error("out of memory; lower --batch-size or the resolution, or use fewer --workers")
@@ -254,8 +259,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the last resort of the entry point: one line, and the traceback on request
         if os.environ.get(TRACEBACK_ENV):
             raise
-        _print_error(f"unexpected {type(exc).__name__}: {exc}. This is a bug in saswot; rerun with "
-                     f"{TRACEBACK_ENV}=1 to see the traceback and report it")
+        _print_error(
+            f"unexpected {type(exc).__name__}: {exc}. This is a bug in saswot; rerun with "
+            f"{TRACEBACK_ENV}=1 to see the traceback and report it"
+        )
         return 1
     return 0
 

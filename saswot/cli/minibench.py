@@ -59,8 +59,9 @@ def run(
     arch: Optional[list[str]] = typer.Option(None, "--arch", help=_ARCH_HELP),
     seeds: str = typer.Option("0", "--seeds", help="Training seeds, comma-separated."),
     recipe: str = typer.Option("cpu-half-8ep", "--recipe", help="Recipe name or recipe JSON file."),
-    work: Optional[Path] = typer.Option(None, "--work",
-                                        help="Job folders and claims (default runs/minibench/<bench>)."),
+    work: Optional[Path] = typer.Option(
+        None, "--work", help="Job folders and claims (default runs/minibench/<bench>)."
+    ),
     data_root: Optional[str] = typer.Option(None, "--data-root", help="Data root (else $SASWOT_DATA, else ./data)."),
     device: str = typer.Option("cpu", "--device", help="cpu | cuda"),
     threads: int = typer.Option(1, "--threads", min=1, help="torch CPU threads of this worker."),
@@ -77,10 +78,17 @@ def run(
 
     rec = resolve_recipe(recipe)
     jobs = _jobs(arch, k, sample_seed, max_gmacs, seeds)
-    ctx = RunContext(work or _default_work(bench), data_root=data_root, device=device, threads=threads,
-                     workers=workers, latency=not no_latency, lease_s=lease_s,
-                     command="saswot " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
-                     keep_checkpoints=keep_checkpoints)
+    ctx = RunContext(
+        work or _default_work(bench),
+        data_root=data_root,
+        device=device,
+        threads=threads,
+        workers=workers,
+        latency=not no_latency,
+        lease_s=lease_s,
+        command="saswot " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+        keep_checkpoints=keep_checkpoints,
+    )
     err = Console(stderr=True, highlight=False)
     written = run_worker(jobs, rec, BenchFile(bench), ctx, max_jobs=max_jobs, log=err.print)
     err.print(f"[minibench] this worker appended {len(written)} entr{'y' if len(written) == 1 else 'ies'} to {bench}")
@@ -94,8 +102,9 @@ def status(
     arch: Optional[list[str]] = typer.Option(None, "--arch", help=_ARCH_HELP),
     seeds: str = typer.Option("0", "--seeds", help="Training seeds, comma-separated."),
     recipe: str = typer.Option("cpu-half-8ep", "--recipe", help="Recipe name or recipe JSON file."),
-    work: Optional[Path] = typer.Option(None, "--work",
-                                        help="Job folders and claims (default runs/minibench/<bench>)."),
+    work: Optional[Path] = typer.Option(
+        None, "--work", help="Job folders and claims (default runs/minibench/<bench>)."
+    ),
 ) -> None:
     """Done / total, ETA and the finished entries of a job list."""
     from saswot.minibench import (
@@ -112,10 +121,19 @@ def status(
     bf = BenchFile(bench)
     claims = Claims((work or _default_work(bench)) / "claims")
     want = {entry_id(j.key, rec.recipe_id, j.seed) for j in jobs}
-    rows = [[e["label"], e["seed"], round(e["params_m"], 3), round(e["gmacs"], 2),
-             e.get("latency_ms") if e.get("latency_ms") is not None else "-",
-             "diverged" if e.get("miou") is None else round(e["miou"], 4), round(e["wall_s"] / 60, 1)]
-            for e in bf.entries() if entry_id(e["key"], e["recipe_id"], e["seed"]) in want]
+    rows = [
+        [
+            e["label"],
+            e["seed"],
+            round(e["params_m"], 3),
+            round(e["gmacs"], 2),
+            e.get("latency_ms") if e.get("latency_ms") is not None else "-",
+            "diverged" if e.get("miou") is None else round(e["miou"], 4),
+            round(e["wall_s"] / 60, 1),
+        ]
+        for e in bf.entries()
+        if entry_id(e["key"], e["recipe_id"], e["seed"]) in want
+    ]
     for j in jobs:
         claim = claims.active(j.job_id(rec))
         if claim is None:
@@ -123,15 +141,22 @@ def status(
         metrics = claims.folder.parent / "jobs" / j.job_id(rec) / "metrics.jsonl"
         done = len(metrics.read_text().splitlines()) if metrics.is_file() else 0
         rows.append([j.label, j.seed, "-", "-", "-", f"running, epoch {done}/{rec.epochs}", claim["owner"]])
-    print_table(f"{bench}: {progress_of(jobs, rec, bf, claims, include_self=False).line()}",
-                ["label", "seed", "params (M)", "GMACs", "latency (ms)", "val mIoU", "wall (min)"], rows)
+    print_table(
+        f"{bench}: {progress_of(jobs, rec, bf, claims, include_self=False).line()}",
+        ["label", "seed", "params (M)", "GMACs", "latency (ms)", "val mIoU", "wall (min)"],
+        rows,
+    )
 
 
 def rank(
-    bench: list[Path] = typer.Option(..., "--bench", help="Benchmark file written by `minibench run`; "
-                                     "repeat to pool several files of one recipe."),
-    proxies: str = typer.Option("saswot,saswot_minus,nwot,synflow,flops,params", "--proxies",
-                                help="all, or NAME,NAME,... (a NAME may be a proxy .json file)."),
+    bench: list[Path] = typer.Option(
+        ..., "--bench", help="Benchmark file written by `minibench run`; repeat to pool several files of one recipe."
+    ),
+    proxies: str = typer.Option(
+        "saswot,saswot_minus,nwot,synflow,flops,params",
+        "--proxies",
+        help="all, or NAME,NAME,... (a NAME may be a proxy .json file).",
+    ),
     recipe_id: Optional[str] = typer.Option(None, "--recipe-id", help="Entries of this recipe (if the file mixes)."),
     proxy_resolution: str = typer.Option("256x512", "--proxy-resolution", help="HxW of the proxy batch."),
     batch_size: int = typer.Option(2, "--batch-size", min=1, help="Images in the proxy batch."),
@@ -141,8 +166,9 @@ def rank(
     data_root: Optional[str] = typer.Option(None, "--data-root", help="Data root (else $SASWOT_DATA, else ./data)."),
     avt_samples: int = typer.Option(20, "--avt-samples", min=2, help="AVT calibration architectures."),
     device: str = typer.Option("cpu", "--device", help="cpu | cuda"),
-    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="torch CPU threads (default: "
-                                          "OMP_NUM_THREADS if set, else the free cores)."),
+    threads: Optional[int] = typer.Option(
+        None, "--threads", min=1, help="torch CPU threads (default: OMP_NUM_THREADS if set, else the free cores)."
+    ),
     plots: Optional[Path] = typer.Option(None, "--plots", help="Folder for proxy-vs-mIoU scatter plots."),
     out: Optional[Path] = typer.Option(None, "--out", help="Result JSON."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
@@ -159,23 +185,34 @@ def rank(
         score_bench_archs,
     )
     from saswot.tables import print_table
-
     from saswot.threads import apply_threads, choose_threads
 
     apply_threads(choose_threads(threads))
     groups = load_bench(bench, recipe_id)
-    diverged = sorted({e["label"] for b in bench for e in BenchFile(b).entries()
-                       if e.get("miou") is None and (recipe_id is None or e["recipe_id"] == recipe_id)})
+    diverged = sorted(
+        {
+            e["label"]
+            for b in bench
+            for e in BenchFile(b).entries()
+            if e.get("miou") is None and (recipe_id is None or e["recipe_id"] == recipe_id)
+        }
+    )
     names_txt = " + ".join(str(b) for b in bench)
     if len(groups) < 2:
-        raise SaswotError(f"'{names_txt}' has {len(groups)} finished architecture(s); "
-                          "need at least 2 to correlate")
+        raise SaswotError(f"'{names_txt}' has {len(groups)} finished architecture(s); need at least 2 to correlate")
     keys = list(groups)
     archs = [FasterSegArch.from_json(groups[k]["arch"]) for k in keys]
     truth = [groups[k]["miou"] for k in keys]
     res = parse_resolution(proxy_resolution, "--proxy-resolution")
-    settings = ProxySettings(num_classes=num_classes, resolution=res,
-                             batch_size=batch_size, seed=seed, data=data, avt_samples=avt_samples, device=device)
+    settings = ProxySettings(
+        num_classes=num_classes,
+        resolution=res,
+        batch_size=batch_size,
+        seed=seed,
+        data=data,
+        avt_samples=avt_samples,
+        device=device,
+    )
     names = _all_proxies() if proxies.strip() == "all" else [p.strip() for p in proxies.split(",") if p.strip()]
     scores, avts = score_bench_archs(archs, names, settings, data_root=data_root, progress=not quiet)
     corr = bench_correlations(scores, truth)
@@ -183,26 +220,51 @@ def rank(
         from saswot.plots import proxy_scatter_plots
         from saswot.proxies import SENTINEL
 
-        proxy_scatter_plots(scores, truth, plots, kendall={n: c["kendall"] for n, c in corr.items()},
-                            sentinel=SENTINEL, ylabel="trained val mIoU")
-    result = {"bench": [str(b) for b in bench], "n_archs": len(keys), "diverged": diverged,
-              "settings": settings.to_json(),
-              "correlations": corr,
-              "archs": [{"key": k, "label": groups[k]["label"], "miou": groups[k]["miou"], "seeds": groups[k]["seeds"],
-                         "gmacs": groups[k]["gmacs"], "params_m": groups[k]["params_m"],
-                         "scores": {n: scores[n][i] for n in scores}} for i, k in enumerate(keys)],
-              "avt": avts}
+        proxy_scatter_plots(
+            scores,
+            truth,
+            plots,
+            kendall={n: c["kendall"] for n, c in corr.items()},
+            sentinel=SENTINEL,
+            ylabel="trained val mIoU",
+        )
+    result = {
+        "bench": [str(b) for b in bench],
+        "n_archs": len(keys),
+        "diverged": diverged,
+        "settings": settings.to_json(),
+        "correlations": corr,
+        "archs": [
+            {
+                "key": k,
+                "label": groups[k]["label"],
+                "miou": groups[k]["miou"],
+                "seeds": groups[k]["seeds"],
+                "gmacs": groups[k]["gmacs"],
+                "params_m": groups[k]["params_m"],
+                "scores": {n: scores[n][i] for n in scores},
+            }
+            for i, k in enumerate(keys)
+        ],
+        "avt": avts,
+    }
     if out is not None:
         write_json(out, result)
+
     def order(item: tuple[str, dict[str, Any]]) -> float:
         tau = item[1]["kendall"]
         return 9.0 if math.isnan(tau) else -tau  # NaN last
 
-    rows = [[n, c["n"], round(100 * c["kendall"], 1), round(100 * c["spearman"], 1), round(100 * c["pearson"], 1)]
-            for n, c in sorted(corr.items(), key=order)]
+    rows = [
+        [n, c["n"], round(100 * c["kendall"], 1), round(100 * c["spearman"], 1), round(100 * c["pearson"], 1)]
+        for n, c in sorted(corr.items(), key=order)
+    ]
     note = f"; {len(diverged)} diverged run(s) left out" if diverged else ""
-    print_table(f"{names_txt}: proxies vs trained val mIoU over {len(keys)} architectures (x100){note}",
-                ["proxy", "n", "Kendall", "Spearman", "Pearson"], rows)
+    print_table(
+        f"{names_txt}: proxies vs trained val mIoU over {len(keys)} architectures (x100){note}",
+        ["proxy", "n", "Kendall", "Spearman", "Pearson"],
+        rows,
+    )
 
 
 def sample(
@@ -210,8 +272,13 @@ def sample(
     k: int = typer.Option(32, "--k", min=1, help="Architectures to sample."),
     sample_seed: int = typer.Option(0, "--sample-seed", help="Seed of the GMACs-stratified sample."),
     max_gmacs: float = typer.Option(27.8, "--max-gmacs", help="Budget: GMACs at 1024x2048, 19 classes."),
-    pool_factor: int = typer.Option(8, "--pool-factor", min=1, help="Pool of K x this feasible archs to stratify; "
-                                    "1 with --k 1: the first feasible random architecture (random baseline)."),
+    pool_factor: int = typer.Option(
+        8,
+        "--pool-factor",
+        min=1,
+        help="Pool of K x this feasible archs to stratify; "
+        "1 with --k 1: the first feasible random architecture (random baseline).",
+    ),
     prefix: str = typer.Option("arch", "--prefix", help="File name prefix."),
 ) -> None:
     """Write K seeded, GMACs-stratified architectures under the budget as arch files."""
@@ -225,15 +292,17 @@ def sample(
         path = save_arch(a, out_dir / (f"{prefix}.json" if k == 1 else f"{prefix}-{i:03d}.json"))
         c = arch_costs(a)
         rows.append([str(path), round(c["params_m"], 3), round(c["gmacs"], 2)])
-    print_table(f"{k} architecture(s), sample seed {sample_seed}, <= {max_gmacs} GMACs",
-                ["file", "params (M)", "GMACs"], rows)
+    print_table(
+        f"{k} architecture(s), sample seed {sample_seed}, <= {max_gmacs} GMACs", ["file", "params (M)", "GMACs"], rows
+    )
 
 
 def summary(
     bench: Path = typer.Option(..., "--bench", help="Benchmark file."),
     recipe_id: Optional[str] = typer.Option(None, "--recipe-id", help="Entries of this recipe (if the file mixes)."),
-    search_dir: Optional[Path] = typer.Option(None, "--search-dir", help="Folder of <label>.json search outputs "
-                                              "(adds their search wall time)."),
+    search_dir: Optional[Path] = typer.Option(
+        None, "--search-dir", help="Folder of <label>.json search outputs (adds their search wall time)."
+    ),
     out: Optional[Path] = typer.Option(None, "--out", help="Result JSON."),
 ) -> None:
     """Per label (search method): mIoU mean and spread over seeds, params, GMACs, latency, search time."""
@@ -250,17 +319,30 @@ def summary(
             r["search_wall_s"] = (read_json(f).get("search") or {}).get("wall_s")
     if out is not None:
         write_json(out, {"bench": str(bench), "rows": rows, "noise": noise})
-    print_table(f"{bench}", ["label", "seeds", "mIoU mean", "spread", "params (M)", "GMACs", "latency (ms)",
-                             "search (s)"],
-                [[r["label"], len(r["seeds"]), round(r["miou_mean"], 4), round(r["miou_spread"], 4),
-                  round(r["params_m"], 3), round(r["gmacs"], 2),
-                  r["latency_ms"] if r["latency_ms"] is not None else "-",
-                  r["search_wall_s"] if r["search_wall_s"] is not None else "-"] for r in rows])
+    print_table(
+        f"{bench}",
+        ["label", "seeds", "mIoU mean", "spread", "params (M)", "GMACs", "latency (ms)", "search (s)"],
+        [
+            [
+                r["label"],
+                len(r["seeds"]),
+                round(r["miou_mean"], 4),
+                round(r["miou_spread"], 4),
+                round(r["params_m"], 3),
+                round(r["gmacs"], 2),
+                r["latency_ms"] if r["latency_ms"] is not None else "-",
+                r["search_wall_s"] if r["search_wall_s"] is not None else "-",
+            ]
+            for r in rows
+        ],
+    )
     if noise is not None:
-        typer.echo(f"seed spread (max-min per arch): mean {noise['seed_spread_mean']:.4f}, max "
-                   f"{noise['seed_spread_max']:.4f}; across {noise['archs']} archs: range of means "
-                   f"{noise['arch_range']:.4f}; sd within {noise['seed_sd']:.4f} vs between {noise['arch_sd']:.4f}; "
-                   f"share of variance due to the architecture {noise['between_fraction']:.2f}")
+        typer.echo(
+            f"seed spread (max-min per arch): mean {noise['seed_spread_mean']:.4f}, max "
+            f"{noise['seed_spread_max']:.4f}; across {noise['archs']} archs: range of means "
+            f"{noise['arch_range']:.4f}; sd within {noise['seed_sd']:.4f} vs between {noise['arch_sd']:.4f}; "
+            f"share of variance due to the architecture {noise['between_fraction']:.2f}"
+        )
 
 
 def _all_proxies() -> list[str]:

@@ -6,15 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Optional
 
-import torch
 import typer
 
-from saswot.cli._options import ray_option, workers_option
 from saswot.cli._options import parse_resolution as parse_arg
-from saswot.cli._options import proxies_help
+from saswot.cli._options import proxies_help, ray_option, workers_option
 from saswot.device import check_device
+from saswot.errors import InvalidArchError, ScoreError
 from saswot.paths import cache_dir
-from saswot.errors import InvalidArchError, ResourceError, ScoreError
 from saswot.progress import stderr_console
 from saswot.tables import print_table, table_to_markdown
 
@@ -74,7 +72,9 @@ def _select_archs(bm: Any, archs: str, task: str, seed: int) -> list[Any]:
 def _warn_avt_mismatch(avt: Any, settings: Any) -> None:
     meta = dict(avt.meta.get("settings", {}))
     current = settings.to_json()
-    diff = [k for k in ("batch_size", "resolution", "data", "seed", "num_classes") if k in meta and meta[k] != current[k]]
+    diff = [
+        k for k in ("batch_size", "resolution", "data", "seed", "num_classes") if k in meta and meta[k] != current[k]
+    ]
     if diff:
         stderr_console.print(
             f"[yellow]warning:[/] AVT statistics were calibrated with different settings ({', '.join(diff)}: "
@@ -86,9 +86,13 @@ def _warn_avt_mismatch(avt: Any, settings: Any) -> None:
 
 def rank(
     space: str = typer.Option(..., "--space", help="micro or macro"),
-    proxies: str = typer.Option(..., "--proxies", help=proxies_help(
-        "; ensembles aggregated over the ranked archs: ensemble:A,B,C, ensemble-avt:A,B, aznas (groups separated by ;)"
-    )),
+    proxies: str = typer.Option(
+        ...,
+        "--proxies",
+        help=proxies_help(
+            "; ensembles aggregated over the ranked archs: ensemble:A,B,C, ensemble-avt:A,B, aznas (groups separated by ;)"
+        ),
+    ),
     out: Path = typer.Option(..., "--out", help="result JSON (a .md table is written beside it)"),
     bench: Optional[str] = typer.Option(None, "--bench", help="benchmark JSON (default <data-root>/tnb101/...)"),
     task: str = typer.Option("segmentsemantic", "--task", help="TransNAS-Bench-101 task whose ground truth is used"),
@@ -101,9 +105,15 @@ def rank(
     data: str = typer.Option("camvid", "--data", help="camvid or random"),
     data_root: Optional[str] = typer.Option(None, "--data-root", help="data root (else $SASWOT_DATA, else ./data)"),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda"),
-    cache: Optional[Path] = typer.Option(None, "--cache", help="score cache folder (default: <cache root>/scores; the cache root is $SASWOT_CACHE, else ~/.cache/saswot)"),
+    cache: Optional[Path] = typer.Option(
+        None,
+        "--cache",
+        help="score cache folder (default: <cache root>/scores; the cache root is $SASWOT_CACHE, else ~/.cache/saswot)",
+    ),
     plots: Optional[Path] = typer.Option(None, "--plots", help="folder for one scatter plot per proxy"),
-    avt_file: Optional[Path] = typer.Option(None, "--avt", help="AVT statistics JSON (default: packaged for the space)"),
+    avt_file: Optional[Path] = typer.Option(
+        None, "--avt", help="AVT statistics JSON (default: packaged for the space)"
+    ),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
     workers: int = workers_option(),
     ray: Optional[str] = ray_option(),
@@ -113,8 +123,8 @@ def rank(
     import time
 
     from saswot.ensemble import add_ensemble_scores, split_for_rank
-    from saswot.parallel import DIED_TWICE, make_executor
     from saswot.io import write_json, write_text
+    from saswot.parallel import DIED_TWICE, make_executor
     from saswot.plots import proxy_scatter_plots
     from saswot.proxies import SENTINEL, resolve_proxies
     from saswot.proxies.avt import AVTStats
@@ -135,7 +145,9 @@ def rank(
         stderr_console.print(
             f"[yellow]warning[/]: --sample-size {sample_size} is not smaller than the {len(selected)} architectures "
             "ranked, so every sample holds the same architectures and each ± is 0.00; rank more architectures "
-            "(--archs) or lower --sample-size", highlight=False)
+            "(--archs) or lower --sample-size",
+            highlight=False,
+        )
     truth = bm.ground_truths(task)
     source = _resolve_data(data, data_root)
     settings = ScoreSettings(space=space, batch_size=batch_size, resolution=res, data=source, seed=seed, device=device)
@@ -178,8 +190,16 @@ def rank(
     # discovered proxies are judged on the architectures not used to search or validate them
     chosen = {s.name: s.chosen_on[1] for s in specs if s.chosen_on is not None and s.chosen_on[0] == space}
     result = rank_result(
-        per_arch, truth, names, space=space, task=task, config=config, samples=samples, sample_size=sample_size,
-        seed=seed, exclude=chosen,
+        per_arch,
+        truth,
+        names,
+        space=space,
+        task=task,
+        config=config,
+        samples=samples,
+        sample_size=sample_size,
+        seed=seed,
+        exclude=chosen,
     )
     result["executor"] = executor_info
     result["timing"] = scoring_timing(per_arch, wall)
@@ -230,7 +250,11 @@ def avt_calibrate(
     data: str = typer.Option("camvid", "--data", help="camvid or random"),
     data_root: Optional[str] = typer.Option(None, "--data-root", help="data root (else $SASWOT_DATA, else ./data)"),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda"),
-    cache: Optional[Path] = typer.Option(None, "--cache", help="score cache folder (default: <cache root>/scores; the cache root is $SASWOT_CACHE, else ~/.cache/saswot)"),
+    cache: Optional[Path] = typer.Option(
+        None,
+        "--cache",
+        help="score cache folder (default: <cache root>/scores; the cache root is $SASWOT_CACHE, else ~/.cache/saswot)",
+    ),
     proxies: str = typer.Option("saswot_minus,nwot", "--proxies", help="proxies whose min/max to record"),
     proxy_file: Optional[Path] = typer.Option(
         None,
@@ -245,9 +269,9 @@ def avt_calibrate(
     import functools
     import time
 
-    from saswot.parallel import DIED_TWICE, make_executor
     from saswot.autoproxy import load_proxy_file
     from saswot.io import read_json, write_json
+    from saswot.parallel import DIED_TWICE, make_executor
     from saswot.proxies import resolve_proxies
     from saswot.proxies.avt import calibrate_avt
     from saswot.rank import ScoreCache, ScoreSettings, score_architectures
@@ -260,7 +284,11 @@ def avt_calibrate(
     archs = bm.sample(n, make_rng(sample_seed), task)
     source = _resolve_data(data, data_root)
     settings = ScoreSettings(
-        space=space, batch_size=batch_size, resolution=parse_resolution(resolution), data=source, seed=seed,
+        space=space,
+        batch_size=batch_size,
+        resolution=parse_resolution(resolution),
+        data=source,
+        seed=seed,
         device=check_device(device),
     )
     recorded = resolve_proxies(proxies)
@@ -275,16 +303,28 @@ def avt_calibrate(
     t0 = time.perf_counter()
     with make_executor(workers, ray) as executor:
         per_arch = score_architectures(
-            archs, specs, settings, functools.partial(build_network, num_classes=settings.num_classes, seed=seed),
-            cache=store, data_root=data_root, progress=not quiet, description=f"avt {space}", executor=executor,
+            archs,
+            specs,
+            settings,
+            functools.partial(build_network, num_classes=settings.num_classes, seed=seed),
+            cache=store,
+            data_root=data_root,
+            progress=not quiet,
+            description=f"avt {space}",
+            executor=executor,
         )
         executor_info = executor.describe()
     wall = time.perf_counter() - t0
-    died = sorted(k for k, rec in per_arch.items() if rec.seconds is None and rec.failed
-                  and any(v.startswith(DIED_TWICE) for v in rec.failed.values()))
+    died = sorted(
+        k
+        for k, rec in per_arch.items()
+        if rec.seconds is None and rec.failed and any(v.startswith(DIED_TWICE) for v in rec.failed.values())
+    )
     if died:
-        raise ScoreError(f"cannot calibrate AVT: the worker scoring {len(died)} architecture(s) died twice "
-                         f"({', '.join(died[:5])}); rerun to score them again (finished ones are cached)")
+        raise ScoreError(
+            f"cannot calibrate AVT: the worker scoring {len(died)} architecture(s) died twice "
+            f"({', '.join(died[:5])}); rerun to score them again (finished ones are cached)"
+        )
     lists = {s.name: [per_arch[a.key].scores[s.name] for a in archs] for s in specs}
     if expression is not None:
         extra = calibrate_avt({"expression": lists[expression.name], "nwot": lists["nwot"]})
@@ -295,8 +335,11 @@ def avt_calibrate(
             "settings": settings.to_json(),
         }
         write_json(proxy_file, data)
-        print_table(f"AVT ranges written to {proxy_file}", ["term", "min", "max"],
-                    [[k, v[0], v[1]] for k, v in extra.ranges.items()])
+        print_table(
+            f"AVT ranges written to {proxy_file}",
+            ["term", "min", "max"],
+            [[k, v[0], v[1]] for k, v in extra.ranges.items()],
+        )
     meta = {
         "space": space,
         "settings": settings.to_json(),
@@ -335,4 +378,4 @@ def register(app: typer.Typer) -> None:
     app.command(name="avt-calibrate")(avt_calibrate)
 
 
-__all__ = ["register", "rank", "avt_calibrate", "parse_resolution"]
+__all__ = ["avt_calibrate", "parse_resolution", "rank", "register"]

@@ -12,15 +12,20 @@ import typer
 from saswot.cli._options import proxies_help
 from saswot.errors import SaswotError
 
+
 def score_cmd(
     model: str = typer.Argument(..., help="pkg.module:function or path/to/file.py:function returning an nn.Module."),
-    proxies: str = typer.Option("nwot,snip,synflow,grad_norm,flops,params", "--proxies", help=proxies_help(
-        "; AVT proxies such as saswot need --avt")),
+    proxies: str = typer.Option(
+        "nwot,snip,synflow,grad_norm,flops,params",
+        "--proxies",
+        help=proxies_help("; AVT proxies such as saswot need --avt"),
+    ),
     kwargs: Optional[str] = typer.Option(None, "--kwargs", help="JSON object of keyword arguments for the factory."),
     input_size: str = typer.Option("128x128", "--input-size", help="HxW of the proxy batch."),
     batch_size: int = typer.Option(4, "--batch-size", min=1, help="Images in the proxy batch."),
-    num_classes: Optional[int] = typer.Option(None, "--num-classes", help="Output classes (default: read from the "
-                                              "model's output channels)."),
+    num_classes: Optional[int] = typer.Option(
+        None, "--num-classes", help="Output classes (default: read from the model's output channels)."
+    ),
     data: str = typer.Option("random", "--data", help="Proxy batch: random (no data needed) or camvid."),
     data_root: Optional[str] = typer.Option(None, "--data-root", help="Data root (else $SASWOT_DATA, else ./data)."),
     avt: Optional[Path] = typer.Option(None, "--avt", help="AVT min/max JSON (from avt-calibrate) for saswot."),
@@ -74,23 +79,37 @@ def score_cmd(
         with torch.no_grad():
             logits = main_output(net(probe_images))
     except Exception as exc:  # the user's forward failed on the probe batch: say so in one line
-        raise SaswotError(f"the model's forward failed on a {tuple(probe_images.shape)} input: "
-                          f"{type(exc).__name__}: {exc}") from exc
+        raise SaswotError(
+            f"the model's forward failed on a {tuple(probe_images.shape)} input: {type(exc).__name__}: {exc}"
+        ) from exc
     finally:
         net.train(was_training)
     if logits.dim() != 4:
-        raise SaswotError(f"the model returned a {logits.dim()}-D output {tuple(logits.shape)}; a segmentation "
-                          "network returns N x C x H x W logits (a dict with 'out' or a tuple is fine)")
+        raise SaswotError(
+            f"the model returned a {logits.dim()}-D output {tuple(logits.shape)}; a segmentation "
+            "network returns N x C x H x W logits (a dict with 'out' or a tuple is fine)"
+        )
     classes = num_classes or int(logits.shape[1])
     images, labels = make_batch(data, batch_size, hw, classes, seed, data_root)
-    report = score_network_detailed(net, images, labels, specs, num_classes=classes, avt=avt_stats,
-                                    device=device, seed=seed)
+    report = score_network_detailed(
+        net, images, labels, specs, num_classes=classes, avt=avt_stats, device=device, seed=seed
+    )
     counts = count_model(net, (1, 3, *hw))
     wall = time.perf_counter() - t0
     payload = {
-        "model": model, "kwargs": factory_kwargs, "input_size": list(hw), "batch_size": batch_size, "data": data,
-        "num_classes": classes, "seed": seed, "device": device, "params_m": counts.params / 1e6,
-        "gmacs": counts.flops / 1e9, "scores": report.scores, "failed": report.failed, "wall_s": round(wall, 3),
+        "model": model,
+        "kwargs": factory_kwargs,
+        "input_size": list(hw),
+        "batch_size": batch_size,
+        "data": data,
+        "num_classes": classes,
+        "seed": seed,
+        "device": device,
+        "params_m": counts.params / 1e6,
+        "gmacs": counts.flops / 1e9,
+        "scores": report.scores,
+        "failed": report.failed,
+        "wall_s": round(wall, 3),
     }
     if out is not None:
         write_json(out, payload)

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 
 from saswot.cli._options import parse_resolution
 from saswot.datasets import build_dataset, eval_transform, get_dataset_info
@@ -55,21 +54,40 @@ def train_cmd(
     from saswot.train.loop import TrainConfig, fit
 
     cfg = TrainConfig(
-        model=model, dataset=dataset, out=str(out), data_root=str(data_root) if data_root else None,
-        epochs=epochs, crop=parse_hw(crop, "--crop"), base_size=_opt_hw(base_size, "--base-size"),
-        eval_size=_opt_hw(eval_size, "--eval-size"), batch_size=batch_size, lr=lr, lr_final_ratio=lr_final_ratio,
-        teacher=str(teacher) if teacher else None, device=device, workers=workers, seed=seed, resume=resume,
-        eval_every=eval_every, amp=not no_amp, max_batches=max_batches,
+        model=model,
+        dataset=dataset,
+        out=str(out),
+        data_root=str(data_root) if data_root else None,
+        epochs=epochs,
+        crop=parse_hw(crop, "--crop"),
+        base_size=_opt_hw(base_size, "--base-size"),
+        eval_size=_opt_hw(eval_size, "--eval-size"),
+        batch_size=batch_size,
+        lr=lr,
+        lr_final_ratio=lr_final_ratio,
+        teacher=str(teacher) if teacher else None,
+        device=device,
+        workers=workers,
+        seed=seed,
+        resume=resume,
+        eval_every=eval_every,
+        amp=not no_amp,
+        max_batches=max_batches,
     )
     get_dataset_info(dataset)
     summary = fit(cfg, progress=not quiet)
     write_json(out / "summary.json", summary)
     last = summary["last"]
-    rows = [["epochs done", summary["epochs_done"]], ["best val mIoU", summary["best_miou"]],
-            ["best epoch", summary["best_epoch"]]]
+    rows = [
+        ["epochs done", summary["epochs_done"]],
+        ["best val mIoU", summary["best_miou"]],
+        ["best epoch", summary["best_epoch"]],
+    ]
     if last:
-        rows += [["last train loss", last.get("train_loss", float("nan"))],
-                 ["last val mIoU", last.get("val_miou", float("nan"))]]
+        rows += [
+            ["last train loss", last.get("train_loss", float("nan"))],
+            ["last val mIoU", last.get("val_miou", float("nan"))],
+        ]
     print_table(f"train {model} on {dataset} → {out}", ["item", "value"], rows)
 
 
@@ -88,9 +106,9 @@ def eval_cmd(
     """Evaluate a checkpoint: mIoU from a confusion matrix over the whole split at full resolution."""
     from torch.utils.data import DataLoader
 
+    from saswot.device import resolve_device
     from saswot.train.checkpoint import load_checkpoint, model_from_checkpoint
     from saswot.train.evaluate import evaluate
-    from saswot.device import resolve_device
 
     ck = load_checkpoint(ckpt)
     name = dataset or ck["dataset"]
@@ -106,13 +124,28 @@ def eval_cmd(
     dev = resolve_device(device)
     model = model_from_checkpoint(ck).to(dev)
     loader = DataLoader(ds, batch_size=1, shuffle=False, num_workers=workers)
-    res = evaluate(model, loader, info.num_classes, dev, amp=dev.type == "cuda", vis_dir=save_vis,
-                   palette=info.palette, normalization=norm, progress=not quiet)
+    res = evaluate(
+        model,
+        loader,
+        info.num_classes,
+        dev,
+        amp=dev.type == "cuda",
+        vis_dir=save_vis,
+        palette=info.palette,
+        normalization=norm,
+        progress=not quiet,
+    )
     result = {
-        "checkpoint": str(ckpt), "dataset": name, "split": split, "eval_input_size": size and list(size),
-        "miou": res["miou"], "per_class": dict(zip(info.class_names, res["per_class_iou"])),
-        "pixel_acc": res["pixel_acc"], "mean_class_acc": res["mean_class_acc"],
-        "num_images": res["num_images"], "confusion": res["confusion"],
+        "checkpoint": str(ckpt),
+        "dataset": name,
+        "split": split,
+        "eval_input_size": size and list(size),
+        "miou": res["miou"],
+        "per_class": dict(zip(info.class_names, res["per_class_iou"])),
+        "pixel_acc": res["pixel_acc"],
+        "mean_class_acc": res["mean_class_acc"],
+        "num_images": res["num_images"],
+        "confusion": res["confusion"],
     }
     out = out or ckpt.parent / f"eval_{name}_{split}.json"
     write_json(out, result)
@@ -134,9 +167,9 @@ def fps_cmd(
     out: Optional[Path] = typer.Option(None, "--out", help="Also write the JSON result here."),
 ) -> None:
     """Measure inference speed: warm-up, synchronised timing, median/p90 latency and FPS."""
+    from saswot.device import resolve_device
     from saswot.train.checkpoint import load_checkpoint, model_from_checkpoint
     from saswot.train.fps import measure_fps
-    from saswot.device import resolve_device
     from saswot.train.models import build_model, resolve_model
 
     if precision not in ("fp32", "fp16"):
@@ -153,8 +186,14 @@ def fps_cmd(
     if as_json:
         typer.echo(json.dumps(payload, indent=2))
         return
-    rows = [["FPS", res.fps], ["latency median (ms)", res.latency_ms_median], ["latency p90 (ms)", res.latency_ms_p90],
-            ["latency mean (ms)", res.latency_ms_mean], ["runs", res.runs], ["threads", res.threads]]
+    rows = [
+        ["FPS", res.fps],
+        ["latency median (ms)", res.latency_ms_median],
+        ["latency p90 (ms)", res.latency_ms_p90],
+        ["latency mean (ms)", res.latency_ms_mean],
+        ["runs", res.runs],
+        ["threads", res.threads],
+    ]
     print_table(f"{model} @ {hw[0]}x{hw[1]}, {res.device}, {precision}, batch {batch_size}", ["metric", "value"], rows)
 
 
@@ -163,8 +202,9 @@ def export_cmd(
     onnx: Optional[Path] = typer.Option(None, "--onnx", help="Write a verified ONNX model here."),
     resolution: Optional[str] = typer.Option(None, "--resolution", help="Export HxW (default: dataset's native)."),
     opset: int = typer.Option(17, "--opset", help="ONNX opset version."),
-    atol: float = typer.Option(1e-3, "--atol", help="Absolute part of the ONNX check: |onnx - torch| <= atol + "
-                               "rtol x |torch| for every logit."),
+    atol: float = typer.Option(
+        1e-3, "--atol", help="Absolute part of the ONNX check: |onnx - torch| <= atol + rtol x |torch| for every logit."
+    ),
     rtol: float = typer.Option(1e-3, "--rtol", help="Relative part of the ONNX check (see --atol)."),
     pt: Optional[Path] = typer.Option(None, "--pt", help="Write a slim inference checkpoint here."),
     fp16: bool = typer.Option(False, "--fp16", help="Store the slim checkpoint's weights as float16."),
@@ -185,9 +225,15 @@ def export_cmd(
         hw = parse_hw(resolution or default)
         report = export_onnx(model_from_checkpoint(ck), onnx, hw, opset=opset, atol=atol, rtol=rtol)
         write_json(onnx.with_name(onnx.name + ".json"), {"checkpoint": str(ckpt), **report})
-        rows.append(["onnx", str(onnx), f"max abs diff {report['max_abs_diff']:.2e}, max rel diff "
-                     f"{report['max_rel_diff']:.2e} (atol {atol:g}, rtol {rtol:g}); "
-                     f"{100 * report['pixel_agreement']:.2f} % pixels agree"])
+        rows.append(
+            [
+                "onnx",
+                str(onnx),
+                f"max abs diff {report['max_abs_diff']:.2e}, max rel diff "
+                f"{report['max_rel_diff']:.2e} (atol {atol:g}, rtol {rtol:g}); "
+                f"{100 * report['pixel_agreement']:.2f} % pixels agree",
+            ]
+        )
     print_table(f"export {ckpt}", ["kind", "path", "check"], rows)
 
 

@@ -65,9 +65,7 @@ def get_dataset_info(name: str) -> DatasetInfo:
     try:
         return DATASETS[name]
     except KeyError:
-        raise UnknownNameError(
-            f"unknown dataset '{name}'; choose one of: {', '.join(sorted(DATASETS))}."
-        ) from None
+        raise UnknownNameError(f"unknown dataset '{name}'; choose one of: {', '.join(sorted(DATASETS))}.") from None
 
 
 def build_dataset(

@@ -29,8 +29,7 @@ def read_image(path: Path) -> torch.Tensor:
         return decode_image(read_file(str(path)), mode=ImageReadMode.RGB)
     except (RuntimeError, ValueError, OSError) as exc:
         raise CorruptDataError(
-            f"cannot decode image '{path}' ({exc}). Re-download the dataset or remove the file "
-            "from the split list."
+            f"cannot decode image '{path}' ({exc}). Re-download the dataset or remove the file from the split list."
         ) from exc
 
 
@@ -40,8 +39,7 @@ def read_label(path: Path) -> torch.Tensor:
         lab = decode_image(read_file(str(path)), mode=ImageReadMode.UNCHANGED)
     except (RuntimeError, ValueError, OSError) as exc:
         raise CorruptDataError(
-            f"cannot decode label '{path}' ({exc}). Re-download the dataset or remove the file "
-            "from the split list."
+            f"cannot decode label '{path}' ({exc}). Re-download the dataset or remove the file from the split list."
         ) from exc
     if lab.shape[0] != 1:
         raise CorruptDataError(

@@ -32,12 +32,12 @@ class RandomScale(v2.Transform):
             raise ValueError(f"scales must be positive, got {scales}")
         self.scales = tuple(float(s) for s in scales)
 
-    def make_params(self, flat_inputs: list[Any]) -> dict[str, Any]:  # noqa: D102
+    def make_params(self, flat_inputs: list[Any]) -> dict[str, Any]:
         h, w = v2.query_size(flat_inputs)
         s = self.scales[int(torch.randint(len(self.scales), (1,)).item())]
         return {"size": [max(1, round(h * s)), max(1, round(w * s))]}
 
-    def transform(self, inpt: Any, params: dict[str, Any]) -> Any:  # noqa: D102
+    def transform(self, inpt: Any, params: dict[str, Any]) -> Any:
         if isinstance(inpt, (tv_tensors.Image, tv_tensors.Mask)):
             return F.resize(inpt, params["size"], antialias=True)
         return inpt
@@ -50,7 +50,7 @@ class Resize(v2.Transform):
         super().__init__()
         self.size = list(size)
 
-    def transform(self, inpt: Any, params: dict[str, Any]) -> Any:  # noqa: D102
+    def transform(self, inpt: Any, params: dict[str, Any]) -> Any:
         if isinstance(inpt, (tv_tensors.Image, tv_tensors.Mask)):
             return F.resize(inpt, self.size, antialias=True)
         return inpt

@@ -162,26 +162,30 @@ class FasterSegArch:
         return d
 
     @classmethod
-    def from_json(cls, d: Any) -> "FasterSegArch":
+    def from_json(cls, d: Any) -> FasterSegArch:
         """Parse an arch-file dictionary; raises :class:`InvalidArchError` when malformed/illegal."""
         if not isinstance(d, dict):
             raise InvalidArchError("an arch file must hold a JSON object with a 'branches' list")
         if d.get("format", ARCH_FORMAT) != ARCH_FORMAT:
             raise InvalidArchError(f"not a FasterSeg arch file (format '{d.get('format')}', expected '{ARCH_FORMAT}')")
         if d.get("version", ARCH_VERSION) != ARCH_VERSION:
-            raise InvalidArchError(f"unsupported arch file version {d.get('version')} (this saswot reads {ARCH_VERSION})")
+            raise InvalidArchError(
+                f"unsupported arch file version {d.get('version')} (this saswot reads {ARCH_VERSION})"
+            )
         raw = d.get("branches")
         if not isinstance(raw, list) or not raw:
             raise InvalidArchError("'branches' must be a non-empty list")
         branches = []
         try:
-            for k, b in enumerate(raw):
-                branches.append(Branch(
-                    last=int(b["last"]),
-                    ops=tuple(str(o) for o in b["ops"]),
-                    path=tuple(int(p) for p in b["path"]),
-                    widths=tuple(int(w) for w in b["widths"]),
-                ))
+            for _k, b in enumerate(raw):
+                branches.append(
+                    Branch(
+                        last=int(b["last"]),
+                        ops=tuple(str(o) for o in b["ops"]),
+                        path=tuple(int(p) for p in b["path"]),
+                        widths=tuple(int(w) for w in b["widths"]),
+                    )
+                )
             stem = int(d.get("stem_width", 8))
             head = int(d.get("head_width", 8))
         except (KeyError, TypeError, ValueError) as exc:
@@ -190,8 +194,7 @@ class FasterSegArch:
                 f"'widths' ({type(exc).__name__}: {exc})"
             ) from exc
         search = d.get("search")
-        return cls(tuple(branches), stem, head, str(d.get("name", "")),
-                   search if isinstance(search, dict) else None)
+        return cls(tuple(branches), stem, head, str(d.get("name", "")), search if isinstance(search, dict) else None)
 
 
 def check_structure(arch: FasterSegArch) -> None:
@@ -260,12 +263,15 @@ def load_arch(name_or_path: str | Path) -> FasterSegArch:
                 f"unknown architecture '{text}': use a built-in name ({', '.join(builtin_names())}) "
                 "or the path of an arch JSON file (e.g. the output of `saswot search-arch`)"
             )
-        raise DataNotFoundError(f"arch file not found at '{p}'; check the path or use a built-in name "
-                                f"({', '.join(builtin_names())})")
+        raise DataNotFoundError(
+            f"arch file not found at '{p}'; check the path or use a built-in name ({', '.join(builtin_names())})"
+        )
     try:
         data = json.loads(p.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CorruptDataError(f"arch file '{p}' is not valid JSON ({exc}); regenerate it with `saswot search-arch`") from exc
+        raise CorruptDataError(
+            f"arch file '{p}' is not valid JSON ({exc}); regenerate it with `saswot search-arch`"
+        ) from exc
     try:
         return FasterSegArch.from_json(data)
     except InvalidArchError as exc:

@@ -40,7 +40,7 @@ class FasterSegNet(nn.Module):
         self._branch_meta: list[list[tuple[int, bool]]] = []
         self.refines = nn.ModuleList()
         for b, bc in zip(arch.branches, cells):
-            rest = bc[self.n_shared:]
+            rest = bc[self.n_shared :]
             self.branches.append(nn.ModuleList(make_op(c.op, c.c_in, c.c_out, c.stride) for c in rest))
             self._branch_meta.append([(c.scale_in, c.stride == 2) for c in rest])
             self.refines.append(BranchRefine(b.last, hw, b.skip_channels(arch.stem_width, hw)))
@@ -64,8 +64,9 @@ class FasterSegNet(nn.Module):
         _init_weights(self)
 
     @staticmethod
-    def _run(ops: nn.ModuleList, meta: list[tuple[int, bool]], x: torch.Tensor,
-             skips: dict[int, torch.Tensor]) -> torch.Tensor:
+    def _run(
+        ops: nn.ModuleList, meta: list[tuple[int, bool]], x: torch.Tensor, skips: dict[int, torch.Tensor]
+    ) -> torch.Tensor:
         for op, (scale_in, down) in zip(ops, meta):
             if down:
                 skips[scale_in] = x
@@ -97,14 +98,18 @@ class FasterSegNet(nn.Module):
             return logits, a32, a32
         parts = [branch_skips[hi][1]] if 1 in branch_skips[hi] else []
         for k in self._aux16_from:
-            parts.append(F.interpolate(outs[k], size=tuple(parts[0].shape[-2:]), mode="bilinear",
-                                       align_corners=True) if parts else outs[k])
+            parts.append(
+                F.interpolate(outs[k], size=tuple(parts[0].shape[-2:]), mode="bilinear", align_corners=True)
+                if parts
+                else outs[k]
+            )
         a16 = F.interpolate(self.head16(torch.cat(parts, dim=1)), size=size, mode="bilinear", align_corners=True)
         return logits, a32, a16
 
 
-def build_network(arch: FasterSegArch, num_classes: int = 19, aux_heads: bool = False,
-                  seed: int | None = None) -> FasterSegNet:
+def build_network(
+    arch: FasterSegArch, num_classes: int = 19, aux_heads: bool = False, seed: int | None = None
+) -> FasterSegNet:
     """Build the network of ``arch``.
 
     Args:

@@ -85,7 +85,7 @@ class Component:
         out = self.out_hw()
         px = out[0] * out[1]
         if self.kind == "convnorm":
-            return px * self.c_in * self.c_out * self.k ** 2, self.c_in * self.c_out * self.k ** 2 + 2 * self.c_out
+            return px * self.c_in * self.c_out * self.k**2, self.c_in * self.c_out * self.k**2 + 2 * self.c_out
         if self.kind == "head":
             mid = self.c_in if self.c_in <= 256 else self.c_in // 2
             p = self.c_in * mid * 9 + 2 * mid + mid * self.c_out + self.c_out

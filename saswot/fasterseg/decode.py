@@ -84,7 +84,7 @@ class SpaceConfig:
             return None
         if self.widths.startswith("uniform"):
             try:
-                chi = int(self.widths[len("uniform"):])
+                chi = int(self.widths[len("uniform") :])
             except ValueError:
                 chi = -1
             return uniform_width_grid(chi)
@@ -117,7 +117,7 @@ def raw_path(beta: list[np.ndarray], last: int) -> list[int]:
     elif last == 2:
         pd2 = _softmax(beta[1])[:, 0]
         best, bi, bj = -1.0, -1, -1
-        for j in range(0, 12):
+        for j in range(12):
             for i in range(1, j - 1):
                 v = float(pd1[i] * pd2[j])
                 if v > best:

@@ -40,8 +40,14 @@ class CheapestNetwork:
     evaluated: int
 
 
-def cheapest_network(problem: "object", metric: str = "gmacs", seed: int = 0, samples: int = 300,
-                     steps: int = 400, stop_at: float | None = None) -> CheapestNetwork:
+def cheapest_network(
+    problem: object,
+    metric: str = "gmacs",
+    seed: int = 0,
+    samples: int = 300,
+    steps: int = 400,
+    stop_at: float | None = None,
+) -> CheapestNetwork:
     """Search the cheapest legal network of ``problem``'s space at its target resolution.
 
     Args:
@@ -92,8 +98,9 @@ def cheapest_network(problem: "object", metric: str = "gmacs", seed: int = 0, sa
     return CheapestNetwork(metric, best_cost, problem.decode(best), evaluated)  # type: ignore[attr-defined]
 
 
-def check_budget(problem: "object", seed: int = 0,
-                 on_note: Callable[[str], None] | None = None) -> CheapestNetwork | None:
+def check_budget(
+    problem: object, seed: int = 0, on_note: Callable[[str], None] | None = None
+) -> CheapestNetwork | None:
     """Reject a budget below the cheapest network found; note an unconstrained search.
 
     Args:
@@ -113,11 +120,15 @@ def check_budget(problem: "object", seed: int = 0,
         if on_note is not None:
             on_note("no budget given (--max-gmacs or --max-latency-ms): the search is unconstrained")
         return None
-    if budget.max_gmacs is not None and budget.max_gmacs <= 0 or (
-            budget.max_latency_ms is not None and budget.max_latency_ms <= 0):
+    if (budget.max_gmacs is not None and budget.max_gmacs <= 0) or (
+        budget.max_latency_ms is not None and budget.max_latency_ms <= 0
+    ):
         raise SaswotError("a budget must be positive")
-    metric, limit, option, unit = (("gmacs", budget.max_gmacs, "--max-gmacs", "GMACs") if budget.max_gmacs is not None
-                                   else ("latency_ms", budget.max_latency_ms, "--max-latency-ms", "ms"))
+    metric, limit, option, unit = (
+        ("gmacs", budget.max_gmacs, "--max-gmacs", "GMACs")
+        if budget.max_gmacs is not None
+        else ("latency_ms", budget.max_latency_ms, "--max-latency-ms", "ms")
+    )
     cheapest = cheapest_network(problem, metric, seed, stop_at=limit)
     if limit < cheapest.value:
         raise SaswotError(

@@ -48,14 +48,16 @@ class Genome:
 
     def to_json(self) -> dict[str, Any]:
         """JSON form (lists of lists)."""
-        d: dict[str, Any] = {"alpha": [list(map(list, a)) for a in self.alpha],
-                             "beta": [list(map(list, b)) for b in self.beta]}
+        d: dict[str, Any] = {
+            "alpha": [list(map(list, a)) for a in self.alpha],
+            "beta": [list(map(list, b)) for b in self.beta],
+        }
         if self.ratio is not None:
             d["ratio"] = [list(map(list, r)) for r in self.ratio]
         return d
 
     @classmethod
-    def from_json(cls, d: Any) -> "Genome":
+    def from_json(cls, d: Any) -> Genome:
         """Inverse of :meth:`to_json` (shapes checked)."""
         try:
             alpha = [np.asarray(a, dtype=float) for a in d["alpha"]]
@@ -144,7 +146,18 @@ def width_of(grid: dict[int, tuple[int, ...]], j: int, i: int) -> int:
 
 
 __all__ = [
-    "ALPHA_SHAPES", "BETA_SHAPES", "FASTERSEG_WIDTH_GRID", "Genome", "N_LAYERS", "PRIMITIVES",
-    "RATIO_SHAPES", "crossover_genomes", "from_arrays", "mutate_genome", "ratio_to_width_grid",
-    "sample_genome", "uniform_width_grid", "width_of",
+    "ALPHA_SHAPES",
+    "BETA_SHAPES",
+    "FASTERSEG_WIDTH_GRID",
+    "N_LAYERS",
+    "PRIMITIVES",
+    "RATIO_SHAPES",
+    "Genome",
+    "crossover_genomes",
+    "from_arrays",
+    "mutate_genome",
+    "ratio_to_width_grid",
+    "sample_genome",
+    "uniform_width_grid",
+    "width_of",
 ]

@@ -48,8 +48,15 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize(torch.device(device))
 
 
-def time_forward(module: nn.Module, x: torch.Tensor, device: str = "cpu", warmup: int = 2,
-                 min_reps: int = 3, max_reps: int = 30, target_s: float = 0.3) -> float:
+def time_forward(
+    module: nn.Module,
+    x: torch.Tensor,
+    device: str = "cpu",
+    warmup: int = 2,
+    min_reps: int = 3,
+    max_reps: int = 30,
+    target_s: float = 0.3,
+) -> float:
     """Latency (ms) of ``module(x)``: eval mode, inference mode, batch as given.
 
     Runs ``warmup`` calls, then at least ``min_reps`` timed calls and more until about
@@ -96,12 +103,20 @@ class LatencyTable:
         warmup, min_reps, max_reps, target_s: timing settings of each new entry.
     """
 
-    def __init__(self, device: str = "cpu", path: str | Path | None = None, *, warmup: int = 2,
-                 min_reps: int = 3, max_reps: int = 30, target_s: float = 0.3) -> None:
+    def __init__(
+        self,
+        device: str = "cpu",
+        path: str | Path | None = None,
+        *,
+        warmup: int = 2,
+        min_reps: int = 3,
+        max_reps: int = 30,
+        target_s: float = 0.3,
+    ) -> None:
         self.device = check_device(device)
         self.tag = device_tag(self.device)
         self.path = Path(path) if path is not None else cache_dir() / f"fasterseg-lut-{self.tag}.json"
-        self.timing = dict(warmup=warmup, min_reps=min_reps, max_reps=max_reps, target_s=target_s)
+        self.timing = {"warmup": warmup, "min_reps": min_reps, "max_reps": max_reps, "target_s": target_s}
         self.entries: dict[str, float] = {}
         self.measured_now = 0
         if self.path.exists():
@@ -120,12 +135,24 @@ class LatencyTable:
 
     def save(self) -> Path:
         """Write the table (atomic)."""
-        meta: dict[str, Any] = {"version": LUT_VERSION, "device": self.tag, "torch": torch.__version__,
-                                "unit": "ms", "batch": 1, "timing": self.timing}
+        meta: dict[str, Any] = {
+            "version": LUT_VERSION,
+            "device": self.tag,
+            "torch": torch.__version__,
+            "unit": "ms",
+            "batch": 1,
+            "timing": self.timing,
+        }
         return write_json(self.path, {**meta, "entries": dict(sorted(self.entries.items()))})
 
-    def estimate(self, arch: FasterSegArch, resolution: tuple[int, int], num_classes: int = 19,
-                 save: bool = True, on_component: Callable[[int, int], None] | None = None) -> LatencyBreakdown:
+    def estimate(
+        self,
+        arch: FasterSegArch,
+        resolution: tuple[int, int],
+        num_classes: int = 19,
+        save: bool = True,
+        on_component: Callable[[int, int], None] | None = None,
+    ) -> LatencyBreakdown:
         """LUT estimate of ``arch`` at ``resolution`` (measures missing entries; saves if new).
 
         ``on_component(done, total)`` is called after each component (for a progress bar).

@@ -24,7 +24,11 @@ CELL_OPS: Final[tuple[str, ...]] = PRIMITIVES[1:]
 
 #: Short codes used in canonical strings.
 OP_CODES: Final[dict[str, str]] = {
-    "skip": "s", "conv": "c1", "conv_downup": "z1", "conv_2x": "c2", "conv_2x_downup": "z2",
+    "skip": "s",
+    "conv": "c1",
+    "conv_downup": "z1",
+    "conv_2x": "c2",
+    "conv_2x_downup": "z2",
 }
 
 #: Width choices χ (channels = scale × χ); the multiplier is χ / 12.
@@ -36,7 +40,7 @@ SCALES: Final[tuple[int, ...]] = (8, 16, 32)
 
 def num_filters(scale: int, chi: int) -> int:
     """Channels of a feature at downsampling rate ``scale`` with width χ (``scale·χ``)."""
-    return int(round(scale * FCH * chi / 12))
+    return round(scale * FCH * chi / 12)
 
 
 def _resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -87,8 +91,7 @@ class ZoomedConv(nn.Module):
         self.stride = stride
         layers: list[nn.Module] = [nn.Conv2d(c_in, c_out, 3, 1, 1, bias=False), nn.BatchNorm2d(c_out)]
         if double:
-            layers += [nn.ReLU(inplace=False), nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False),
-                       nn.BatchNorm2d(c_out)]
+            layers += [nn.ReLU(inplace=False), nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False), nn.BatchNorm2d(c_out)]
         self.body = nn.Sequential(*layers)
         self.relu = nn.ReLU(inplace=False)
 

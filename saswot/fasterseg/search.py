@@ -56,8 +56,17 @@ class ProxyScorer:
         avt: AVT statistics for proxies that need them.
     """
 
-    def __init__(self, proxy: Any, images: torch.Tensor, labels: torch.Tensor, *, num_classes: int,
-                 seed: int = 0, device: str = "cpu", avt: Any = None) -> None:
+    def __init__(
+        self,
+        proxy: Any,
+        images: torch.Tensor,
+        labels: torch.Tensor,
+        *,
+        num_classes: int,
+        seed: int = 0,
+        device: str = "cpu",
+        avt: Any = None,
+    ) -> None:
         from saswot.proxies import resolve_proxy
 
         self.spec = resolve_proxy(proxy)
@@ -78,8 +87,9 @@ class ProxyScorer:
         # collection skips the long-lived objects, saswot.allocator).
         with collect_on_exit():
             net = build_network(arch, self.num_classes, seed=self.seed)
-            scores = score_network(net, self.images, self.labels, proxies, num_classes=self.num_classes,
-                                   avt=self.avt, device=self.device)
+            scores = score_network(
+                net, self.images, self.labels, proxies, num_classes=self.num_classes, avt=self.avt, device=self.device
+            )
             del net
         return scores
 
@@ -104,9 +114,16 @@ class FasterSegProblem:
         num_classes: classes (for costs).
     """
 
-    def __init__(self, space: SpaceConfig, scorer: Callable[[FasterSegArch], float | None],
-                 budget: Budget | None = None, lut: LatencyTable | None = None, num_classes: int = 19,
-                 mutation_tries: int = 20, executor: Executor | None = None) -> None:
+    def __init__(
+        self,
+        space: SpaceConfig,
+        scorer: Callable[[FasterSegArch], float | None],
+        budget: Budget | None = None,
+        lut: LatencyTable | None = None,
+        num_classes: int = 19,
+        mutation_tries: int = 20,
+        executor: Executor | None = None,
+    ) -> None:
         self.space = space
         #: where :meth:`evaluate_batch` scores networks (None: in this process); ``scorer`` must
         #: then be picklable (e.g. a :class:`ProxyScorer`)
@@ -243,8 +260,14 @@ def avt_components(spec: Any) -> tuple[str, ...]:
     raise ScoreError(f"proxy '{spec.name}' needs AVT statistics but does not say which terms to calibrate")
 
 
-def calibrate_avt_for_space(problem: FasterSegProblem, scorer: ProxyScorer, n: int, seed: int,
-                            on_step: Callable[[], None] | None = None, executor: Executor | None = None) -> Any:
+def calibrate_avt_for_space(
+    problem: FasterSegProblem,
+    scorer: ProxyScorer,
+    n: int,
+    seed: int,
+    on_step: Callable[[], None] | None = None,
+    executor: Executor | None = None,
+) -> Any:
     """AVT min/max of the proxy's terms over ``n`` seeded random legal architectures of the space.
 
     The architectures are drawn with their own generator (``[seed, 7]``), so calibration never
@@ -273,12 +296,21 @@ def calibrate_avt_for_space(problem: FasterSegProblem, scorer: ProxyScorer, n: i
     ex = executor if executor is not None else SerialExecutor()
     for outcome in ex.map(_score_terms, (scorer, names), drawn):
         if not outcome.ok:
-            raise ScoreError(f"AVT calibration: network {drawn[outcome.index].key()} could not be scored "
-                             f"({outcome.error}); rerun the search")
+            raise ScoreError(
+                f"AVT calibration: network {drawn[outcome.index].key()} could not be scored "
+                f"({outcome.error}); rerun the search"
+            )
         scored[outcome.index] = outcome.value
         if on_step is not None:
             on_step()
     lists = {p: [s[p] for s in scored if s is not None] for p in names}
     archs = [a.key() for a in drawn]
-    return calibrate_avt(lists, {"space": "fasterseg", "n": len(archs), "seed": seed,
-                                 "space_config": {k: v for k, v in asdict(problem.space).items() if not k.startswith("_")}})
+    return calibrate_avt(
+        lists,
+        {
+            "space": "fasterseg",
+            "n": len(archs),
+            "seed": seed,
+            "space_config": {k: v for k, v in asdict(problem.space).items() if not k.startswith("_")},
+        },
+    )

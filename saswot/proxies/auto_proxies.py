@@ -33,8 +33,11 @@ def register_shipped(registry: ProxyRegistry) -> list[str]:
         if "expression" in ranges and "nwot" in ranges:
             # the cache identity covers the AVT ranges: recalibrated ranges never reuse stale scores
             digest = hashlib.sha256(json.dumps(ranges, sort_keys=True).encode()).hexdigest()[:12]
-            registry.add(proxy_spec_from_dict(data, f"{name}+nwot", f"{name}+nwot@{data['expression']}@avt-{digest}",
-                                              combine="nwot"))
+            registry.add(
+                proxy_spec_from_dict(
+                    data, f"{name}+nwot", f"{name}+nwot@{data['expression']}@avt-{digest}", combine="nwot"
+                )
+            )
         added.append(name)
     return added
 

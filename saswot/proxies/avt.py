@@ -40,16 +40,18 @@ class AVTStats:
         }
 
     @classmethod
-    def from_json(cls, obj: Mapping[str, Any]) -> "AVTStats":
+    def from_json(cls, obj: Mapping[str, Any]) -> AVTStats:
         """Inverse of :meth:`to_json`."""
         try:
             ranges = {k: (float(v["min"]), float(v["max"])) for k, v in obj["ranges"].items()}
         except (KeyError, TypeError, ValueError) as exc:
-            raise ScoreError(f"malformed AVT statistics ({exc}); expected {{'ranges': {{proxy: {{min, max}}}}}}") from exc
+            raise ScoreError(
+                f"malformed AVT statistics ({exc}); expected {{'ranges': {{proxy: {{min, max}}}}}}"
+            ) from exc
         return cls(ranges=ranges, meta=dict(obj.get("meta", {})))
 
     @classmethod
-    def read(cls, path: str | Path) -> "AVTStats":
+    def read(cls, path: str | Path) -> AVTStats:
         """Load from a JSON file."""
         return cls.from_json(read_json(path, "AVT statistics file", "Create it with `saswot avt-calibrate`."))
 
@@ -58,7 +60,7 @@ class AVTStats:
         return write_json(path, self.to_json())
 
     @classmethod
-    def load(cls, space: str) -> "AVTStats":
+    def load(cls, space: str) -> AVTStats:
         """The statistics shipped with saswot for ``space`` (``micro``, ``macro``)."""
         available = packaged_spaces()
         if space not in available:
@@ -128,7 +130,9 @@ def calibrate_avt_from_models(
 
     lists: dict[str, list[float]] = {p: [] for p in proxies}
     for model, images, labels in items:
-        s = score_network(model, images, labels, list(proxies), num_classes=num_classes, ignore_index=ignore_index, device=device)
+        s = score_network(
+            model, images, labels, list(proxies), num_classes=num_classes, ignore_index=ignore_index, device=device
+        )
         for p in proxies:
             lists[p].append(s[p])
     return calibrate_avt(lists, meta)
@@ -144,8 +148,10 @@ def avt_scale(value: float, lo: float, hi: float, what: str) -> float:
         ScoreError: the range is empty (``hi <= lo``): the calibration saw no spread.
     """
     if not hi > lo:
-        raise ScoreError(f"the AVT range of '{what}' is empty (min {lo}, max {hi}); recalibrate it on more, or more "
-                         "varied, architectures")
+        raise ScoreError(
+            f"the AVT range of '{what}' is empty (min {lo}, max {hi}); recalibrate it on more, or more "
+            "varied, architectures"
+        )
     return (float(value) - lo) / (hi - lo)
 
 

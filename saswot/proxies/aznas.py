@@ -30,6 +30,7 @@ complexity reuses the parameter / FLOP count.
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -62,7 +63,7 @@ def feature_entropy(feature: Tensor) -> float:
 def trainability(grad_norms: list[float]) -> float:
     """mean over consecutive blocks of -sigma - 1/sigma + 2 with sigma = ||g_{l-1}|| / ||g_l||."""
     terms = []
-    for prev, cur in zip(grad_norms[:-1], grad_norms[1:]):
+    for prev, cur in itertools.pairwise(grad_norms):
         if prev > 0 and cur > 0:
             sigma = prev / cur
             terms.append(-sigma - 1.0 / sigma + 2.0)
@@ -73,7 +74,7 @@ def progressivity(entropies: list[float]) -> float:
     """min over consecutive blocks of E_l - E_{l-1} (NaN with fewer than two blocks)."""
     if len(entropies) < 2:
         return float("nan")
-    return min(b - a for a, b in zip(entropies[:-1], entropies[1:]))
+    return min(b - a for a, b in itertools.pairwise(entropies))
 
 
 def az_components(ctx: ProxyContext) -> dict[str, float]:
@@ -112,29 +113,45 @@ def az_components(ctx: ProxyContext) -> dict[str, float]:
     return result
 
 
-@register_proxy("az_expressivity", needs_grad=False, needs_labels=False, own_pass=True,
-                description="AZ-NAS expressivity: sum of block covariance-spectrum entropies")
+@register_proxy(
+    "az_expressivity",
+    needs_grad=False,
+    needs_labels=False,
+    own_pass=True,
+    description="AZ-NAS expressivity: sum of block covariance-spectrum entropies",
+)
 def az_expressivity(ctx: ProxyContext) -> float:
     """sum_l entropy of the normalised covariance eigenvalues of block l's features."""
     return az_components(ctx)["az_expressivity"]
 
 
-@register_proxy("az_progressivity", needs_grad=False, needs_labels=False, own_pass=True,
-                description="AZ-NAS progressivity: min increase of block expressivity")
+@register_proxy(
+    "az_progressivity",
+    needs_grad=False,
+    needs_labels=False,
+    own_pass=True,
+    description="AZ-NAS progressivity: min increase of block expressivity",
+)
 def az_progressivity(ctx: ProxyContext) -> float:
     """min_l (E_l - E_{l-1})."""
     return az_components(ctx)["az_progressivity"]
 
 
-@register_proxy("az_trainability", needs_grad=False, needs_labels=False, own_pass=True,
-                description="AZ-NAS trainability: mean -sigma - 1/sigma + 2 of block Jacobians")
+@register_proxy(
+    "az_trainability",
+    needs_grad=False,
+    needs_labels=False,
+    own_pass=True,
+    description="AZ-NAS trainability: mean -sigma - 1/sigma + 2 of block Jacobians",
+)
 def az_trainability(ctx: ProxyContext) -> float:
     """mean_l (-sigma_l - 1/sigma_l + 2), sigma_l from back-propagated gradient norms."""
     return az_components(ctx)["az_trainability"]
 
 
-@register_proxy("az_complexity", needs_grad=False, needs_labels=False,
-                description="AZ-NAS complexity: MFLOPs at batch 1")
+@register_proxy(
+    "az_complexity", needs_grad=False, needs_labels=False, description="AZ-NAS complexity: MFLOPs at batch 1"
+)
 def az_complexity(ctx: ProxyContext) -> float:
     """FLOPs of one forward at batch 1 / 1e6."""
     return ctx.counts().flops / 1e6

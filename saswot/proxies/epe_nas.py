@@ -32,7 +32,7 @@ def epe_from_jacobian(jac: np.ndarray, labels: np.ndarray, num_classes: int) -> 
     """EPE-NAS score from J (N x D) and per-image labels (N,)."""
     jac = jac.reshape(jac.shape[0], -1).astype(np.float64)
     per_class = []
-    for c in sorted(set(int(v) for v in labels if v >= 0)):
+    for c in sorted({int(v) for v in labels if v >= 0}):
         rows = jac[labels == c]
         with np.errstate(all="ignore"):
             corr = np.corrcoef(rows) if rows.shape[0] > 1 else np.array(1.0)

@@ -20,7 +20,9 @@ def jacov_from_jacobian(jac: np.ndarray) -> float:
     return float(-np.sum(np.log(eig + K) + 1.0 / (eig + K)))
 
 
-@register_proxy("jacov", needs_labels=False, needs_input_grad=True, description="Jacobian covariance (eigvalsh of corrcoef)")
+@register_proxy(
+    "jacov", needs_labels=False, needs_input_grad=True, description="Jacobian covariance (eigvalsh of corrcoef)"
+)
 def jacov(ctx: ProxyContext) -> float:
     """Score from J = d(sum of all logits)/dx, one row per image."""
     grad = ctx.stats.input_grad

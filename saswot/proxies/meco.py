@@ -70,7 +70,10 @@ def layer_outputs_of_first_image(net: nn.Module, images: Tensor) -> list[Tensor]
 
 
 @register_proxy(
-    "meco", needs_grad=False, needs_labels=False, own_pass=True,
+    "meco",
+    needs_grad=False,
+    needs_labels=False,
+    own_pass=True,
     description="sum_l min eigenvalue of the channel correlation matrix",
 )
 def meco(ctx: ProxyContext) -> float:

@@ -54,7 +54,7 @@ class ProxySpec:
     """
 
     name: str
-    fn: Callable[["ProxyContext"], float]
+    fn: Callable[[ProxyContext], float]
     needs_grad: bool = True
     needs_labels: bool = True
     bn: bool = True
@@ -100,13 +100,13 @@ class ProxyRegistry:
         needs_input_grad: bool = False,
         needs_grad_graph: bool = False,
         cache_id: str | None = None,
-    ) -> Callable[[Callable[["ProxyContext"], float]], Callable[["ProxyContext"], float]]:
+    ) -> Callable[[Callable[[ProxyContext], float]], Callable[[ProxyContext], float]]:
         """Decorator registering ``fn`` under ``name`` (the function is returned unchanged).
 
         ``cache_id`` (default ``name``) keys the proxy's values in score caches: give a new one
         (e.g. ``"zen@2"``) when a change of the definition makes cached values stale."""
 
-        def deco(fn: Callable[["ProxyContext"], float]) -> Callable[["ProxyContext"], float]:
+        def deco(fn: Callable[[ProxyContext], float]) -> Callable[[ProxyContext], float]:
             self.add(
                 ProxySpec(
                     name=name,
@@ -343,8 +343,16 @@ def score_network_detailed(
     """
     specs = resolve_proxies(proxies if isinstance(proxies, str) else list(proxies))
     ctx = make_context(
-        model, images, labels, specs, num_classes=num_classes, ignore_index=ignore_index, avt=avt, device=device,
-        act_max_elems=act_max_elems, seed=seed,
+        model,
+        images,
+        labels,
+        specs,
+        num_classes=num_classes,
+        ignore_index=ignore_index,
+        avt=avt,
+        device=device,
+        act_max_elems=act_max_elems,
+        seed=seed,
     )
     scores: dict[str, float] = {}
     failed: dict[str, str] = {}

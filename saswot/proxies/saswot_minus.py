@@ -164,9 +164,7 @@ def aggregate(counts: Sequence[int], numels: Sequence[int], per_layer: str, over
     return total / len(values) if over_layers == "mean" else total
 
 
-def count_table(
-    layers: Sequence[LayerStats], n_valid: int, pairs: Sequence[str] | None = None
-) -> dict[str, list[int]]:
+def count_table(layers: Sequence[LayerStats], n_valid: int, pairs: Sequence[str] | None = None) -> dict[str, list[int]]:
     """Per-layer counts for every (axis, loss) pair, ``{"axis/loss": [count per layer]}``.
 
     With :func:`aggregate` and the layers' element counts this gives every reading of the grid

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import math
 
-import torch
-
 from saswot.proxies.registry import ProxyContext, register_proxy
 
 

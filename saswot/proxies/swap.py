@@ -56,8 +56,13 @@ def count_distinct_patterns(codes: list[Tensor]) -> int:
     return int(torch.unique(torch.cat(per_layer)).numel())
 
 
-@register_proxy("swap", needs_grad=False, needs_labels=False, own_pass=True,
-                description="distinct sample-wise ReLU patterns over 8 views per image")
+@register_proxy(
+    "swap",
+    needs_grad=False,
+    needs_labels=False,
+    own_pass=True,
+    description="distinct sample-wise ReLU patterns over 8 views per image",
+)
 def swap(ctx: ProxyContext) -> float:
     """Number of distinct sample-wise activation patterns (as a float)."""
     net = ctx.work_copy()

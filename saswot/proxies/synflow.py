@@ -52,7 +52,11 @@ _BN = nn.modules.batchnorm._BatchNorm
 
 
 @register_proxy(
-    "synflow", needs_labels=False, bn=False, own_pass=True, description="log sum_l |W_l * dR/dW_l| (BN off, |W|, ones input)"
+    "synflow",
+    needs_labels=False,
+    bn=False,
+    own_pass=True,
+    description="log sum_l |W_l * dR/dW_l| (BN off, |W|, ones input)",
 )
 def synflow(ctx: ProxyContext) -> float:
     """log of sum |W * dR/dW| with |W|, no BN, all-ones input (float32, scaled float32 or float64)."""
@@ -86,7 +90,9 @@ def _synflow_total(net: nn.Module, ctx: ProxyContext, passes: list[tuple[torch.d
     weights = _weight_names(net)
     biases = _bias_names(net)
 
-    def run(tensors: dict[str, Tensor], dtype: torch.dtype, k: int = 0, forward_only: bool = False) -> tuple[float, float]:
+    def run(
+        tensors: dict[str, Tensor], dtype: torch.dtype, k: int = 0, forward_only: bool = False
+    ) -> tuple[float, float]:
         passes.append((dtype, k))
         return _synflow_pass(net, tensors, ctx, dtype, k, forward_only, weights=weights, biases=biases)
 

@@ -174,8 +174,9 @@ class _State:
 class _Evaluator(Generic[G]):
     """Wraps a problem with the fitness cache and the counters."""
 
-    def __init__(self, problem: SearchProblem[G], state: _State, hall_size: int,
-                 on_evaluate: Callable[[int], None] | None) -> None:
+    def __init__(
+        self, problem: SearchProblem[G], state: _State, hall_size: int, on_evaluate: Callable[[int], None] | None
+    ) -> None:
         self.problem = problem
         self.state = state
         self.hall_size = hall_size
@@ -248,7 +249,7 @@ class _Evaluator(Generic[G]):
             return
         st.hall.append((value, key, self.problem.to_json(genome)))
         st.hall.sort(key=lambda t: (-t[0], t[1]))
-        del st.hall[self.hall_size:]
+        del st.hall[self.hall_size :]
         if value > st.best_fitness:
             st.best_fitness = value
             st.best_key = key
@@ -278,8 +279,7 @@ def _admit(candidates: list[G], pool: list[G], keys: set[str], capacity: int, ev
             keys.add(k)
 
 
-def _fill(pool: list[G], target: int, ev: _Evaluator[G], rng: np.random.Generator,
-          max_tries: int) -> list[G]:
+def _fill(pool: list[G], target: int, ev: _Evaluator[G], rng: np.random.Generator, max_tries: int) -> list[G]:
     """Add random valid, non-duplicate, accepted samples until ``len(pool) == target``."""
     problem = ev.problem
     keys = {problem.key(g) for g in pool}
@@ -332,26 +332,31 @@ def _record(st: _State, iteration_best: float, t0: float) -> IterationRecord:
     )
 
 
-def _save(path: Path, st: _State, rng: np.random.Generator, problem: SearchProblem[G],
-          pool: list[G], meta: dict[str, Any]) -> None:
-    write_json(path, {
-        "version": CHECKPOINT_VERSION,
-        "meta": meta,
-        "iteration": st.iteration,
-        "rng": rng.bit_generator.state,
-        "pool": [problem.to_json(g) for g in pool],
-        "fitness": st.fitness,
-        "best": st.best_json,
-        "best_key": st.best_key,
-        "best_fitness": st.best_fitness,
-        "stagnant": st.stagnant,
-        "resets": st.resets,
-        "evaluations": st.evaluations,
-        "rejected": st.rejected,
-        "elapsed_s": st.elapsed_s,
-        "history": [asdict(r) for r in st.history],
-        "hall": [list(t) for t in st.hall],
-    }, indent=None)
+def _save(
+    path: Path, st: _State, rng: np.random.Generator, problem: SearchProblem[G], pool: list[G], meta: dict[str, Any]
+) -> None:
+    write_json(
+        path,
+        {
+            "version": CHECKPOINT_VERSION,
+            "meta": meta,
+            "iteration": st.iteration,
+            "rng": rng.bit_generator.state,
+            "pool": [problem.to_json(g) for g in pool],
+            "fitness": st.fitness,
+            "best": st.best_json,
+            "best_key": st.best_key,
+            "best_fitness": st.best_fitness,
+            "stagnant": st.stagnant,
+            "resets": st.resets,
+            "evaluations": st.evaluations,
+            "rejected": st.rejected,
+            "elapsed_s": st.elapsed_s,
+            "history": [asdict(r) for r in st.history],
+            "hall": [list(t) for t in st.hall],
+        },
+        indent=None,
+    )
 
 
 def _resumable(meta: dict[str, Any]) -> dict[str, Any]:
@@ -363,8 +368,9 @@ def _resumable(meta: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _load(path: Path, rng: np.random.Generator, problem: SearchProblem[G],
-          meta: dict[str, Any]) -> tuple[_State, list[G]]:
+def _load(
+    path: Path, rng: np.random.Generator, problem: SearchProblem[G], meta: dict[str, Any]
+) -> tuple[_State, list[G]]:
     data = read_json(path, "search checkpoint")
     if data.get("version") != CHECKPOINT_VERSION:
         raise SaswotError(f"checkpoint '{path}' has an unsupported version; delete it to start afresh")
@@ -411,9 +417,21 @@ def _result(st: _State, problem: SearchProblem[G]) -> SearchResult[G]:
 
 
 def _new_state() -> _State:
-    return _State(iteration=0, pool=[], fitness={}, best_json=None, best_key="",
-                  best_fitness=-math.inf, stagnant=0, resets=0, evaluations=0, rejected=0,
-                  elapsed_s=0.0, history=[], hall=[])
+    return _State(
+        iteration=0,
+        pool=[],
+        fitness={},
+        best_json=None,
+        best_key="",
+        best_fitness=-math.inf,
+        stagnant=0,
+        resets=0,
+        evaluations=0,
+        rejected=0,
+        elapsed_s=0.0,
+        history=[],
+        hall=[],
+    )
 
 
 def evolve(

@@ -217,16 +217,12 @@ def _parse_official(text: str, space: str | None) -> TNBArch:
         )
     base, macro, cell = parts
     if base != str(BASE_CHANNELS):
-        raise InvalidArchError(
-            f"architecture string {text!r}: base channels must be {BASE_CHANNELS}, got {base!r}."
-        )
+        raise InvalidArchError(f"architecture string {text!r}: base channels must be {BASE_CHANNELS}, got {base!r}.")
     if not macro.isdigit():
         raise InvalidArchError(f"architecture string {text!r}: macro part {macro!r} must be digits 1–4.")
     if cell == "basic":
         if space == "micro":
-            raise InvalidArchError(
-                f"{text!r} is a macro-space string (cell 'basic') but space 'micro' was requested."
-            )
+            raise InvalidArchError(f"{text!r} is a macro-space string (cell 'basic') but space 'micro' was requested.")
         return MacroArch(tuple(int(c) for c in macro))
     m = _CELL_RE.match(cell)
     if m is None:
@@ -238,8 +234,7 @@ def _parse_official(text: str, space: str | None) -> TNBArch:
         raise InvalidArchError(f"{text!r} is a micro-space string but space 'macro' was requested.")
     if macro != MICRO_SKELETON:
         raise InvalidArchError(
-            f"architecture string {text!r}: the micro space uses the fixed skeleton {MICRO_SKELETON}, "
-            f"got {macro!r}."
+            f"architecture string {text!r}: the micro space uses the fixed skeleton {MICRO_SKELETON}, got {macro!r}."
         )
     return MicroArch(tuple(int(g) for g in m.groups()))
 
@@ -323,9 +318,7 @@ def parse_arch(text: str | TNBArch, space: str | None = None) -> TNBArch:
     if "_" in s:
         m = _CELL_RE.match(s)
         if m is None:
-            raise InvalidArchError(
-                f"micro cell code {s!r} must look like 'a_bc_def' with digits 0–3, e.g. '1_02_333'."
-            )
+            raise InvalidArchError(f"micro cell code {s!r} must look like 'a_bc_def' with digits 0–3, e.g. '1_02_333'.")
         if sp == "macro":
             raise InvalidArchError(f"{s!r} is a micro cell code but space 'macro' was requested.")
         return MicroArch(tuple(int(g) for g in m.groups()))

@@ -39,7 +39,7 @@ class DeepLabV3Plus(nn.Module):
         self.decoder = nn.Sequential(_conv_bn_relu(256 + 48, 256, 3), _conv_bn_relu(256, 256, 3))
         self.classifier = nn.Conv2d(256, num_classes, 1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         size = x.shape[-2:]
         low = self.layer1(self.stem(x))
         high = self.aspp(self.layer4(self.layer3(self.layer2(low))))

@@ -61,8 +61,14 @@ def export_onnx(
             # export is at a fixed resolution, so shape-dependent Python values are constants
             warnings.simplefilter("ignore", torch.jit.TracerWarning)
             torch.onnx.export(
-                model, (x,), str(tmp), input_names=["image"], output_names=["logits"],
-                opset_version=opset, dynamo=False, do_constant_folding=True,
+                model,
+                (x,),
+                str(tmp),
+                input_names=["image"],
+                output_names=["logits"],
+                opset_version=opset,
+                dynamo=False,
+                do_constant_folding=True,
             )
         onnx.checker.check_model(str(tmp))
         sess = ort.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
@@ -88,8 +94,13 @@ def compare_logits(out: np.ndarray, ref: np.ndarray, atol: float, rtol: float) -
     bad = ~(diff <= bound)  # NaN counts as bad
     agreement = float(np.mean(out.argmax(axis=1) == ref.argmax(axis=1))) if ref.ndim == 4 else float("nan")
     max_abs = float(np.nanmax(diff)) if np.isfinite(diff).any() else float("inf")
-    report = {"max_abs_diff": max_abs, "max_rel_diff": float(np.nanmax(diff / np.maximum(np.abs(ref), 1e-12))),
-              "atol": atol, "rtol": rtol, "pixel_agreement": agreement}
+    report = {
+        "max_abs_diff": max_abs,
+        "max_rel_diff": float(np.nanmax(diff / np.maximum(np.abs(ref), 1e-12))),
+        "atol": atol,
+        "rtol": rtol,
+        "pixel_agreement": agreement,
+    }
     if bad.any():
         worst = np.unravel_index(int(np.nanargmax(np.where(np.isnan(diff), np.inf, diff))), diff.shape)
         where = f"class {worst[1]}, pixel {tuple(int(i) for i in worst[2:])}" if ref.ndim == 4 else f"index {worst}"

@@ -83,10 +83,18 @@ def measure_fps(
         torch.backends.cudnn.benchmark = previous_benchmark
     times.sort()
     med = statistics.median(times)
-    p90 = times[min(len(times) - 1, int(round(0.9 * (len(times) - 1))))]
+    p90 = times[min(len(times) - 1, round(0.9 * (len(times) - 1)))]
     return FpsResult(
-        device=str(device), precision=precision, resolution=(int(resolution[0]), int(resolution[1])),
-        batch_size=batch_size, warmup=warmup, runs=len(times), latency_ms_median=med,
-        latency_ms_p90=p90, latency_ms_mean=statistics.fmean(times), latency_ms_min=times[0],
-        fps=batch_size * 1000.0 / med, threads=torch.get_num_threads(),
+        device=str(device),
+        precision=precision,
+        resolution=(int(resolution[0]), int(resolution[1])),
+        batch_size=batch_size,
+        warmup=warmup,
+        runs=len(times),
+        latency_ms_median=med,
+        latency_ms_p90=p90,
+        latency_ms_mean=statistics.fmean(times),
+        latency_ms_min=times[0],
+        fps=batch_size * 1000.0 / med,
+        threads=torch.get_num_threads(),
     )

@@ -33,12 +33,12 @@ from saswot.datasets import (
     train_transform,
 )
 from saswot.device import resolve_device
-from saswot.errors import CorruptDataError, SaswotError, TrainingDivergedError
+from saswot.errors import CorruptDataError, TrainingDivergedError
 from saswot.io import write_json, write_text
 from saswot.progress import make_progress
 from saswot.seeding import torch_generator, torch_seed
-from saswot.train.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
 from saswot.stats import main_output
+from saswot.train.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
 from saswot.train.evaluate import evaluate
 from saswot.train.losses import LossConfig, SegmentationLoss
 from saswot.train.models import ModelSpec, build_model, resolve_model
@@ -108,8 +108,12 @@ def git_sha() -> str | None:
     """The git commit of the source tree, if it is a git checkout with commits."""
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent, capture_output=True,
-            text=True, timeout=10, check=True,
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
         )
     except (OSError, subprocess.SubprocessError):
         return None
@@ -189,8 +193,11 @@ def check_weights(model: nn.Module, limit: float = WEIGHT_LIMIT) -> str | None:
 
 def _diverged(reason: str, epoch: int, last_path: Path) -> TrainingDivergedError:
     """The error for a diverged epoch, saying which checkpoint is kept and what to change."""
-    kept = (f"the last good checkpoint is kept at '{last_path}' (epoch {epoch})" if last_path.exists()
-            else "no checkpoint had been written yet")
+    kept = (
+        f"the last good checkpoint is kept at '{last_path}' (epoch {epoch})"
+        if last_path.exists()
+        else "no checkpoint had been written yet"
+    )
     return TrainingDivergedError(
         f"{reason} in epoch {epoch + 1}; {kept}. Lower the learning rate (--lr) or raise the batch size, then "
         "train again (--resume continues from the kept checkpoint)."
@@ -212,16 +219,25 @@ def _load_teacher(path: str, device: torch.device, num_classes: int) -> nn.Modul
 
 def _loaders(cfg: TrainConfig, epoch: int, device: torch.device) -> tuple[DataLoader, DataLoader]:
     train_ds = build_dataset(
-        cfg.dataset, "train", cfg.data_root,
+        cfg.dataset,
+        "train",
+        cfg.data_root,
         train_transform(AugmentConfig(tuple(cfg.crop), tuple(cfg.scales), cfg.base_size and tuple(cfg.base_size))),
         seed=cfg.seed,
     )
     train_ds.set_epoch(epoch)
-    val_ds = build_dataset(cfg.dataset, "val", cfg.data_root, eval_transform(size=cfg.eval_size and tuple(cfg.eval_size)))
+    val_ds = build_dataset(
+        cfg.dataset, "val", cfg.data_root, eval_transform(size=cfg.eval_size and tuple(cfg.eval_size))
+    )
     pin = device.type == "cuda"
     train_loader = DataLoader(
-        train_ds, batch_size=cfg.batch_size, shuffle=True, drop_last=len(train_ds) >= cfg.batch_size,
-        num_workers=cfg.workers, generator=torch_generator(cfg.seed * 7919 + epoch), pin_memory=pin,
+        train_ds,
+        batch_size=cfg.batch_size,
+        shuffle=True,
+        drop_last=len(train_ds) >= cfg.batch_size,
+        num_workers=cfg.workers,
+        generator=torch_generator(cfg.seed * 7919 + epoch),
+        pin_memory=pin,
     )
     val_loader = DataLoader(val_ds, batch_size=1, shuffle=False, num_workers=cfg.workers, pin_memory=pin)
     return train_loader, val_loader
@@ -279,8 +295,14 @@ def fit(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None) 
     loss_fn = SegmentationLoss(cfg.loss)
 
     normalization = {"mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD)}
-    meta = {"version": __version__, "git_sha": git_sha(), "model_spec": spec.to_json(), "gamma": gamma,
-            "device_resolved": str(device), "torch": torch.__version__}
+    meta = {
+        "version": __version__,
+        "git_sha": git_sha(),
+        "model_spec": spec.to_json(),
+        "gamma": gamma,
+        "device_resolved": str(device),
+        "torch": torch.__version__,
+    }
     write_json(run_dir / "config.json", {**cfg.to_json(), **meta})
 
     last_metrics: dict[str, Any] = {}
@@ -292,8 +314,16 @@ def fit(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None) 
         with torch_seed(cfg.seed * 100_003 + epoch):  # dropout etc. stay reproducible per epoch
             try:
                 parts = train_one_epoch(
-                    model, train_loader, optimizer, loss_fn, device, scaler, teacher, cfg.max_batches,
-                    progress, f"epoch {epoch + 1}/{cfg.epochs}",
+                    model,
+                    train_loader,
+                    optimizer,
+                    loss_fn,
+                    device,
+                    scaler,
+                    teacher,
+                    cfg.max_batches,
+                    progress,
+                    f"epoch {epoch + 1}/{cfg.epochs}",
                 )
             except TrainingDivergedError as exc:
                 raise _diverged(str(exc), epoch, last_path) from None
@@ -304,16 +334,29 @@ def fit(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None) 
         metrics: dict[str, Any] = {"epoch": epoch + 1, "lr": lr, **{f"train_{k}": v for k, v in parts.items()}}
         if (epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs:
             res = evaluate(model, val_loader, info.num_classes, device, amp=cfg.amp, progress=progress)
-            metrics.update({"val_miou": res["miou"], "val_pixel_acc": res["pixel_acc"],
-                            "val_per_class_iou": dict(zip(info.class_names, res["per_class_iou"]))})
+            metrics.update(
+                {
+                    "val_miou": res["miou"],
+                    "val_pixel_acc": res["pixel_acc"],
+                    "val_per_class_iou": dict(zip(info.class_names, res["per_class_iou"])),
+                }
+            )
         metrics["time_s"] = time.perf_counter() - t0
         history.append(metrics)
         ckpt: dict[str, Any] = {
-            "model": spec.to_json(), "dataset": cfg.dataset, "class_names": list(info.class_names),
-            "normalization": normalization, "eval_size": cfg.eval_size and list(cfg.eval_size),
-            "state_dict": model.state_dict(), "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict() if scaler else None,
-            "epoch": epoch + 1, "history": history, "config": cfg.to_json(), "version": __version__,
+            "model": spec.to_json(),
+            "dataset": cfg.dataset,
+            "class_names": list(info.class_names),
+            "normalization": normalization,
+            "eval_size": cfg.eval_size and list(cfg.eval_size),
+            "state_dict": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "scaler": scaler.state_dict() if scaler else None,
+            "epoch": epoch + 1,
+            "history": history,
+            "config": cfg.to_json(),
+            "version": __version__,
         }
         improved = "val_miou" in metrics and metrics["val_miou"] > best_miou
         if improved:
@@ -324,5 +367,10 @@ def fit(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None) 
         save_checkpoint(last_path, ckpt)
         write_text(run_dir / "metrics.jsonl", "".join(json.dumps(h) + "\n" for h in history))
         last_metrics = metrics
-    return {"run_dir": str(run_dir), "epochs_done": len(history), "best_miou": best_miou,
-            "best_epoch": best_epoch, "last": last_metrics}
+    return {
+        "run_dir": str(run_dir),
+        "epochs_done": len(history),
+        "best_miou": best_miou,
+        "best_epoch": best_epoch,
+        "last": last_metrics,
+    }

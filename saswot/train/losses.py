@@ -33,7 +33,7 @@ class OhemCrossEntropy(nn.Module):
         self.min_kept = min_kept
         self.ignore_index = ignore_index
 
-    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:  # noqa: D102
+    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         pixel_loss = F.cross_entropy(logits.float(), target, ignore_index=self.ignore_index, reduction="none")
         valid = target != self.ignore_index
         n_valid = int(valid.sum())

@@ -46,7 +46,7 @@ class ModelSpec:
         return {"name": self.name, "num_classes": self.num_classes, "arch": self.arch}
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "ModelSpec":
+    def from_json(cls, d: dict[str, Any]) -> ModelSpec:
         """Inverse of :meth:`to_json`."""
         return cls(str(d["name"]), int(d["num_classes"]), d.get("arch"))
 
@@ -117,13 +117,14 @@ class TinySegNet(nn.Module):
             self.aux16 = nn.Conv2d(4 * w, num_classes, 1)
             self.aux8 = nn.Conv2d(2 * w, num_classes, 1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:  # noqa: D102
+    def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
         size = x.shape[-2:]
         f8 = self.s8(self.s4(x))
         f16 = self.s16(f8)
         up = F.interpolate(f16, size=f8.shape[-2:], mode="bilinear", align_corners=False)
-        out = F.interpolate(self.head(self.fuse(torch.cat([f8, up], 1))), size=size, mode="bilinear",
-                            align_corners=False)
+        out = F.interpolate(
+            self.head(self.fuse(torch.cat([f8, up], 1))), size=size, mode="bilinear", align_corners=False
+        )
         if self.aux_heads and self.training:
             a16 = F.interpolate(self.aux16(f16), size=size, mode="bilinear", align_corners=False)
             a8 = F.interpolate(self.aux8(f8), size=size, mode="bilinear", align_corners=False)
