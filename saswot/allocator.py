@@ -11,15 +11,18 @@ process for reuse; this is the same as setting ``MALLOC_MMAP_THRESHOLD_`` and
 ``MALLOC_TRIM_THRESHOLD_`` in the environment. The cost is a resident set that stays near its
 peak instead of shrinking between networks.
 
-The command-line entry point calls :func:`tune_malloc` once; library users may call it (it only
-changes this process) or not. On systems without glibc it does nothing.
+Only entry points call :func:`tune_malloc`: the command-line entry point once, and the worker
+processes that saswot starts itself (:mod:`saswot.parallel`), which are not the caller's process.
+Library functions never call it in the caller's process; a library user may call it (it changes
+this process for good) or not. On systems without glibc it does nothing.
 
 The same kind of jobs also pay for Python's cyclic garbage collector: the imported libraries and
 a loaded benchmark table keep about 385,000 Python objects alive in a ``saswot rank`` process, and
 every full collection scans them all (160 ms on the development CPU). The scoring loops free each
 network's reference cycles (hook closures, autograd graphs) right after scoring it, so they score
 it inside :func:`collect_on_exit`: the objects alive before the block are frozen (``gc.freeze``,
-O(1)) and the collection on exit scans only what the block created.
+O(1)) and the collection on exit scans only what the block created. The block leaves the
+garbage collector as it found it: the same freeze count, enabled or not as before.
 """
 
 from __future__ import annotations
@@ -44,6 +47,17 @@ def tune_malloc(mmap_threshold: int = MAX_MMAP_THRESHOLD, trim_threshold: int = 
 
     Returns True if both were accepted, False if this is not glibc or glibc refused a value.
     """
+    ok_mmap = _mallopt(M_MMAP_THRESHOLD, int(mmap_threshold))
+    ok_trim = _mallopt(M_TRIM_THRESHOLD, int(trim_threshold))
+    return ok_mmap and ok_trim
+
+
+def _mallopt(param: int, value: int) -> bool:
+    """Call glibc's ``mallopt(param, value)``; False if this is not glibc or glibc refused it.
+
+    Every ``mallopt`` call of saswot goes through here (tests watch it to check that library
+    calls leave the caller's process alone).
+    """
     if platform.system() != "Linux":
         return False
     try:
@@ -52,11 +66,9 @@ def tune_malloc(mmap_threshold: int = MAX_MMAP_THRESHOLD, trim_threshold: int = 
             return False
         libc.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
         libc.mallopt.restype = ctypes.c_int
-        ok_mmap = libc.mallopt(M_MMAP_THRESHOLD, int(mmap_threshold)) == 1
-        ok_trim = libc.mallopt(M_TRIM_THRESHOLD, int(trim_threshold)) == 1
+        return bool(libc.mallopt(param, value) == 1)
     except OSError:
         return False
-    return ok_mmap and ok_trim
 
 
 @contextmanager
@@ -65,15 +77,23 @@ def collect_on_exit() -> Iterator[None]:
 
     On entry every object alive is frozen (``gc.freeze``): collections during and at the end of
     the block skip it. On exit ``gc.collect()`` frees the block's reference cycles and the frozen
-    objects are moved back (``gc.unfreeze``), unless some were already frozen on entry, in which
-    case the caller's freeze is left as is. Objects that were alive on entry and die inside the
-    block are freed by a later collection.
+    objects are moved back (``gc.unfreeze``), so the freeze count is 0 again. Objects that were
+    alive on entry and die inside the block are freed by a later collection.
+
+    If the caller has frozen objects already, nothing more is frozen: ``gc.unfreeze`` releases
+    every frozen object, so a freeze of ours could not be undone without undoing the caller's.
+    The collection on exit then skips what the caller froze and the freeze count is unchanged.
+    Whether the collector is enabled is not changed either way.
     """
-    already = gc.get_freeze_count() > 0
+    if gc.get_freeze_count() > 0:
+        try:
+            yield
+        finally:
+            gc.collect()
+        return
     gc.freeze()
     try:
         yield
     finally:
         gc.collect()
-        if not already:
-            gc.unfreeze()
+        gc.unfreeze()

@@ -17,132 +17,59 @@ Two ways to score:
   scores on a seeded sample of unlabelled architectures of the space). Log-rank uses the
   network's mid-rank within the sample, (#below + #equal / 2 + 1/2) / (n + 1) in (0, 1); AVT uses
   the sample's min/max. The two ways order a pool identically when the pool is the sample.
+
+The single-network side (parsing, calibration, the ensemble's proxy spec) lives in
+:mod:`saswot.proxies.ensemble`, which the proxy registry imports; this module adds the pool
+aggregation on top and re-exports those names.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy.stats import rankdata
 
-from saswot.errors import ScoreError, UnknownNameError
-from saswot.io import read_json, write_json
+from saswot.errors import ScoreError
+from saswot.proxies.ensemble import (
+    ALIASES,
+    METHODS,
+    PREFIXES,
+    Ensemble,
+    EnsembleCalibration,
+    EnsembleScore,
+    ensemble_spec,
+    is_ensemble,
+    load_calibration,
+    member_names,
+    parse_ensemble,
+    proxy_of,
+    single_score,
+    split_proxy_list,
+)
+from saswot.proxies.registry import REGISTRY, ensemble_proxy_spec, resolve_proxy
 
-#: Aggregation methods.
-METHODS = ("logrank", "avt")
-#: Prefix of each method in a proxy list.
-PREFIXES = {"ensemble": "logrank", "ensemble-avt": "avt"}
-#: Named ensembles.
-ALIASES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "aznas": ("logrank", ("az_expressivity", "az_progressivity", "az_trainability", "az_complexity")),
-}
-
-
-@dataclass(frozen=True)
-class Ensemble:
-    """A set of member proxies and how their scores are combined.
-
-    Attributes:
-        members: member proxy names (registry names or proxy JSON paths).
-        method: ``"logrank"`` or ``"avt"``.
-        calibration: space name or calibration JSON path used for single-network scoring (or None).
-        alias: the named ensemble this is (``"aznas"``), else None.
-    """
-
-    members: tuple[str, ...]
-    method: str = "logrank"
-    calibration: str | None = None
-    alias: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.method not in METHODS:
-            raise UnknownNameError(f"unknown ensemble method '{self.method}'; use one of: {', '.join(METHODS)}")
-        if len(self.members) < 1:
-            raise UnknownNameError("an ensemble needs at least one member proxy")
-
-    @property
-    def name(self) -> str:
-        """Canonical string (parses back with :func:`parse_ensemble`)."""
-        if self.alias:
-            head = self.alias
-        else:
-            prefix = "ensemble" if self.method == "logrank" else "ensemble-avt"
-            head = f"{prefix}:{','.join(self.members)}"
-        return head + (f"@{self.calibration}" if self.calibration else "")
-
-
-def is_ensemble(text: str) -> bool:
-    """True if ``text`` names an ensemble (``ensemble:...``, ``ensemble-avt:...`` or an alias)."""
-    t = text.strip()
-    head = t.split("@", 1)[0]
-    return head in ALIASES or any(t.startswith(p + ":") for p in PREFIXES)
-
-
-def parse_ensemble(text: str) -> Ensemble:
-    """Parse ``ensemble:a,b``, ``ensemble-avt:a,b`` or an alias, each with optional ``@calibration``.
-
-    Raises:
-        UnknownNameError: not an ensemble, or no member.
-    """
-    t = text.strip()
-    calibration = None
-    if "@" in t:
-        t, calibration = (s.strip() for s in t.rsplit("@", 1))
-    if t in ALIASES:
-        method, members = ALIASES[t]
-        return Ensemble(members, method, calibration or None, alias=t)
-    prefix, sep, rest = t.partition(":")
-    if not sep or prefix not in PREFIXES:
-        raise UnknownNameError(
-            f"'{text}' is not an ensemble: write ensemble:NAME,NAME,... or ensemble-avt:NAME,... "
-            f"or one of {', '.join(ALIASES)}"
-        )
-    members = tuple(dict.fromkeys(m.strip() for m in rest.split(",") if m.strip()))
-    return Ensemble(members, PREFIXES[prefix], calibration or None)
-
-
-def split_proxy_list(text: str) -> tuple[list[str], list[Ensemble]]:
-    """Split a ``--proxies`` value into plain proxy names and ensembles.
-
-    Groups are separated by ``;``. A group that names an ensemble (``ensemble:a,b,c``: its commas
-    separate members) is one ensemble; any other group is a comma-separated list in which a bare
-    alias (``aznas``) is an ensemble and every other item a proxy. Without ``;``, a string that
-    starts with an ensemble prefix is one ensemble, so ``ensemble:nwot,flops,auto-micro`` works.
-    """
-    plain: list[str] = []
-    ensembles: list[Ensemble] = []
-    for group in (g.strip() for g in text.split(";")):
-        if not group:
-            continue
-        if any(group.startswith(p + ":") for p in PREFIXES):
-            ensembles.append(parse_ensemble(group))
-            continue
-        for item in (s.strip() for s in group.split(",")):
-            if not item:
-                continue
-            if is_ensemble(item):
-                ensembles.append(parse_ensemble(item))
-            else:
-                plain.append(item)
-    return plain, ensembles
-
-
-def proxy_of(member: str) -> tuple[str, float]:
-    """``"-grasp"`` -> ("grasp", -1.0); ``"nwot"`` -> ("nwot", 1.0)."""
-    return (member[1:], -1.0) if member.startswith("-") else (member, 1.0)
-
-
-def member_names(ensembles: Sequence[Ensemble]) -> list[str]:
-    """Every proxy the ensembles' members read, in order, without duplicates (signs dropped)."""
-    return list(dict.fromkeys(proxy_of(m)[0] for e in ensembles for m in e.members))
+__all__ = [
+    "ALIASES",
+    "METHODS",
+    "PREFIXES",
+    "Ensemble",
+    "EnsembleCalibration",
+    "EnsembleScore",
+    "add_ensemble_scores",
+    "ensemble_proxy_spec",
+    "ensemble_spec",
+    "is_ensemble",
+    "load_calibration",
+    "member_names",
+    "parse_ensemble",
+    "pool_scores",
+    "proxy_of",
+    "single_score",
+    "split_for_rank",
+    "split_proxy_list",
+]
 
 
 def _as_array(values: Sequence[float], sentinel: float, sign: float = 1.0) -> np.ndarray:
@@ -180,174 +107,6 @@ def pool_scores(ens: Ensemble, member_scores: Mapping[str, Sequence[float]], sen
     return total
 
 
-@dataclass(frozen=True)
-class EnsembleCalibration:
-    """Each proxy's scores on a calibration sample of unlabelled architectures (stored sorted).
-
-    Attributes:
-        values: ``{proxy: sorted finite scores}``.
-        meta: how the sample was made (space, settings, seed, architecture keys).
-    """
-
-    values: Mapping[str, tuple[float, ...]]
-    meta: Mapping[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def fit(
-        cls, scores: Mapping[str, Sequence[float]], meta: Mapping[str, Any] | None = None, sentinel: float = -1e8
-    ) -> EnsembleCalibration:
-        """From ``{proxy: [score of each calibration architecture]}`` (failed scores dropped).
-
-        Raises:
-            ScoreError: a proxy without any finite score.
-        """
-        values: dict[str, tuple[float, ...]] = {}
-        for name, vals in scores.items():
-            good = sorted(float(v) for v in vals if v is not None and math.isfinite(v) and v != sentinel)
-            if not good:
-                raise ScoreError(f"cannot calibrate '{name}': no finite score among {len(vals)} architectures")
-            values[name] = tuple(good)
-        return cls(values=values, meta=dict(meta or {}))
-
-    def to_json(self) -> dict[str, Any]:
-        """JSON-serialisable form."""
-        return {"values": {k: list(v) for k, v in sorted(self.values.items())}, "meta": dict(self.meta)}
-
-    @classmethod
-    def from_json(cls, obj: Mapping[str, Any]) -> EnsembleCalibration:
-        """Inverse of :meth:`to_json`."""
-        try:
-            values = {k: tuple(sorted(float(x) for x in v)) for k, v in obj["values"].items()}
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ScoreError(
-                f"malformed ensemble calibration ({exc}); expected {{'values': {{proxy: [...]}}}}"
-            ) from exc
-        return cls(values=values, meta=dict(obj.get("meta", {})))
-
-    def write(self, path: str | Path) -> Path:
-        """Atomically write to a JSON file."""
-        return write_json(path, self.to_json())
-
-    @classmethod
-    def read(cls, path: str | Path) -> EnsembleCalibration:
-        """Load from a JSON file."""
-        return cls.from_json(
-            read_json(path, "ensemble calibration file", "Create it with saswot.ensemble.EnsembleCalibration.fit.")
-        )
-
-    @classmethod
-    def load(cls, space_or_path: str) -> EnsembleCalibration:
-        """The calibration shipped for a space (``micro``, ``macro``) or one read from a ``.json`` path."""
-        if space_or_path.endswith(".json"):
-            return cls.read(space_or_path)
-        res = resources.files("saswot").joinpath("data", "ensemble", f"{space_or_path}.json")
-        if not res.is_file():
-            raise UnknownNameError(
-                f"no shipped ensemble calibration for '{space_or_path}'; give a calibration .json path "
-                "(saswot.ensemble.EnsembleCalibration.fit over unlabelled architectures of your space)"
-            )
-        return cls.from_json(json.loads(res.read_text()))
-
-    def fingerprint(self) -> str:
-        """Short hash of the stored values (used in cache keys)."""
-        blob = json.dumps({k: list(v) for k, v in sorted(self.values.items())})
-        return hashlib.sha256(blob.encode()).hexdigest()[:12]
-
-    def quantile(self, proxy: str, value: float, sign: float = 1.0) -> float:
-        """Mid-rank of ``sign * value`` among ``sign *`` the sample, (below + equal/2 + 1/2) / (n + 1).
-
-        A failed (non-finite) value ranks below the whole sample. Returns a value in (0, 1).
-
-        Raises:
-            ScoreError: no calibration values for ``proxy``.
-        """
-        ref = np.sort(sign * np.asarray(self._values(proxy)))
-        value = sign * value if math.isfinite(value) else -math.inf
-        below = int(np.searchsorted(ref, value, side="left"))
-        equal = int(np.searchsorted(ref, value, side="right")) - below
-        return (below + equal / 2 + 0.5) / (ref.size + 1)
-
-    def avt(self, proxy: str, value: float, sign: float = 1.0) -> float:
-        """(s*value - min) / (max - min) of ``s *`` the sample, s = ``sign`` (not clipped; failed: -1).
-
-        Raises:
-            ScoreError: the sample's range is empty (:func:`saswot.proxies.avt.avt_scale`).
-        """
-        from saswot.proxies.avt import avt_scale
-
-        ref = sorted(sign * v for v in self._values(proxy))
-        if not math.isfinite(value):
-            return -1.0
-        return avt_scale(sign * value, ref[0], ref[-1], proxy)
-
-    def _values(self, proxy: str) -> tuple[float, ...]:
-        if proxy not in self.values:
-            raise ScoreError(
-                f"ensemble calibration has no values for '{proxy}' (have: {', '.join(sorted(self.values))})"
-            )
-        return self.values[proxy]
-
-
-def single_score(
-    ens: Ensemble, values: Mapping[str, float], calib: EnsembleCalibration, sentinel: float = -1e8
-) -> float:
-    """Ensemble score of one network from its members' raw scores and a stored calibration."""
-    total = 0.0
-    for m in ens.members:
-        proxy, sign = proxy_of(m)
-        v = float(values[proxy])
-        v = -math.inf if (not math.isfinite(v) or v == sentinel) else v
-        total += math.log(calib.quantile(proxy, v, sign)) if ens.method == "logrank" else calib.avt(proxy, v, sign)
-    return total
-
-
-def ensemble_proxy_spec(ens: Ensemble | str, calib: EnsembleCalibration | None = None) -> Any:
-    """A :class:`saswot.proxies.ProxySpec` scoring one network with ``ens`` in real time.
-
-    The calibration is ``calib`` or the one the ensemble names (``@micro``, ``@path.json``).
-    Members are computed through the context (``ctx.value``), so they share its statistics pass.
-
-    Raises:
-        ScoreError: no calibration given or named.
-    """
-    from saswot.proxies.registry import SENTINEL, ProxySpec, resolve_proxy
-
-    e = parse_ensemble(ens) if isinstance(ens, str) else ens
-    if calib is None:
-        if not e.calibration:
-            raise ScoreError(
-                f"scoring one network with {e.name} needs stored calibration: append @micro, @macro or "
-                "@calibration.json (or rank a pool with `saswot rank`, which aggregates over the pool)"
-            )
-        calib = EnsembleCalibration.load(e.calibration)
-    specs = [resolve_proxy(proxy_of(m)[0]) for m in e.members]
-    by_name = {s.name: s for s in specs}
-
-    def fn(ctx: Any) -> float:
-        raw = {}
-        for name, spec in by_name.items():
-            if name not in ctx.values:
-                ctx.values[name] = float(spec.fn(ctx))
-            raw[name] = ctx.values[name]
-        return single_score(
-            e, {proxy_of(m)[0]: raw[resolve_proxy(proxy_of(m)[0]).name] for m in e.members}, calib, SENTINEL
-        )
-
-    return ProxySpec(
-        name=e.name,
-        fn=fn,
-        needs_grad=any(s.needs_grad for s in specs),
-        needs_labels=any(s.needs_labels for s in specs),
-        own_pass=any(s.own_pass for s in specs),
-        description=f"{e.method} ensemble of {', '.join(e.members)}",
-        needs_avt=any(s.needs_avt for s in specs),
-        needs_nwot=any(s.needs_nwot for s in specs),
-        needs_input_grad=any(s.needs_input_grad for s in specs),
-        needs_grad_graph=any(s.needs_grad_graph for s in specs),
-        cache_id=f"{e.name}#{','.join(s.cache_key for s in specs)}#calib-{calib.fingerprint()}",
-    )
-
-
 def add_ensemble_scores(per_arch: Mapping[str, Any], ensembles: Sequence[Ensemble], sentinel: float = -1e8) -> None:
     """Post-process ``saswot rank``'s per-architecture scores: add each ensemble's pool score.
 
@@ -366,8 +125,6 @@ def add_ensemble_scores(per_arch: Mapping[str, Any], ensembles: Sequence[Ensembl
 def _member_key(member: str) -> str:
     """Name a member is stored under in score dicts (file proxies are stored by their spec name)."""
     if member.endswith(".json"):
-        from saswot.proxies.registry import resolve_proxy
-
         return resolve_proxy(member).name
     return member
 
@@ -382,7 +139,5 @@ def split_for_rank(text: str) -> tuple[str | list[str], list[Ensemble]]:
     if not ensembles:
         return text, []
     if "all" in plain:
-        from saswot.proxies.registry import REGISTRY
-
         plain = [p for p in plain if p != "all"] + REGISTRY.names()
     return list(dict.fromkeys([*plain, *member_names(ensembles)])), ensembles

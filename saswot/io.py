@@ -148,3 +148,18 @@ def read_json(path: str | os.PathLike[str], what: str = "JSON file", hint: str =
         return json.loads(p.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise CorruptDataError(f"{what} at '{p}' is not valid JSON ({exc}). Re-download or regenerate it.") from exc
+
+
+def sibling(out: str | os.PathLike[str], suffix: str) -> Path:
+    """The file beside ``out`` that shares its stem: ``sibling("run/x.json", ".ckpt.json")`` is ``run/x.ckpt.json``.
+
+    The one naming scheme of the files a command writes next to its result (checkpoints, curves,
+    AVT statistics, caches of a search).
+    """
+    p = Path(out)
+    return p.with_name(p.stem + suffix)
+
+
+def checkpoint_path(out: str | os.PathLike[str]) -> Path:
+    """The checkpoint of the run whose result is ``out``: ``<stem>.ckpt.json`` beside it."""
+    return sibling(out, ".ckpt.json")

@@ -499,7 +499,8 @@ class RunContext:
         work_dir: job folders (``jobs/<job_id>``) and claims (``claims/``).
         data_root: data root (``None``: ``$SASWOT_DATA`` or ``./data``).
         device: ``cpu`` / ``cuda``.
-        threads: torch CPU threads.
+        threads: torch CPU threads of training and latency estimates (``None``: the caller's count);
+            the caller's count is restored after each.
         workers: DataLoader workers.
         latency: estimate LUT latency at the dataset's native resolution on ``device``.
         lease_s: claim lease (seconds).
@@ -587,11 +588,11 @@ def train_job(
     latency_ms, latency_device = None, None
     if ctx.latency:
         from saswot.fasterseg.latency import LatencyTable
+        from saswot.threads import torch_threads
 
-        if ctx.threads is not None:
-            torch.set_num_threads(ctx.threads)
-        lut = LatencyTable(ctx.device if ctx.device != "auto" else "cpu")
-        latency_ms = round(lut.estimate(job.arch, _native_size(recipe.dataset), info.num_classes).total_ms, 3)
+        with torch_threads(ctx.threads):  # the caller's torch thread count is back afterwards
+            lut = LatencyTable(ctx.device if ctx.device != "auto" else "cpu")
+            latency_ms = round(lut.estimate(job.arch, _native_size(recipe.dataset), info.num_classes).total_ms, 3)
         latency_device = lut.tag
     curve = [{k: v for k, v in h.items() if k != "val_per_class_iou"} for h in history]
     entry = {
@@ -896,6 +897,7 @@ def score_bench_archs(
         calibrate_avt_for_space,
     )
     from saswot.proxies import resolve_proxies
+    from saswot.proxies.settings import ScoringSettings
     from saswot.proxydata import make_batch
     from saswot.rank import ScoreSettings, score_architectures
 
@@ -937,7 +939,11 @@ def score_bench_archs(
         out.update(run(plain, None, "proxies"))
     for spec in (s for s in specs if s.needs_avt):
         scorer = ProxyScorer(
-            spec, images, labels, num_classes=settings.num_classes, seed=settings.seed, device=settings.device
+            spec,
+            images,
+            labels,
+            ScoringSettings(num_classes=settings.num_classes, device=settings.device),
+            init_seed=settings.seed,
         )
         problem = FasterSegProblem(SpaceConfig(), scorer, num_classes=settings.num_classes)
         avt = calibrate_avt_for_space(problem, scorer, settings.avt_samples, settings.seed)

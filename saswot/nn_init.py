@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from torch import nn
 
 
-def kaiming_init_(module: nn.Module, mode: str = "fan_out") -> None:
+def kaiming_init_(module: nn.Module, mode: Literal["fan_in", "fan_out"] = "fan_out") -> None:
     """Kaiming-normal (ReLU gain) for every Conv2d in ``module``, zero conv biases, BN weight 1 / bias 0.
 
     Args:

@@ -172,6 +172,9 @@ class SerialExecutor(Executor):
 
 def _init_local_worker(threads: int) -> None:
     """Initializer of a local worker process: pin torch threads, leave Ctrl-C to the driver."""
+    # A worker process that saswot starts itself is not the caller's process: setting its
+    # signal handling, thread count and malloc tuning for good is fine here, and the caller's
+    # process is left alone.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     import torch
 
@@ -310,6 +313,8 @@ def import_ray() -> Any:
 
 def _ray_task(fn: Callable[[S, T], R], shared: S, item: T, threads: int) -> tuple[R, float]:
     """Body of a Ray task: pin torch threads, then :func:`timed_call`."""
+    # A Ray task runs in a Ray worker process, not in the caller's process, so the thread count
+    # and malloc tuning set here change only that worker.
     import torch
 
     from saswot.allocator import tune_malloc

@@ -9,7 +9,6 @@ extra trees and gradient boosting regressors. Everything is seeded by an explici
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -22,9 +21,6 @@ from saswot.errors import ScoreError, UnknownNameError
 
 #: Supported model kinds.
 MODELS = ("rf", "et", "gbr")
-#: Values a digit of an architecture key can take, per space (micro: op codes 0-3; macro: module
-#: codes 1-4, 0 = no module).
-DIGIT_VALUES = {"micro": 4, "macro": 5}
 
 
 @dataclass(frozen=True)
@@ -63,18 +59,19 @@ class PredictorConfig:
 
 
 def encoding_features(key: str, space: str) -> list[float]:
-    """One-hot encoding of a TransNAS-Bench-101 architecture key such as ``"(3, 4, 1, 2, 0, 0)"``.
+    """The architecture encoding of ``key`` given by its search space (``SearchSpace.encode``), e.g. one-hot digits.
 
     Raises:
-        UnknownNameError: unknown space.
+        UnknownNameError: unknown space, or a space without an encoding.
     """
-    if space not in DIGIT_VALUES:
-        raise UnknownNameError(f"no encoding for space '{space}'; use one of: {', '.join(DIGIT_VALUES)}")
-    values = DIGIT_VALUES[space]
-    out: list[float] = []
-    for d in (int(t) for t in re.findall(r"\d+", key)):
-        out.extend(1.0 if d == v else 0.0 for v in range(values))
-    return out
+    from saswot.spaces import get_space
+
+    sp = get_space(space)
+    encode = getattr(sp, "encode", None)
+    features = encode(key) if encode is not None else None
+    if features is None:
+        raise UnknownNameError(f"space '{space}' defines no architecture encoding (SearchSpace.encode)")
+    return list(features)
 
 
 def feature_matrix(
@@ -121,7 +118,7 @@ class FewShotPredictor:
             n_jobs=1,
         )
 
-    def fit(self, x: np.ndarray, y: Sequence[float]) -> FewShotPredictor:
+    def fit(self, x: np.ndarray, y: Sequence[float] | np.ndarray) -> FewShotPredictor:
         """Fit on feature rows ``x`` and accuracies ``y``.
 
         Raises:

@@ -1,9 +1,11 @@
 """The batch every zero-cost proxy sees.
 
-``camvid`` (default): ``batch_size`` CamVid train images drawn without replacement with a seeded
-generator, resized (bilinear, no crop) to ``resolution`` and normalised with mean = std = 0.5
-(NASLib's Taskonomy setting); labels resized with nearest neighbour, void (11) -> ``ignore_index``
-(255). ``random``: Gaussian N(0, 1) images and uniformly random labels in [0, num_classes).
+A registered dataset (:data:`saswot.datasets.DATASETS`; ``camvid`` is the default):
+``batch_size`` train images drawn without replacement with a seeded generator, resized (bilinear,
+no crop) to ``resolution`` and normalised with mean = std = 0.5 (NASLib's Taskonomy setting);
+labels resized with nearest neighbour and mapped by the dataset (CamVid: void (11) ->
+``ignore_index`` (255)). ``random``: Gaussian N(0, 1) images and uniformly random labels in
+[0, num_classes).
 The same (source, batch_size, resolution, num_classes, seed) always gives the same batch, so every
 architecture is scored on the same data.
 """
@@ -20,10 +22,31 @@ from saswot.errors import InvalidArchError, UnknownNameError
 from saswot.paths import dataset_dir
 from saswot.seeding import make_rng, torch_generator
 
-SOURCES = ("camvid", "random")
-#: CamVid has 11 classes (0-10); 11 is void.
-CAMVID_CLASSES = 11
+#: The source that needs no data.
+RANDOM = "random"
 IGNORE_INDEX = 255
+
+
+def proxy_sources() -> tuple[str, ...]:
+    """Every proxy-batch source: ``random`` and the registered datasets."""
+    from saswot.datasets import DATASETS
+
+    return (*DATASETS, RANDOM)
+
+
+def dataset_available(name: str, data_root: str | os.PathLike[str] | None = None) -> bool:
+    """True if the train split of dataset ``name`` is found under the data root (always True for ``random``)."""
+    from saswot.datasets import get_dataset_info
+    from saswot.errors import SaswotError
+
+    if name == RANDOM:
+        return True
+    info = get_dataset_info(name)
+    try:
+        info.list_samples(dataset_dir(name, data_root), "train")
+    except SaswotError:
+        return False
+    return True
 
 
 def camvid_available(data_root: str | os.PathLike[str] | None = None) -> bool:
@@ -31,20 +54,26 @@ def camvid_available(data_root: str | os.PathLike[str] | None = None) -> bool:
     return (dataset_dir("camvid", data_root) / "train.txt").is_file()
 
 
-def _camvid_batch(
-    batch_size: int, resolution: tuple[int, int], num_classes: int, seed: int, data_root: str | os.PathLike[str] | None
+def _dataset_batch(
+    name: str,
+    batch_size: int,
+    resolution: tuple[int, int],
+    num_classes: int,
+    seed: int,
+    data_root: str | os.PathLike[str] | None,
 ) -> tuple[Tensor, Tensor]:
+    from saswot.datasets import get_dataset_info
     from saswot.datasets.base import read_image, read_label
-    from saswot.datasets.camvid import camvid_label_map, camvid_samples
 
-    if num_classes < CAMVID_CLASSES:
+    info = get_dataset_info(name)
+    if num_classes < info.num_classes:
         raise InvalidArchError(
-            f"CamVid labels use {CAMVID_CLASSES} classes but the network predicts {num_classes}; "
-            "use a network with at least 11 outputs or --data random"
+            f"{name} labels use {info.num_classes} classes but the network predicts {num_classes}; "
+            f"use a network with at least {info.num_classes} outputs or --data random"
         )
-    samples = camvid_samples(dataset_dir("camvid", data_root), "train")
+    samples = info.list_samples(dataset_dir(name, data_root), "train")
     if batch_size > len(samples):
-        raise InvalidArchError(f"batch size {batch_size} exceeds the {len(samples)} CamVid train images")
+        raise InvalidArchError(f"batch size {batch_size} exceeds the {len(samples)} {name} train images")
     idx = make_rng(seed).choice(len(samples), size=batch_size, replace=False)
     images, labels = [], []
     for i in sorted(int(j) for j in idx):
@@ -53,7 +82,7 @@ def _camvid_batch(
         images.append((img[0] - 0.5) / 0.5)
         lab = read_label(samples[i].label).float()[None, None]
         lab = F.interpolate(lab, size=resolution, mode="nearest")[0, 0]
-        labels.append(camvid_label_map(lab.to(torch.uint8)))
+        labels.append(info.label_map(lab.to(torch.uint8)))
     return torch.stack(images), torch.stack(labels).long()
 
 
@@ -68,7 +97,8 @@ def make_batch(
     """Return ``(images N x 3 x H x W float32, labels N x H x W int64)``.
 
     Args:
-        source: ``"camvid"`` (real images + labels) or ``"random"`` (Gaussian images, random labels).
+        source: a registered dataset (real images + labels, e.g. ``"camvid"``) or ``"random"``
+            (Gaussian images, random labels).
         batch_size: N.
         resolution: (H, W).
         num_classes: classes of the network (random labels are drawn below it).
@@ -82,11 +112,11 @@ def make_batch(
     if batch_size < 1:
         raise InvalidArchError(f"batch size must be >= 1, got {batch_size}")
     h, w = (int(resolution[0]), int(resolution[1]))
-    if source == "camvid":
-        return _camvid_batch(batch_size, (h, w), num_classes, seed, data_root)
-    if source == "random":
+    if source == RANDOM:
         gen = torch_generator(seed)
         images = torch.randn((batch_size, 3, h, w), generator=gen)
         labels = torch.randint(0, num_classes, (batch_size, h, w), generator=gen)
         return images, labels
-    raise UnknownNameError(f"unknown proxy data source '{source}'; use one of: {', '.join(SOURCES)}")
+    if source not in proxy_sources():
+        raise UnknownNameError(f"unknown proxy data source '{source}'; use one of: {', '.join(proxy_sources())}")
+    return _dataset_batch(source, batch_size, (h, w), num_classes, seed, data_root)

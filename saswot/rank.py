@@ -32,7 +32,7 @@ from saswot.errors import ScoreError
 from saswot.io import read_json, write_json
 from saswot.parallel import Executor, SerialExecutor
 from saswot.progress import make_progress
-from saswot.proxies import SENTINEL, ProxySpec, score_network_detailed
+from saswot.proxies import SENTINEL, ProxySpec, ScoringSettings, score_network_detailed
 from saswot.proxydata import make_batch
 
 #: Bump when the meaning of cached scores changes.
@@ -63,6 +63,17 @@ class ScoreSettings:
         """Short hash of the settings and :data:`CACHE_VERSION`."""
         blob = json.dumps({"v": CACHE_VERSION, **self.to_json()}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def scoring(self, avt: Any = None) -> ScoringSettings:
+        """The :class:`saswot.proxies.ScoringSettings` of these settings, with ``avt`` statistics."""
+        return ScoringSettings(
+            num_classes=self.num_classes,
+            ignore_index=self.ignore_index,
+            device=self.device,
+            act_max_elems=self.act_max_elems,
+            seed=self.seed,
+            avt=avt,
+        )
 
 
 def proxy_cache_key(spec: ProxySpec, avt: Any = None) -> str:
@@ -145,23 +156,11 @@ def score_one(job: ScoreJob, item: tuple[Any, tuple[str, ...]]) -> tuple[dict[st
     """
     arch, names = item
     wanted = [s for s in job.specs if s.name in set(names)]
-    settings = job.settings
     # free this network's reference cycles before building the next one, with a collection
     # that skips the long-lived objects (saswot.allocator)
     with collect_on_exit():
         model = job.build(arch)
-        report = score_network_detailed(
-            model,
-            job.images,
-            job.labels,
-            wanted,
-            num_classes=settings.num_classes,
-            ignore_index=settings.ignore_index,
-            avt=job.avt,
-            device=settings.device,
-            act_max_elems=settings.act_max_elems,
-            seed=settings.seed,
-        )
+        report = score_network_detailed(model, job.images, job.labels, wanted, job.settings.scoring(job.avt))
         out = (dict(report.scores), dict(report.failed))
         del model, report
     return out
@@ -239,8 +238,8 @@ def score_architectures(
     failed_by: dict[str, dict[str, str]] = {k: {} for k in found}
     seconds: dict[str, float] = {}
     with make_progress(disable=not progress) as bar:
-        cached = len(found) - len(todo)
-        label = f"{description} ({cached} cached)" if cached else description
+        n_cached = len(found) - len(todo)
+        label = f"{description} ({n_cached} cached)" if n_cached else description
         task = bar.add_task(label, total=len(todo), status="" if ex.workers == 1 else f"{ex.workers} {ex.kind} workers")
         for outcome in ex.map(score_one, job, todo):
             k = todo_keys[outcome.index]
@@ -339,3 +338,379 @@ def table_rows(result: Mapping[str, Any], scale: float = 100.0) -> tuple[list[st
         row.append(fails.get(proxy, {}).get("count", 0))
         rows.append(row)
     return columns, rows
+
+
+# ---------------------------------------------------------------------------------------- workflows
+def resolve_data_source(data: str, data_root: str | None, on_note: Callable[[str], None] | None = None) -> str:
+    """The proxy-batch source actually used: a dataset falls back to ``random`` (with a note) when it is absent.
+
+    Raises:
+        InvalidArchError: an unknown source.
+    """
+    from saswot.errors import InvalidArchError
+    from saswot.proxydata import RANDOM, dataset_available, proxy_sources
+
+    if data not in proxy_sources():
+        raise InvalidArchError(f"unknown --data '{data}'; use one of: {', '.join(proxy_sources())}")
+    if not dataset_available(data, data_root):
+        if on_note is not None:
+            on_note(
+                f"{data} not found under the data root; falling back to --data random (Gaussian images, random "
+                f"labels). Put it at <data-root>/{data}/ or set SASWOT_DATA."
+            )
+        return RANDOM
+    return data
+
+
+@dataclass(frozen=True)
+class RankRequest:
+    """One ``saswot rank`` run: which archs of which space, which proxies, which proxy batch.
+
+    Attributes:
+        space: a registered search space with ground truth (:mod:`saswot.spaces`).
+        proxies: ``all``, names, proxy files and ensembles (``ensemble:a,b``; groups separated by ``;``).
+        bench: ground-truth file (default: the space's file under the data root).
+        task: the benchmark task (default: the benchmark's default task).
+        samples, sample_size: random subsets for mean ± std of the correlations.
+        seed: seed of the batch, the initialisation, the arch sample and the subsets.
+        archs: ``"all"`` or the size of a random sample.
+        batch_size, resolution, data, data_root, device: the proxy batch and where to score.
+        cache: score cache folder (default ``<cache root>/scores``).
+        avt_file: AVT statistics (default: packaged for the space).
+    """
+
+    space: str
+    proxies: str
+    bench: str | None = None
+    task: str | None = None
+    samples: int = 10
+    sample_size: int = 50
+    seed: int = 0
+    archs: str = "all"
+    batch_size: int = 4
+    resolution: tuple[int, int] = (64, 64)
+    data: str = "camvid"
+    data_root: str | None = None
+    device: str = "cpu"
+    cache: str | Path | None = None
+    avt_file: str | Path | None = None
+
+
+@dataclass
+class RankOutcome:
+    """The result document of a rank run and the per-architecture scores behind it."""
+
+    result: dict[str, Any]
+    per_arch: dict[str, ArchScores]
+    truth: dict[str, float]
+    names: list[str]
+
+
+def select_archs(bench: Any, archs: str, task: str | None, seed: int) -> list[Any]:
+    """``"all"`` architectures of ``task`` or a seeded random sample of ``int(archs)``.
+
+    Raises:
+        InvalidArchError: not a number or ``all``, below 1, or nothing to rank.
+    """
+    from saswot.errors import InvalidArchError
+    from saswot.seeding import make_rng
+
+    if archs.strip().lower() == "all":
+        selected = bench.archs(task)
+    else:
+        try:
+            n = int(archs)
+        except ValueError:
+            raise InvalidArchError(f"bad --archs '{archs}': give a number or 'all'") from None
+        if n < 1:
+            raise InvalidArchError(f"--archs must be >= 1 (got {n}): the architecture list would be empty")
+        selected = bench.sample(n, make_rng(seed), task)
+    if not selected:
+        raise InvalidArchError(f"no architectures to rank for task '{task}' in {bench.path}")
+    return selected
+
+
+def load_benchmark(space: Any, bench: str | Path | None, data_root: str | None) -> Any:
+    """The ground truth of ``space`` (a name or a space): ``bench`` or the space's default file.
+
+    Raises:
+        UnknownNameError: an unknown space, or one without ground truth.
+    """
+    from saswot.spaces import BENCHMARK, get_space
+
+    sp = get_space(space, BENCHMARK)
+    return sp.benchmark(bench, data_root)
+
+
+def avt_mismatch(avt: Any, settings: ScoreSettings) -> list[str]:
+    """Settings in which ``avt`` was calibrated differently from ``settings`` (batch, resolution, data, seed, classes)."""
+    meta = dict(avt.meta.get("settings", {}))
+    current = settings.to_json()
+    return [
+        k for k in ("batch_size", "resolution", "data", "seed", "num_classes") if k in meta and meta[k] != current[k]
+    ]
+
+
+def run_rank(
+    req: RankRequest,
+    *,
+    progress: bool = True,
+    executor: Executor | None = None,
+    on_note: Callable[[str], None] | None = None,
+) -> RankOutcome:
+    """Score the requested architectures of a space and correlate every proxy with the ground truth.
+
+    Args:
+        req: what to rank.
+        progress: progress bar on stderr.
+        executor: where networks are scored (:mod:`saswot.parallel`); None: in this process.
+        on_note: receives one-line warnings (CamVid absent, AVT calibrated differently, ...).
+
+    Returns:
+        A :class:`RankOutcome`; ``result`` is the JSON document of ``saswot rank``.
+    """
+    import functools
+    import time
+
+    from saswot.device import check_device
+    from saswot.ensemble import add_ensemble_scores, split_for_rank
+    from saswot.errors import InvalidArchError
+    from saswot.proxies import resolve_proxies
+    from saswot.proxies.avt import AVTStats
+    from saswot.spaces import BENCHMARK, get_space
+    from saswot.spaces.base import require_benchmark
+
+    note = on_note or (lambda _text: None)
+    if req.samples < 1 or req.sample_size < 2:
+        raise InvalidArchError("--samples must be >= 1 and --sample-size >= 2")
+    if req.batch_size < 2:
+        raise InvalidArchError("--batch-size must be >= 2 (NWOT, jacov and epe_nas compare images)")
+    device = check_device(req.device)
+    space = get_space(req.space, BENCHMARK)
+    to_score, ensembles = split_for_rank(req.proxies)  # ensembles: members are scored, then aggregated below
+    specs = resolve_proxies(to_score)
+    bm = require_benchmark(space, req.bench, req.data_root)
+    task = req.task or bm.default_task
+    selected = select_archs(bm, req.archs, task, req.seed)
+    if req.sample_size >= len(selected):
+        note(
+            f"--sample-size {req.sample_size} is not smaller than the {len(selected)} architectures ranked, so every "
+            "sample holds the same architectures and each ± is 0.00; rank more architectures (--archs) or lower "
+            "--sample-size"
+        )
+    truth = bm.ground_truths(task)
+    source = resolve_data_source(req.data, req.data_root, note)
+    settings = ScoreSettings(
+        space=space.name,
+        batch_size=req.batch_size,
+        resolution=(int(req.resolution[0]), int(req.resolution[1])),
+        data=source,
+        seed=req.seed,
+        num_classes=space.num_classes,
+        device=device,
+    )
+    avt = None
+    if any(s.needs_avt for s in specs):
+        avt = AVTStats.read(req.avt_file) if req.avt_file else AVTStats.load(space.name)
+        diff = avt_mismatch(avt, settings)
+        if diff:
+            meta = dict(avt.meta.get("settings", {}))
+            note(
+                f"AVT statistics were calibrated with different settings ({', '.join(diff)}: "
+                f"{ {k: meta[k] for k in diff} }); saswot scores may fall outside [0, 2]. "
+                "Recalibrate with `saswot avt-calibrate` for these settings."
+            )
+    from saswot.paths import cache_dir
+
+    store = ScoreCache(req.cache if req.cache is not None else cache_dir("scores"), settings)
+    ex = executor if executor is not None else SerialExecutor()
+    t0 = time.perf_counter()
+    per_arch = score_architectures(
+        selected,
+        specs,
+        settings,
+        functools.partial(space.build, num_classes=settings.num_classes, seed=req.seed),
+        key=space.key,
+        avt=avt,
+        cache=store,
+        data_root=req.data_root,
+        progress=progress,
+        description=f"rank {space.name}",
+        executor=ex,
+    )
+    wall = time.perf_counter() - t0
+    add_ensemble_scores(per_arch, ensembles)  # pool-level rank aggregation (ensembles, aznas)
+    config = {
+        **settings.to_json(),
+        "task": task,
+        "proxies": [s.name for s in specs],
+        "samples": req.samples,
+        "sample_size": req.sample_size,
+        "archs": req.archs,
+        "n_archs": len(per_arch),
+        "bench": str(bm.path),
+        "data_requested": req.data,
+        "avt": avt.to_json() if avt is not None else None,
+        "sentinel": SENTINEL,
+    }
+    names = [s.name for s in specs] + [e.name for e in ensembles]
+    # discovered proxies are judged on the architectures not used to search or validate them
+    chosen = {s.name: s.chosen_on[1] for s in specs if s.chosen_on is not None and s.chosen_on[0] == space.name}
+    result = rank_result(
+        per_arch,
+        truth,
+        names,
+        space=space.name,
+        task=task,
+        config=config,
+        samples=req.samples,
+        sample_size=req.sample_size,
+        seed=req.seed,
+        exclude=chosen,
+    )
+    result["executor"] = ex.describe()
+    result["timing"] = scoring_timing(per_arch, wall)
+    return RankOutcome(result=result, per_arch=dict(per_arch), truth=truth, names=names)
+
+
+def scoring_timing(per_arch: Mapping[str, ArchScores], wall_s: float) -> dict[str, Any]:
+    """Timing block of a result file: wall time, per-network seconds (None: from the cache)."""
+    per = {k: rec.seconds for k, rec in per_arch.items()}
+    done = [v for v in per.values() if v is not None]
+    return {
+        "wall_s": round(wall_s, 3),
+        "computed": len(done),
+        "cached": len(per) - len(done),
+        "mean_per_arch_s": (sum(done) / len(done)) if done else None,
+        "per_arch_s": per,
+    }
+
+
+@dataclass(frozen=True)
+class AVTRequest:
+    """One AVT calibration: min/max of raw proxies over a seeded sample of a space's benchmark archs.
+
+    Attributes:
+        space: a registered space with ground truth.
+        n: size of the pre-sampled architecture set.
+        proxies: the raw proxies whose ranges to record.
+        sample_seed: seed of the architecture sample.
+        seed, batch_size, resolution, data, data_root, device, cache, bench, task: as :class:`RankRequest`.
+    """
+
+    space: str
+    n: int = 50
+    proxies: str = "saswot_minus,nwot"
+    sample_seed: int = 2024
+    seed: int = 0
+    batch_size: int = 4
+    resolution: tuple[int, int] = (64, 64)
+    data: str = "camvid"
+    data_root: str | None = None
+    device: str = "cpu"
+    cache: str | Path | None = None
+    bench: str | None = None
+    task: str | None = None
+
+
+def run_avt_calibration(
+    req: AVTRequest,
+    *,
+    proxy_file: str | Path | None = None,
+    progress: bool = True,
+    executor: Executor | None = None,
+    on_note: Callable[[str], None] | None = None,
+) -> tuple[Any, Any]:
+    """AVT statistics of ``req.proxies`` (and, with ``proxy_file``, new AVT ranges for that proxy file).
+
+    Returns:
+        ``(stats, file_ranges)``: the :class:`~saswot.proxies.avt.AVTStats` of the raw proxies, and
+        the re-calibrated ranges of the proxy file's expression and nwot (None without ``proxy_file``;
+        the caller writes them into the file).
+
+    Raises:
+        InvalidArchError: ``n`` below 2 or an AVT-normalised proxy among ``req.proxies``.
+        ScoreError: a worker died twice on some architecture (the others are cached: rerun).
+    """
+    import functools
+    import time
+
+    from saswot.device import check_device
+    from saswot.errors import InvalidArchError
+    from saswot.parallel import DIED_TWICE
+    from saswot.paths import cache_dir
+    from saswot.proxies import resolve_proxies
+    from saswot.proxies.avt import calibrate_avt
+    from saswot.seeding import make_rng
+    from saswot.spaces import BENCHMARK, get_space
+    from saswot.spaces.base import require_benchmark
+
+    if req.n < 2:
+        raise InvalidArchError("--n must be >= 2")
+    space = get_space(req.space, BENCHMARK)
+    bm = require_benchmark(space, req.bench, req.data_root)
+    archs = bm.sample(req.n, make_rng(req.sample_seed), req.task or bm.default_task)
+    source = resolve_data_source(req.data, req.data_root, on_note)
+    settings = ScoreSettings(
+        space=space.name,
+        batch_size=req.batch_size,
+        resolution=(int(req.resolution[0]), int(req.resolution[1])),
+        data=source,
+        seed=req.seed,
+        num_classes=space.num_classes,
+        device=check_device(req.device),
+    )
+    recorded = resolve_proxies(req.proxies)
+    if any(s.needs_avt for s in recorded):
+        raise InvalidArchError("--proxies: AVT ranges are taken of raw proxies, not of AVT-based ones (e.g. saswot)")
+    specs = recorded
+    expression = None
+    if proxy_file is not None:
+        from saswot.autoproxy import load_proxy_file
+
+        expression = load_proxy_file(Path(proxy_file), combine=None)
+        specs = resolve_proxies([*recorded, expression, "nwot"])
+    store = ScoreCache(req.cache if req.cache is not None else cache_dir("scores"), settings)
+    ex = executor if executor is not None else SerialExecutor()
+    t0 = time.perf_counter()
+    per_arch = score_architectures(
+        archs,
+        specs,
+        settings,
+        functools.partial(space.build, num_classes=settings.num_classes, seed=req.seed),
+        key=space.key,
+        cache=store,
+        data_root=req.data_root,
+        progress=progress,
+        description=f"avt {space.name}",
+        executor=ex,
+    )
+    wall = time.perf_counter() - t0
+    died = sorted(
+        k
+        for k, rec in per_arch.items()
+        if rec.seconds is None and rec.failed and any(v.startswith(DIED_TWICE) for v in rec.failed.values())
+    )
+    if died:
+        raise ScoreError(
+            f"cannot calibrate AVT: the worker scoring {len(died)} architecture(s) died twice "
+            f"({', '.join(died[:5])}); rerun to score them again (finished ones are cached)"
+        )
+    keys = [space.key(a) for a in archs]
+    lists = {s.name: [per_arch[k].scores[s.name] for k in keys] for s in specs}
+    file_ranges = None
+    if expression is not None:
+        file_ranges = calibrate_avt({"expression": lists[expression.name], "nwot": lists["nwot"]})
+    meta = {
+        "space": space.name,
+        "settings": settings.to_json(),
+        "sample_seed": req.sample_seed,
+        "archs": keys,
+        "command": f"saswot avt-calibrate --space {space.name} --n {req.n} --seed {req.seed} --sample-seed "
+        f"{req.sample_seed} --batch-size {req.batch_size} --resolution {req.resolution[0]}x{req.resolution[1]} "
+        f"--data {source} --proxies {req.proxies}",
+        "executor": ex.describe(),
+        "timing": scoring_timing(per_arch, wall),
+    }
+    stats = calibrate_avt({s.name: lists[s.name] for s in recorded}, meta)
+    return stats, file_ranges

@@ -238,6 +238,10 @@ def collect_stats(
 ) -> NetStats:
     """Run one forward + backward on a copy of ``model`` and collect proxy statistics.
 
+    Through a :class:`saswot.proxies.ProxyContext` the optional statistics (``need_*``,
+    ``keep_grad_graph``) follow the union of what the scored proxies require
+    (:class:`saswot.proxies.Stat`).
+
     Args:
         model: the network (never modified).
         images: N x C x H x W input batch.
@@ -263,8 +267,8 @@ def collect_stats(
     labels = labels.to(device)
     n = images.shape[0]
 
-    layers: dict[nn.Module, LayerStats] = {}
-    order: list[nn.Module] = []
+    layers: dict[nn.Conv2d | nn.Linear, LayerStats] = {}
+    order: list[nn.Conv2d | nn.Linear] = []
     # layer outputs kept for the Fisher hook; cleared in `finally` so that no reference cycle
     # (tensor -> hook -> closure -> tensor) keeps the autograd graph alive after the pass
     outputs: dict[nn.Module, Tensor] = {}
@@ -276,13 +280,14 @@ def collect_stats(
     handles = []
     names = {m: name for name, m in net.named_modules()}
 
-    def layer_hook(module: nn.Module, inputs: tuple, out: Tensor) -> None:
+    def layer_hook(module: nn.Conv2d | nn.Linear, inputs: tuple, out: Tensor) -> None:
         if module in layers:  # a module run twice keeps its first output
             return
-        kind = "conv" if isinstance(module, nn.Conv2d) else "linear"
-        if kind == "conv":
+        if isinstance(module, nn.Conv2d):
+            kind = "conv"
             fan_in = module.in_channels // module.groups * module.kernel_size[0] * module.kernel_size[1]
         else:
+            kind = "linear"
             fan_in = module.in_features
         layers[module] = LayerStats(
             name=names.get(module, ""),
@@ -296,7 +301,7 @@ def collect_stats(
         if out.requires_grad:
             outputs[module] = out
 
-            def grad_hook(grad: Tensor, module: nn.Module = module) -> None:
+            def grad_hook(grad: Tensor, module: nn.Conv2d | nn.Linear = module) -> None:
                 if not fisher_on["active"] or module not in outputs:
                     return
                 prod = (outputs[module].detach() * grad.detach()).float()

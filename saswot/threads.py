@@ -7,13 +7,17 @@ torch threads per process on a 2-core machine that was busy with other work meas
 slower than one, because the threads wait for each other at every operation; the load-aware
 default avoids that without making an idle machine slower.
 
-Only the command-line entry point applies a thread count (:func:`apply_threads`); library calls
-leave the caller's torch settings alone.
+Only the command-line entry point applies a thread count for the whole process
+(:func:`apply_threads`). A library call that takes a thread count (``TrainConfig.threads``,
+``RunContext.threads``) applies it with :func:`torch_threads`, which gives the caller's count back
+on exit, so a library user's session keeps its torch settings.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from saswot.errors import SaswotError
@@ -104,3 +108,28 @@ def apply_threads(choice: ThreadChoice) -> None:
     import torch
 
     torch.set_num_threads(choice.threads)
+
+
+@contextmanager
+def torch_threads(threads: int | None) -> Iterator[None]:
+    """Run a block with ``threads`` torch intra-op threads, then restore the previous count.
+
+    ``None`` (or the count already in force) changes nothing. The previous count is restored
+    even when the block raises.
+
+    Raises:
+        SaswotError: ``threads`` is not a positive integer.
+    """
+    import torch
+
+    if threads is not None and threads < 1:
+        raise SaswotError(f"threads must be at least 1 (got {threads})")
+    previous = torch.get_num_threads()
+    if threads is None or threads == previous:
+        yield
+        return
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

@@ -12,7 +12,6 @@ import torch
 from torch import nn
 
 from saswot.autoproxy import ProxySearchProblem, load_proxy_file, parse_expression
-from saswot.autoproxy.expression import SASWOT_MINUS
 from saswot.autoproxy.statcache import StatCache, arch_stats_from_netstats
 from saswot.search.evolution import EvolutionConfig, evolve, random_search
 from saswot.stats import collect_stats
@@ -92,19 +91,33 @@ def test_random_search_same_budget(tiny_archs: tuple) -> None:
     assert r.history[-1].evaluations == 12
 
 
+#: A snip-like expression whose value differs between the tiny networks (SasWOT-minus is 0 on all
+#: of them, which would leave the expression term of a combined score untested).
+VARYING = parse_expression("sum_layers(sum(mul(noop(G), noop(W))))")
+
+
 def _write_proxy(path: Path, combine: str | None, archs: list) -> None:
     from saswot.autoproxy.statcache import PackedStats
 
     packed = PackedStats(archs)
-    s = packed.scores(SASWOT_MINUS)
-    data = {"name": "tiny", "expression": SASWOT_MINUS.canonical(), "combine_with": combine,
-            "avt": {"ranges": {"expression": {"min": float(s.min()), "max": float(s.max()) + 1.0},
-                               "nwot": {"min": float(packed.nwot.min()), "max": float(packed.nwot.max()) + 1.0}}}}
+    s = packed.scores(VARYING)
+    assert float(s.max()) > float(s.min())
+    data = {
+        "name": "tiny",
+        "expression": VARYING.canonical(),
+        "combine_with": combine,
+        "avt": {
+            "ranges": {
+                "expression": {"min": float(s.min()), "max": float(s.max()) + 1.0},
+                "nwot": {"min": float(packed.nwot.min()), "max": float(packed.nwot.max()) + 1.0},
+            }
+        },
+    }
     path.write_text(json.dumps(data))
 
 
 def test_proxy_file_via_resolve_proxy(tiny_archs: tuple, tmp_path: Path) -> None:
-    from saswot.proxies import resolve_proxy, score_network
+    from saswot.proxies import Stat, resolve_proxy, score_network
 
     archs, _ = tiny_archs
     x, y = _batch()
@@ -114,19 +127,33 @@ def test_proxy_file_via_resolve_proxy(tiny_archs: tuple, tmp_path: Path) -> None
     assert spec.name == "tiny"
     net = _net(1)
     ours = score_network(net, x, y, [spec], num_classes=3)
+    assert ours["tiny"] != 0.0
     assert ours["tiny"] == pytest.approx(float(arch_stats_and_score(net, x, y)))
     g = tmp_path / "q.json"
     _write_proxy(g, "nwot", archs)
     comb = load_proxy_file(g)
+    assert comb.requires == {Stat.LAYERS, Stat.NWOT_KERNEL} and not comb.needs_avt and "avt" in comb.description
     val = score_network(net, x, y, [comb, "nwot"], num_classes=3)
-    assert np.isfinite(val["tiny"])
-    assert "avt" in comb.description
+    # Paper Eq. 3 with the expression in place of SasWOT-minus, recomputed here from the raw
+    # expression value (the same file without combine_with), the raw NWOT value and the ranges
+    # stored in the file: avt(e) + avt(n) = (e - e_min)/(e_max - e_min) + (n - n_min)/(n_max - n_min).
+    ranges = json.loads(g.read_text())["avt"]["ranges"]
+    e, n = ours["tiny"], val["nwot"]
+    e_lo, e_hi = ranges["expression"]["min"], ranges["expression"]["max"]
+    n_lo, n_hi = ranges["nwot"]["min"], ranges["nwot"]["max"]
+    expected = (e - e_lo) / (e_hi - e_lo) + (n - n_lo) / (n_hi - n_lo)
+    # The two terms are distinct and non-trivial, so a missing term, swapped ranges or an
+    # unnormalised sum cannot pass by accident.
+    assert 0.0 < (e - e_lo) / (e_hi - e_lo) < 1.0 and 0.0 < (n - n_lo) / (n_hi - n_lo) < 1.0
+    assert val["tiny"] == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    assert val["tiny"] != pytest.approx((e - e_lo) / (e_hi - e_lo), rel=1e-6)
+    assert val["tiny"] != pytest.approx((e - n_lo) / (n_hi - n_lo) + (n - e_lo) / (e_hi - e_lo), rel=1e-6)
 
 
 def arch_stats_and_score(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     from saswot.autoproxy import expression_value
 
-    return expression_value(SASWOT_MINUS, collect_stats(net, x, y))
+    return expression_value(VARYING, collect_stats(net, x, y))
 
 
 def test_cli_search_proxy_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -140,7 +167,8 @@ def test_cli_search_proxy_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
     x, y = _batch()
 
-    def fake_cache(space: str, cache_dir: object, data_root: object) -> StatCache:
+    def fake_cache(space: object, cache_dir: object, data_root: object) -> StatCache:
+        space = getattr(space, "name", space)
         def compute(key: str) -> object:
             seed = sum(ord(ch) for ch in key)
             return collect_stats(_net(seed), x, y)
@@ -158,7 +186,13 @@ def test_cli_search_proxy_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert data["method"] == "evolution" and data["random"]["evaluations"] == data["evaluations"]
     assert len(data["search_keys"]) == 8 and not set(data["search_keys"]) & set(data["val_keys"])
     assert out.with_suffix(".png").stat().st_size > 1000
-    assert (tmp_path / "proxy.json.ckpt.json").exists()
+    assert (tmp_path / "proxy.ckpt.json").exists() and (tmp_path / "proxy.fec.json").exists()
+    # a checkpoint under the former name (<out name>.ckpt.json) is adopted by --resume
+    (tmp_path / "proxy.ckpt.json").rename(tmp_path / "proxy.json.ckpt.json")
+    (tmp_path / "proxy.fec.json").rename(tmp_path / "proxy.json.fec.json")
+    assert main([*args, "--resume"]) == 0
+    assert (tmp_path / "proxy.ckpt.json").exists() and not (tmp_path / "proxy.json.ckpt.json").exists()
+    assert json.loads(out.read_text())["expression"] == data["expression"]
     assert resolve_proxy(str(out)).name == "proxy"
     # resume of a finished run gives the same best
     assert main(args + ["--resume", "--no-random-baseline"]) == 0

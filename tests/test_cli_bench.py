@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -17,10 +18,28 @@ needs_data = pytest.mark.skipif(not HAVE_DATA, reason="set SASWOT_DATA to the sh
 
 def _tiny_bench(tmp_path: Path) -> Path:
     rec = {"val_accuracy": 94.5, "params": {"score": 22.210641, "time": 0.1}, "flops": {"score": 25113.985024}}
-    data = {"segmentsemantic": {"(1, 2, 4, 2, 0, 0)": rec, "(4, 1, 3, 3, 3, 1)": dict(rec, val_accuracy=94.0)}}
+    other = dict(rec, val_accuracy=94.0, params={"score": 30.123456, "time": 0.1}, flops={"score": 31000.25})
+    data = {"segmentsemantic": {"(1, 2, 4, 2, 0, 0)": rec, "(4, 1, 3, 3, 3, 1)": other}}
     p = tmp_path / "macro.json"
     p.write_text(json.dumps(data))
     return p
+
+
+def _table_rows(out: str) -> dict[str, str]:
+    """``field -> value`` of a two-column rich table; a cell folded onto more lines is joined."""
+    rows: dict[str, str] = {}
+    last = None
+    for line in out.splitlines():
+        cells = [c.strip() for c in re.split(r"[│|]", line)]
+        if len(cells) != 4 or cells[0] or cells[3]:
+            continue  # not a body row (title, borders, header separator)
+        field, value = cells[1], cells[2]
+        if field:
+            rows[field] = value
+            last = field
+        elif last is not None:
+            rows[last] += value
+    return rows
 
 
 @needs_data
@@ -57,10 +76,50 @@ def test_json_one_arch_by_official_string(capsys: pytest.CaptureFixture[str]) ->
 def test_bench_path_and_arch_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     p = _tiny_bench(tmp_path)
     assert main(["bench", "info", "--space", "macro", "--bench", str(p)]) == 0
-    assert "2" in capsys.readouterr().out
+    summary = _table_rows(capsys.readouterr().out)
+    # every row of the summary, read back from the two records of the fixture
+    assert summary.pop("file") == str(p)
+    assert summary == {
+        "space": "macro",
+        "task": "segmentsemantic",
+        "tasks in file": "segmentsemantic",
+        "architectures": "2",
+        "ground truth min": "94.0000",
+        "ground truth max": "94.5000",
+        "ground truth mean": "94.2500",
+        "params (M) min / max": "22.210641 / 30.123456",
+        "MFLOPs min / max": "25113.985024 / 31000.250000",
+        "recorded proxies": "params, flops",
+    }
+    # one architecture, given in a key form without spaces: its own record, not the other one's
     assert main(["bench", "info", "--space", "macro", "--bench", str(p), "--arch", "(4,1,3,3,3,1)"]) == 0
-    out = capsys.readouterr().out
-    assert "64-413331-basic" in out and "94" in out
+    assert _table_rows(capsys.readouterr().out) == {
+        "key": "(4, 1, 3, 3, 3, 1)",
+        "arch_str": "64-413331-basic",
+        "ground truth (val_accuracy)": "94",
+        "params (M)": "30.123456",
+        "FLOPs (M)": "31000.25",
+    }
+    # the same two records as JSON
+    assert main(["bench", "info", "--space", "macro", "--bench", str(p), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {
+        "space": "macro",
+        "task": "segmentsemantic",
+        "archs": {
+            "(1, 2, 4, 2, 0, 0)": {
+                "arch_str": "64-1242-basic",
+                "params_m": 22.210641,
+                "mflops": 25113.985024,
+                "ground_truth": 94.5,
+            },
+            "(4, 1, 3, 3, 3, 1)": {
+                "arch_str": "64-413331-basic",
+                "params_m": 30.123456,
+                "mflops": 31000.25,
+                "ground_truth": 94.0,
+            },
+        },
+    }
 
 
 def test_arch_not_in_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -19,7 +19,7 @@ from saswot.ensemble import (
     split_proxy_list,
 )
 from saswot.errors import ScoreError, UnknownNameError
-from saswot.proxies import SENTINEL, resolve_proxies, resolve_proxy, score_network
+from saswot.proxies import SENTINEL, ScoringSettings, Stat, resolve_proxies, resolve_proxy, score_network
 from saswot.rank import ArchScores
 
 
@@ -83,13 +83,14 @@ def test_calibrated_single_scores_order_the_calibration_sample_like_the_pool() -
 def test_single_network_ensemble_spec(tmp_path) -> None:
     x, y = tiny_batch()
     models = [tiny_model(seed=s) for s in range(4)]
-    raw = [score_network(m, x, y, ["nwot", "snip"], num_classes=5) for m in models]
+    settings = ScoringSettings(num_classes=5)
+    raw = [score_network(m, x, y, ["nwot", "snip"], settings) for m in models]
     calib = EnsembleCalibration.fit({p: [r[p] for r in raw] for p in ("nwot", "snip")})
     path = calib.write(tmp_path / "calib.json")
     name = f"ensemble:nwot,snip@{path}"
     spec = resolve_proxy(name)
-    assert spec.needs_nwot and spec.needs_grad
-    got = score_network(models[0], x, y, [name, "nwot"], num_classes=5)
+    assert spec.requires == {Stat.NWOT_KERNEL, Stat.LAYERS} and not spec.needs_avt  # union of the members'
+    got = score_network(models[0], x, y, [name, "nwot"], settings)
     want = math.log(calib.quantile("nwot", raw[0]["nwot"])) + math.log(calib.quantile("snip", raw[0]["snip"]))
     assert got[name] == pytest.approx(want)
     assert got["nwot"] == pytest.approx(raw[0]["nwot"])
@@ -113,6 +114,6 @@ def test_shipped_calibrations_cover_the_proxies(space: str) -> None:
     assert all(90 <= len(v) <= 100 and list(v) == sorted(v) for v in calib.values.values())
     assert len(calib.values["nwot"]) == 100
     spec = resolve_proxy(f"ensemble-avt:swap,nwot,-flops@{space}")
-    assert spec.own_pass and spec.needs_nwot
+    assert spec.requires == {Stat.NWOT_KERNEL, Stat.COUNTS}  # swap runs its own pass: nothing to add
     with pytest.raises(UnknownNameError):
         EnsembleCalibration.load("nosuchspace")

@@ -16,6 +16,8 @@ from saswot.proxies import (
     ProxyContext,
     ProxyRegistry,
     ProxySpec,
+    ScoringSettings,
+    Stat,
     resolve_proxies,
     resolve_proxy,
     score_network,
@@ -32,20 +34,24 @@ EXPECTED = {
     "snip", "synflow", "zen", "l2_norm", "plain", "saswot_minus", "saswot",
 }
 AVT = AVTStats({"saswot_minus": (0.0, 100.0), "nwot": (0.0, 40.0)})
+#: Settings of the tiny networks (5 classes), with and without AVT statistics.
+S5 = ScoringSettings(num_classes=5)
+S5_AVT = ScoringSettings(num_classes=5, avt=AVT)
 
 
 def _score(name: str, model: nn.Module, seed: int = 0) -> float:
     x, y = tiny_batch(seed=seed)
-    return score_network(model, x, y, [name], num_classes=5, avt=AVT)[name]
+    return score_network(model, x, y, [name], S5_AVT)[name]
 
 
 def test_registry_has_every_issue_proxy() -> None:
     assert EXPECTED <= set(REGISTRY.names())
-    assert REGISTRY.get("synflow").bn is False and REGISTRY.get("synflow").own_pass
-    grasp = REGISTRY.get("grasp")
-    assert grasp.needs_grad_graph and grasp.needs_labels and not grasp.own_pass
-    assert not REGISTRY.get("params").needs_grad
-    assert REGISTRY.get("saswot").needs_avt
+    assert REGISTRY.get("synflow").requires == frozenset()  # its own pass
+    assert REGISTRY.get("grasp").requires == {Stat.GRAD_GRAPH}
+    assert REGISTRY.get("params").requires == {Stat.COUNTS}
+    saswot = REGISTRY.get("saswot")
+    assert saswot.needs_avt and saswot.avt_terms == ("saswot_minus", "nwot")
+    assert saswot.requires == {Stat.LAYERS, Stat.NWOT_KERNEL}  # inherited from its terms
 
 
 @pytest.mark.parametrize("name", sorted(REGISTRY.names()))
@@ -72,15 +78,15 @@ def test_every_proxy_finite_deterministic_and_model_untouched(name: str) -> None
 def test_shared_pass_gives_same_values_as_separate_calls() -> None:
     x, y = tiny_batch()
     model = tiny_model()
-    together = score_network(model, x, y, ["snip", "nwot", "jacov", "saswot"], num_classes=5, avt=AVT)
+    together = score_network(model, x, y, ["snip", "nwot", "jacov", "saswot"], S5_AVT)
     for name, value in together.items():
-        assert score_network(model, x, y, [name], num_classes=5, avt=AVT)[name] == pytest.approx(value, rel=1e-9)
+        assert score_network(model, x, y, [name], S5_AVT)[name] == pytest.approx(value, rel=1e-9)
 
 
 def test_registry_rejects_duplicates_and_unknown_names() -> None:
     reg = ProxyRegistry()
 
-    @reg.register("one", needs_grad=False)
+    @reg.register("one", requires=())
     def one(ctx: ProxyContext) -> float:
         """Always one."""
         return 1.0
@@ -102,7 +108,7 @@ def test_params_flops_l2_norm_known_values() -> None:
         for m in (model.c1, model.c2, model.classifier):
             m.weight.fill_(0.5)
     x, y = tiny_batch(size=8)
-    s = score_network(model, x, y, ["params", "flops", "l2_norm"], num_classes=5)
+    s = score_network(model, x, y, ["params", "flops", "l2_norm"], S5)
     n_params = (3 * 6 * 9) + 12 + (6 * 6 * 9 + 6) + 12 + (6 * 5 + 5)
     assert s["params"] == pytest.approx(n_params / 1e6)
     # MACs: c1 8x8, c2 4x4 (+bias), classifier 4x4 (+bias); BN 2*numel; ReLU/LeakyReLU numel
@@ -114,7 +120,9 @@ def test_params_flops_l2_norm_known_values() -> None:
 
 
 def _ctx_with_layers(layers: list[LayerStats]) -> ProxyContext:
-    ctx = ProxyContext(model=nn.Identity(), images=torch.zeros(2, 3, 2, 2), labels=torch.zeros(2, 2, 2), num_classes=2)
+    ctx = ProxyContext(
+        model=nn.Identity(), images=torch.zeros(2, 3, 2, 2), labels=torch.zeros(2, 2, 2), settings=ScoringSettings(2)
+    )
     ctx._stats = NetStats(layers=layers, nwot_kernel=None, input_grad=None, features=None, logits_shape=(), loss=0.0)
     return ctx
 
@@ -135,10 +143,10 @@ def test_saswot_minus_toy() -> None:
 def test_saswot_combines_avt_normalised_terms() -> None:
     x, y = tiny_batch()
     model = tiny_model()
-    s = score_network(model, x, y, ["saswot", "saswot_minus", "nwot"], num_classes=5, avt=AVT)
+    s = score_network(model, x, y, ["saswot", "saswot_minus", "nwot"], S5_AVT)
     assert s["saswot"] == pytest.approx(s["saswot_minus"] / 100.0 + s["nwot"] / 40.0)
     with pytest.raises(ScoreError, match="AVT"):
-        score_network(model, x, y, ["saswot"], num_classes=5)
+        score_network(model, x, y, ["saswot"], S5)
 
 
 def test_avt_calibration_and_roundtrip(tmp_path) -> None:
@@ -157,16 +165,16 @@ def test_avt_calibration_and_roundtrip(tmp_path) -> None:
         AVTStats.load("no-such-space")
     x, y = tiny_batch()
     items = [(tiny_model(seed=s), x, y) for s in range(3)]
-    from_models = calibrate_avt_from_models(items, num_classes=5, proxies=("nwot", "snip"))
+    from_models = calibrate_avt_from_models(items, S5, proxies=("nwot", "snip"))
     assert set(from_models.ranges) == {"nwot", "snip"}
     assert from_models.meta["n"] == 3
 
 
 def test_nan_becomes_sentinel_and_is_reported() -> None:
     reg_name = "test_always_nan"  # a spec object, not registered: the global registry stays clean
-    spec = ProxySpec(name=reg_name, fn=lambda ctx: float("nan"), needs_grad=False)
+    spec = ProxySpec(name=reg_name, fn=lambda ctx: float("nan"), requires=())
     x, y = tiny_batch()
-    rep = score_network_detailed(tiny_model(), x, y, [spec, "l2_norm"], num_classes=5)
+    rep = score_network_detailed(tiny_model(), x, y, [spec, "l2_norm"], S5)
     assert rep.scores[reg_name] == SENTINEL
     assert reg_name in rep.failed and "l2_norm" not in rep.failed
 
@@ -188,11 +196,11 @@ def test_grasp_on_the_shared_graph_equals_its_own_double_backward_pass() -> None
 
     model = tiny_model(seed=3)
     x, y = tiny_batch(seed=3)
-    shared = score_network(model, x, y, ["grasp", "snip", "jacov"], num_classes=5)["grasp"]
+    shared = score_network(model, x, y, ["grasp", "snip", "jacov"], S5)["grasp"]
     own = grasp_own_pass(prepare_copy(model), x, y)
     assert shared == pytest.approx(own, rel=1e-9, abs=1e-12)
     # a context without the graph (stats already collected without it) falls back to the own pass
-    ctx = ProxyContext(model=model, images=x, labels=y, num_classes=5, need_grad_graph=False)
+    ctx = ProxyContext(model=model, images=x, labels=y, settings=S5, requires=frozenset({Stat.LAYERS}))
     assert ctx.stats.extra == {}
     assert REGISTRY.get("grasp").fn(ctx) == pytest.approx(own, rel=1e-9, abs=1e-12)
 
@@ -207,12 +215,12 @@ def test_synflow_identity_batchnorm_equals_removing_batchnorm() -> None:
         model.b1.running_mean.fill_(3.0)
         model.b1.running_var.fill_(7.0)
         model.b2.weight.fill_(-2.0)
-    ctx = ProxyContext(model=model, images=x, labels=y, num_classes=5)
+    ctx = ProxyContext(model=model, images=x, labels=y, settings=S5)
     value = REGISTRY.get("synflow").fn(ctx)
     stripped = prepare_copy(model)
     _strip_bn(stripped)
     assert not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in stripped.modules())
-    removed = REGISTRY.get("synflow").fn(ProxyContext(model=stripped, images=x, labels=y, num_classes=5))
+    removed = REGISTRY.get("synflow").fn(ProxyContext(model=stripped, images=x, labels=y, settings=S5))
     assert value == pytest.approx(removed, rel=1e-6)
     work = ctx.work_copy()  # the shared copy is left as it was: BN in train mode, eps restored
     assert work.b1.training and work.b1.eps == model.b1.eps
@@ -252,8 +260,8 @@ def _synflow_with_passes(net: nn.Module) -> tuple[float, list[tuple[torch.dtype,
 
     x, y = tiny_batch()
     passes: list[tuple[torch.dtype, int]] = []
-    raw = synflow_sum(ProxyContext(model=net, images=x, labels=y, num_classes=5), passes)
-    value = REGISTRY.get("synflow").fn(ProxyContext(model=net, images=x, labels=y, num_classes=5))
+    raw = synflow_sum(ProxyContext(model=net, images=x, labels=y, settings=S5), passes)
+    value = REGISTRY.get("synflow").fn(ProxyContext(model=net, images=x, labels=y, settings=S5))
     assert value == math.log(raw)
     return value, passes
 
@@ -262,7 +270,7 @@ def _synflow_float64(net: nn.Module) -> float:
     from saswot.proxies.synflow import _abs_tensors, _synflow_pass
 
     x, y = tiny_batch()
-    ctx = ProxyContext(model=net, images=x, labels=y, num_classes=5)
+    ctx = ProxyContext(model=net, images=x, labels=y, settings=S5)
     return _synflow_pass(net, _abs_tensors(net, torch.float64), ctx, torch.float64)[1]
 
 
@@ -271,7 +279,7 @@ def test_synflow_scaled_float32_equals_float64_when_float32_overflows() -> None:
 
     net = _overflowing_net()
     x, y = tiny_batch()
-    ctx = ProxyContext(model=net, images=x, labels=y, num_classes=5)
+    ctx = ProxyContext(model=net, images=x, labels=y, settings=S5)
     r32, total32 = _synflow_pass(net, _abs_tensors(net, torch.float32), ctx, torch.float32)
     assert math.isinf(r32) and math.isinf(total32)  # the plain float32 pass overflows
     expected = _synflow_float64(net)
@@ -289,10 +297,10 @@ def test_synflow_strips_batchnorm_without_running_statistics() -> None:
     model = tiny_model(seed=8)
     model.b1 = nn.BatchNorm2d(model.b1.num_features, track_running_stats=False)  # no running stats
     x, y = tiny_batch(seed=8)
-    value = REGISTRY.get("synflow").fn(ProxyContext(model=model, images=x, labels=y, num_classes=5))
+    value = REGISTRY.get("synflow").fn(ProxyContext(model=model, images=x, labels=y, settings=S5))
     stripped = prepare_copy(model)
     _strip_bn(stripped)
-    removed = REGISTRY.get("synflow").fn(ProxyContext(model=stripped, images=x, labels=y, num_classes=5))
+    removed = REGISTRY.get("synflow").fn(ProxyContext(model=stripped, images=x, labels=y, settings=S5))
     assert math.isfinite(value) and value == pytest.approx(removed, rel=1e-12)
     assert isinstance(model.b1, nn.BatchNorm2d)  # the caller's model keeps its BatchNorm
 
@@ -302,7 +310,7 @@ def test_synflow_scaling_is_exact_where_float32_does_not_overflow() -> None:
 
     model = tiny_model(seed=5)
     x, y = tiny_batch(seed=5)
-    ctx = ProxyContext(model=model, images=x, labels=y, num_classes=5)
+    ctx = ProxyContext(model=model, images=x, labels=y, settings=S5)
     net = ctx.work_copy()
     tensors = _abs_tensors(net, torch.float32)
     with _identity_batchnorm([m for m in net.modules() if isinstance(m, _BN)]):

@@ -45,7 +45,7 @@ def test_scores_cache_and_resume(tmp_path) -> None:
 
 def test_result_document_and_failures() -> None:
     name = "test_rank_nan"
-    specs = resolve_proxies(["l2_norm", ProxySpec(name=name, fn=lambda ctx: float("nan"), needs_grad=False)])
+    specs = resolve_proxies(["l2_norm", ProxySpec(name=name, fn=lambda ctx: float("nan"), requires=())])
     per = score_architectures([0, 1, 2], specs, SETTINGS, _build, key=str, batch=tiny_batch(), progress=False)
     truth = {"0": 1.0, "1": 3.0, "2": 2.0}
     res = rank_result(per, truth, ["l2_norm", name], space="tiny", task="t", config={"a": 1}, samples=2, sample_size=3, seed=0)

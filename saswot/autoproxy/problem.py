@@ -55,7 +55,7 @@ class ProxySearchProblem:
     def __init__(
         self,
         archs: Sequence[ArchStats],
-        truth: Sequence[float],
+        truth: Sequence[float] | np.ndarray,
         depth: int = DEFAULT_DEPTH,
         probe_archs: int = PROBE_ARCHS,
     ) -> None:

@@ -18,7 +18,7 @@ import torch
 
 from saswot.autoproxy.statcache import ArchStats, PackedStats, StatCache
 from saswot.errors import ScoreError
-from saswot.parallel import Executor, LocalExecutor
+from saswot.parallel import Executor
 
 #: The statistics batch (B's default proxy batch, see :func:`saswot.proxydata.make_batch`).
 BATCH_SOURCE = "camvid"
@@ -56,30 +56,36 @@ def split_archs(bench: Any, n_search: int, n_val: int, seed: int) -> tuple[list[
     return list(drawn[:n_search]), list(drawn[n_search : n_search + n_val])
 
 
-def stats_tag(space: str) -> str:
-    """Identity of the statistics setting (stored in each cache file)."""
+def stats_tag(space: Any) -> str:
+    """Identity of the statistics setting (stored in each cache file); ``space`` is a name or a space."""
+    from saswot.spaces import get_space
+
+    sp = get_space(space)
     h, w = BATCH_RESOLUTION
-    return f"{space}|{BATCH_SOURCE}|n{BATCH_SIZE}|{h}x{w}|batchseed{BATCH_SEED}|init{INIT_SEED}|c{NUM_CLASSES}"
+    return f"{sp.name}|{BATCH_SOURCE}|n{BATCH_SIZE}|{h}x{w}|batchseed{BATCH_SEED}|init{INIT_SEED}|c{sp.num_classes}"
 
 
 def make_stat_cache(
-    space: str, cache_dir: str | os.PathLike[str] | None, data_root: str | os.PathLike[str] | None
+    space: Any, cache_dir: str | os.PathLike[str] | None, data_root: str | os.PathLike[str] | None
 ) -> StatCache:
-    """A :class:`StatCache` computing missing entries with A's builder and B's statistics pass."""
-    from saswot.proxydata import make_batch
-    from saswot.stats import collect_stats
-    from saswot.tnb101.builder import build_network
-    from saswot.tnb101.encoding import parse_arch
+    """A :class:`StatCache` computing missing entries with the space's builder and the shared statistics pass.
 
+    ``space`` is a registered name or a space object (:mod:`saswot.spaces`).
+    """
+    from saswot.proxydata import make_batch
+    from saswot.spaces import get_space
+    from saswot.stats import collect_stats
+
+    sp = get_space(space)
     batch: dict[str, torch.Tensor] = {}
 
     def compute(key: str) -> object:
         if not batch:
             images, labels = make_batch(
-                BATCH_SOURCE, BATCH_SIZE, BATCH_RESOLUTION, NUM_CLASSES, BATCH_SEED, data_root=data_root
+                BATCH_SOURCE, BATCH_SIZE, BATCH_RESOLUTION, sp.num_classes, BATCH_SEED, data_root=data_root
             )
             batch["x"], batch["y"] = images, labels
-        net = build_network(parse_arch(key, space), num_classes=NUM_CLASSES, seed=INIT_SEED)
+        net = sp.build(sp.parse(key), num_classes=sp.num_classes, seed=INIT_SEED)
         stats = collect_stats(net, batch["x"], batch["y"], need_input_grad=False, need_nwot=True)
         del net
         return stats
@@ -87,23 +93,16 @@ def make_stat_cache(
     from saswot.paths import cache_dir as default_cache_dir
 
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir("autoproxy")
-    cache = StatCache(folder / space, compute, stats_tag(space))
+    cache = StatCache(folder / sp.name, compute, stats_tag(sp))
     cache.worker_spec = (
-        space,
+        sp,
         None if cache_dir is None else str(cache_dir),
         None if data_root is None else str(data_root),
     )
     return cache
 
 
-#: Architectures a statistics worker process handles before it is replaced. The statistics
-#: pass leaks memory across networks (autograd graphs kept alive by tensor-hook reference
-#: cycles, ~0.3 GB per TNB101 network), so missing entries are computed in worker processes
-#: that are restarted every few architectures; this bounds the RSS of a long caching run.
-WORKER_ARCHS = 4
-
-
-def compute_arch_stats(spec: tuple[str, str | None, str | None], key: str) -> ArchStats:
+def compute_arch_stats(spec: tuple[Any, str | None, str | None], key: str) -> ArchStats:
     """Statistics of one architecture, computed (not written) by :func:`make_stat_cache`'s rule.
 
     The task of the statistics collection on any executor (:mod:`saswot.parallel`); ``spec`` is
@@ -117,71 +116,85 @@ def load_arch_stats(
     cache: StatCache,
     keys: Sequence[str],
     progress: Callable[[int], None] | None = None,
-    worker: tuple[str, str | None, str | None] | None = None,
+    worker: tuple[Any, str | None, str | None] | None = None,
     executor: Executor | None = None,
     seconds: dict[str, float] | None = None,
 ) -> list[ArchStats]:
     """Statistics of ``keys`` (computed and cached when missing).
 
-    Missing entries are computed by ``executor`` and written by this process as they arrive (one
-    atomic write per architecture), so an interrupted collection resumes where it stopped.
+    Missing entries are computed in this process, or by ``executor`` when one with worker
+    processes is given (a parallel collection); either way this process writes each entry as it
+    is computed (one atomic write per architecture), so an interrupted collection resumes where
+    it stopped. Computing in this process keeps its memory bounded: the statistics pass frees
+    each network on return (:meth:`StatCache.compute_entry`), and the resident set levels off
+    after the first architectures (``benchmarks/bench_statcache_memory.py``).
 
     Args:
         cache: the cache.
         keys: architecture keys.
         progress: called with the number done.
         worker: ``(space, cache_dir, data_root)`` of :func:`make_stat_cache` (its
-            ``cache.worker_spec``), needed to compute entries outside this process.
-        executor: where missing entries are computed; None: one local worker process when
-            ``worker`` is given (restarted every :data:`WORKER_ARCHS` architectures, bounded
-            memory), else this process. Worker processes are restarted every
-            :data:`WORKER_ARCHS` architectures on every executor.
-        seconds: if given, filled with ``{key: wall seconds}`` of each entry computed by a worker.
+            ``cache.worker_spec``), needed to compute entries on an executor.
+        executor: where missing entries are computed; None or a serial executor: this process.
+        seconds: if given, filled with ``{key: wall seconds}`` of each entry computed (not of
+            those read from the cache).
 
     Raises:
         ScoreError: a worker died twice on some architectures (the others are cached: rerun).
     """
-    if executor is not None and executor.kind == "serial":
-        executor, worker = None, None  # in this process
+    if executor is None or executor.kind == "serial":
+        out = []
+        for i, k in enumerate(keys):
+            t0 = time.perf_counter()
+            computed = not cache.path(k).exists()
+            out.append(cache.get(k))
+            if computed and seconds is not None:
+                seconds[k] = time.perf_counter() - t0
+            if progress is not None:
+                progress(i + 1)
+        return out
+    if worker is None:
+        raise ScoreError(
+            "computing statistics on an executor needs the cache's worker_spec (build the cache with make_stat_cache)"
+        )
     missing = list(dict.fromkeys(k for k in keys if not cache.path(k).exists()))
     done = len(keys) - len(missing)
-    if progress is not None and (worker is not None or executor is not None):
+    if progress is not None:
         progress(done)
-    if missing and (worker is not None or executor is not None):
-        if worker is None:
-            raise ScoreError(
-                "computing statistics on an executor needs the cache's worker_spec "
-                "(build the cache with make_stat_cache)"
-            )
-        own = executor is None
-        ex = executor if executor is not None else LocalExecutor(1, threads=max(1, min(2, torch.get_num_threads())))
-        failed: dict[str, str] = {}
-        try:
-            for outcome in ex.map(compute_arch_stats, worker, missing, recycle=WORKER_ARCHS):
-                if outcome.ok:
-                    cache.store(outcome.value)  # type: ignore[arg-type]
-                    if seconds is not None:
-                        seconds[missing[outcome.index]] = outcome.seconds
-                else:
-                    failed[missing[outcome.index]] = str(outcome.error)
-                done += 1
-                if progress is not None:
-                    progress(done)
-        finally:
-            if own:
-                ex.close()
-        if failed:
-            shown = "; ".join(f"{k}: {v}" for k, v in list(failed.items())[:3])
-            raise ScoreError(
-                f"statistics of {len(failed)} architecture(s) could not be computed ({shown}); "
-                "the others are cached, rerun to try these again"
-            )
-    out = []
-    for i, k in enumerate(keys):
-        out.append(cache.get(k))
-        if progress is not None and worker is None and executor is None:
-            progress(i + 1)
-    return out
+    failed: dict[str, str] = {}
+    for outcome in executor.map(compute_arch_stats, worker, missing) if missing else ():
+        if outcome.ok:
+            cache.store(outcome.value)  # type: ignore[arg-type]
+            if seconds is not None:
+                seconds[missing[outcome.index]] = outcome.seconds
+        else:
+            failed[missing[outcome.index]] = str(outcome.error)
+        done += 1
+        if progress is not None:
+            progress(done)
+    if failed:
+        shown = "; ".join(f"{k}: {v}" for k, v in list(failed.items())[:3])
+        raise ScoreError(
+            f"statistics of {len(failed)} architecture(s) could not be computed ({shown}); "
+            "the others are cached, rerun to try these again"
+        )
+    return [cache.get(k) for k in keys]
+
+
+def adopt_old_checkpoint(out: Path) -> bool:
+    """Rename a checkpoint written under the former names (``<out name>.ckpt.json``/``.fec.json``) to the
+    current scheme (``<stem>.ckpt.json``/``.fec.json``, :func:`saswot.io.sibling`); True if one was renamed."""
+    from saswot.io import checkpoint_path, sibling
+
+    moved = False
+    for old, new in (
+        (out.with_name(out.name + ".ckpt.json"), checkpoint_path(out)),
+        (out.with_name(out.name + ".fec.json"), sibling(out, ".fec.json")),
+    ):
+        if old.exists() and not new.exists():
+            old.rename(new)
+            moved = True
+    return moved
 
 
 @dataclass(frozen=True)
@@ -271,35 +284,36 @@ def run_proxy_search(
     resume: bool = False,
     random_baseline: bool = True,
     show_progress: bool = True,
-    use_worker: bool = True,
     executor: Executor | None = None,
 ) -> dict[str, Any]:
     """Run the proxy search described by ``cfg`` and return the proxy-file content.
 
-    The statistics of missing architectures are computed by ``executor`` (default: one worker
-    process when ``use_worker``, else this process); the search itself is unchanged by it.
+    The statistics of missing architectures are computed by ``executor`` (default: this
+    process); the search itself is unchanged by it.
 
-    Writes beside ``out``: ``<out>.ckpt.json`` (evolution checkpoint), ``<out>.fec.json``
+    Writes beside ``out``: ``<stem>.ckpt.json`` (evolution checkpoint), ``<stem>.fec.json``
     (equivalence cache, so that ``resume`` is exact). The caller writes ``out`` and the plot.
     """
     from saswot.autoproxy.problem import ProxySearchProblem
-    from saswot.benchmark import TNBBenchmark
-    from saswot.io import read_json, write_json
+    from saswot.io import checkpoint_path, read_json, sibling, write_json
     from saswot.progress import make_progress
     from saswot.search.evolution import EvolutionConfig, evolve, random_search
 
     t_start = time.perf_counter()
-    path = Path(bench_path) if bench_path is not None else TNBBenchmark.default_path(cfg.space, data_root)
-    bench = TNBBenchmark.load(path, cfg.space)
+    from saswot.spaces import BENCHMARK, get_space
+    from saswot.spaces.base import require_benchmark
+
+    space = get_space(cfg.space, BENCHMARK)
+    bench = require_benchmark(space, bench_path, data_root)
     s_archs, v_archs = split_archs(bench, cfg.search_archs, cfg.val_archs, cfg.seed)
-    s_keys, v_keys = [a.key for a in s_archs], [a.key for a in v_archs]
+    s_keys, v_keys = [space.key(a) for a in s_archs], [space.key(a) for a in v_archs]
     truth_s = np.array([bench.ground_truth(k) for k in s_keys])
     truth_v = np.array([bench.ground_truth(k) for k in v_keys])
-    cache = make_stat_cache(cfg.space, cache_dir, data_root)
+    cache = make_stat_cache(space, cache_dir, data_root)
 
     with make_progress(disable=not show_progress) as prog:
         task = prog.add_task(f"statistics ({cfg.space})", total=len(s_keys) + len(v_keys), status="")
-        worker = cache.worker_spec if (use_worker or executor is not None) else None
+        worker = cache.worker_spec
         if executor is not None and executor.workers > 1:
             prog.update(task, status=f"{executor.workers} {executor.kind} workers")
         stat_seconds: dict[str, float] = {}
@@ -319,8 +333,8 @@ def run_proxy_search(
     econf = EvolutionConfig(
         iterations=cfg.generations, population=cfg.population, topk=cfg.topk, stagnation=cfg.stagnation
     )
-    ckpt = out.with_name(out.name + ".ckpt.json")
-    fec_file = out.with_name(out.name + ".fec.json")
+    adopt_old_checkpoint(out)
+    ckpt, fec_file = checkpoint_path(out), sibling(out, ".fec.json")
     meta = {
         "space": cfg.space,
         "seed": cfg.seed,
@@ -422,8 +436,6 @@ def run_proxy_search(
             "statistics_per_arch": stat_seconds,
         },
         "torch_threads": torch.get_num_threads(),
-        "executor": (
-            executor.describe() if executor is not None else {"kind": "local" if use_worker else "serial", "workers": 1}
-        ),
+        "executor": executor.describe() if executor is not None else {"kind": "serial", "workers": 1},
     }
     return result

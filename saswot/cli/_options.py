@@ -53,3 +53,19 @@ def proxies_help(extra: str = "") -> str:
     return (
         f"all, or NAME,NAME,... (a NAME may be a proxy .json file){extra}. Registered: {', '.join(REGISTRY.names())}."
     )
+
+
+SPACE_HELP = "search space: a registered name (list them with `saswot spaces`)"
+
+
+def space_option(capability: str | None = None, required: bool = True) -> Any:
+    """The ``--space NAME`` option; names are checked against :mod:`saswot.spaces` when the command runs.
+
+    Args:
+        capability: what the command needs of the space (shown in the help): ``benchmark`` (ground
+            truth), ``segmenter-search``.
+        required: False for commands that can take the space from elsewhere (a checkpoint, the one
+            space with the capability).
+    """
+    extra = f" with {capability}" if capability else ""
+    return typer.Option(... if required else None, "--space", help=f"{SPACE_HELP}{extra}", metavar="NAME")

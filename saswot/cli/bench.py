@@ -1,31 +1,22 @@
-"""``saswot bench``: inspect TransNAS-Bench-101 benchmark files (NAS-Bench-Suite-Zero tables)."""
+"""``saswot bench``: inspect a space's ground-truth file; ``saswot spaces``: list the registered spaces."""
 
 from __future__ import annotations
 
 import json
 import statistics
-from enum import Enum
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 
-from saswot.benchmark import DEFAULT_TASK, TNBBenchmark
+from saswot.cli._options import space_option
 from saswot.errors import InvalidArchError
 from saswot.tables import print_table
-from saswot.tnb101.encoding import parse_arch
 
 bench_app = typer.Typer(
-    help="Inspect TransNAS-Bench-101 benchmark files (ground truth, recorded params/FLOPs/proxies).",
+    help="Inspect a space's ground-truth file (ground truth, recorded params/FLOPs/proxies).",
     no_args_is_help=True,
 )
-
-
-class Space(str, Enum):
-    """TransNAS-Bench-101 search spaces."""
-
-    micro = "micro"
-    macro = "macro"
 
 
 def _num(value: float | None) -> str:
@@ -33,39 +24,41 @@ def _num(value: float | None) -> str:
     return "-" if value is None else f"{value:.10g}"
 
 
-def _arch_entry(bench: TNBBenchmark, key: str, task: str) -> dict[str, Any]:
+def _arch_entry(bench: Any, key: str, task: str) -> dict[str, Any]:
     rec = bench.record(key, task)
-    arch = parse_arch(key, bench.space)
     return {
-        "arch_str": arch.arch_str,
-        "params_m": bench.reference_score(arch, "params", task),
-        "mflops": bench.reference_score(arch, "flops", task),
+        "arch_str": bench.search_space.describe(key),
+        "params_m": bench.reference_score(key, "params", task),
+        "mflops": bench.reference_score(key, "flops", task),
         "ground_truth": float(rec["val_accuracy"]),
     }
 
 
 def info(
-    space: Space = typer.Option(..., "--space", help="Search space: micro (cell-level) or macro (module-level)."),
+    space: str = space_option("benchmark"),
     bench: Optional[Path] = typer.Option(
-        None, "--bench", help="Benchmark JSON (default: <data-root>/tnb101/zc_transbench101_<space>.json)."
+        None, "--bench", help="Ground-truth JSON (default: the space's file under the data root)."
     ),
-    task: str = typer.Option(DEFAULT_TASK, "--task", help="Benchmark task."),
+    task: Optional[str] = typer.Option(None, "--task", help="Benchmark task (default: the benchmark's)."),
     arch: Optional[str] = typer.Option(
-        None, "--arch", help="One architecture: key '(1, 0, 0, 2, 1, 0)' or string '64-41414-1_00_210'."
+        None, "--arch", help="One architecture, in any form the space reads (e.g. key '(1, 0, 0, 2, 1, 0)')."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON (every architecture, or the --arch one) to stdout."),
     data_root: Optional[Path] = typer.Option(None, "--data-root", help="Data root (else $SASWOT_DATA, else ./data)."),
 ) -> None:
-    """Summarise a benchmark file, or show one architecture's record."""
-    sp = space.value
-    path = bench if bench is not None else TNBBenchmark.default_path(sp, data_root)
-    b = TNBBenchmark.load(path, sp)
+    """Summarise a ground-truth file, or show one architecture's record."""
+    from saswot.rank import load_benchmark
+
+    b = load_benchmark(space, bench, None if data_root is None else str(data_root))
+    sp = b.space
+    task = task or b.default_task
+    path = b.path
     if arch is not None:
         try:
-            resolved = parse_arch(arch, sp)
+            resolved = b.search_space.parse(arch)
         except InvalidArchError as exc:
             raise InvalidArchError(f"--arch {arch!r}: {exc}") from exc
-        keys = [resolved.key]
+        keys = [b.search_space.key(resolved)]
         b.record(resolved, task)  # raises UnknownNameError (exit 2) when absent
     else:
         keys = b.keys(task)
@@ -93,7 +86,7 @@ def info(
             if proxy in ("params", "flops"):
                 continue
             rows.append([f"recorded {proxy}", _num(b.reference_score(key, proxy, task))])
-        print_table(f"TransNAS-Bench-101 {sp} / {task}", ["field", "value"], rows)
+        print_table(f"{sp} / {task}", ["field", "value"], rows)
         return
 
     gts = list(b.ground_truths(task).values())
@@ -114,12 +107,28 @@ def info(
     if flops:
         rows.append(["MFLOPs min / max", f"{min(flops):.6f} / {max(flops):.6f}"])
     rows.append(["recorded proxies", ", ".join(b.proxies(task))])
-    print_table(f"TransNAS-Bench-101 benchmark file ({sp})", ["field", "value"], rows)
+    print_table(f"benchmark file ({sp})", ["field", "value"], rows)
 
 
 bench_app.command(name="info")(info)
 
 
+def spaces(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
+    """List the registered search spaces and what each can do."""
+    from saswot.spaces import space_summary
+
+    rows = space_summary()
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    print_table(
+        "search spaces",
+        ["name", "capabilities", "classes", "description"],
+        [[r["name"], ", ".join(r["capabilities"]) or "-", r["num_classes"], r["description"]] for r in rows],
+    )
+
+
 def register(app: typer.Typer) -> None:
-    """Add the ``bench`` command group to ``app``."""
+    """Add the ``bench`` command group and ``spaces`` to ``app``."""
     app.add_typer(bench_app, name="bench")
+    app.command(name="spaces")(spaces)

@@ -44,7 +44,7 @@ class CommandEntry:
 COMMANDS: dict[str, CommandEntry] = {
     "rank": CommandEntry(
         "saswot.cli.rank",
-        "Score TransNAS-Bench-101 architectures with zero-cost proxies; Kendall/Spearman/Pearson vs ground truth.",
+        "Score a space's benchmark architectures with zero-cost proxies; Kendall/Spearman/Pearson vs ground truth.",
     ),
     "avt-calibrate": CommandEntry(
         "saswot.cli.rank",
@@ -54,10 +54,10 @@ COMMANDS: dict[str, CommandEntry] = {
         "saswot.cli.search_proxy", "Search a proxy expression by evolution (paper Algorithm 1) against random search."
     ),
     "arch-info": CommandEntry(
-        "saswot.cli.arch", "Parameters, GMACs and (with --latency) latency of a FasterSeg architecture."
+        "saswot.cli.arch", "Parameters, GMACs and (with --latency) latency of an architecture of a search space."
     ),
     "search-arch": CommandEntry(
-        "saswot.cli.arch", "Training-free search of a FasterSeg-space segmenter under a latency or MACs budget."
+        "saswot.cli.arch", "Training-free search of a segmenter under a latency or MACs budget."
     ),
     "score": CommandEntry(
         "saswot.cli.score", "Score your own nn.Module (a factory given as pkg.module:function) with zero-cost proxies."
@@ -80,8 +80,11 @@ COMMANDS: dict[str, CommandEntry] = {
     ),
     "bench": CommandEntry(
         "saswot.cli.bench",
-        "Inspect TransNAS-Bench-101 benchmark files (ground truth, recorded params/FLOPs/proxies).",
+        "Inspect a space's ground-truth file (ground truth, recorded params/FLOPs/proxies).",
         threads=False,
+    ),
+    "spaces": CommandEntry(
+        "saswot.cli.bench", "List the registered search spaces and what each can do.", threads=False
     ),
     "data": CommandEntry(
         "saswot.cli.data", "Fetch datasets (TransNAS-Bench-101, CamVid) with checksums and resume.", threads=False

@@ -75,7 +75,9 @@ def run(
     from rich.console import Console
 
     from saswot.minibench import BenchFile, RunContext, resolve_recipe, run_worker
+    from saswot.threads import apply_threads, choose_threads
 
+    apply_threads(choose_threads(threads))  # for this process; each job finds the count in force
     rec = resolve_recipe(recipe)
     jobs = _jobs(arch, k, sample_seed, max_gmacs, seeds)
     ctx = RunContext(

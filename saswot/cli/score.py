@@ -42,7 +42,7 @@ def score_cmd(
     from saswot.device import check_device
     from saswot.io import write_json
     from saswot.modelref import load_model
-    from saswot.proxies import resolve_proxies, score_network_detailed
+    from saswot.proxies import ScoringSettings, resolve_proxies, score_network_detailed
     from saswot.proxies.avt import AVTStats
     from saswot.proxydata import make_batch
     from saswot.stats import main_output
@@ -91,9 +91,8 @@ def score_cmd(
         )
     classes = num_classes or int(logits.shape[1])
     images, labels = make_batch(data, batch_size, hw, classes, seed, data_root)
-    report = score_network_detailed(
-        net, images, labels, specs, num_classes=classes, avt=avt_stats, device=device, seed=seed
-    )
+    settings = ScoringSettings(num_classes=classes, device=device, seed=seed, avt=avt_stats)
+    report = score_network_detailed(net, images, labels, specs, settings)
     counts = count_model(net, (1, 3, *hw))
     wall = time.perf_counter() - t0
     payload = {

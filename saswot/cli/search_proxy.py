@@ -8,16 +8,12 @@ from typing import Any, Optional
 
 import typer
 
-from saswot.cli._options import ray_option, workers_option
+from saswot.cli._options import ray_option, space_option, workers_option
 from saswot.errors import SaswotError, UnknownNameError
-
-SPACES = ("micro", "macro")
 
 
 def search_proxy(
-    space: Optional[str] = typer.Option(
-        None, "--space", help="TransNAS-Bench-101 space: micro or macro (with --resume: taken from the checkpoint)."
-    ),
+    space: Optional[str] = space_option("benchmark (with --resume: taken from the checkpoint)", required=False),
     out: Path = typer.Option(..., "--out", help="Output proxy JSON (plot, checkpoint beside it)."),
     bench: Optional[Path] = typer.Option(None, "--bench", help="Benchmark JSON (default: under the data root)."),
     data_root: Optional[Path] = typer.Option(None, "--data-root", help="Data root (else $SASWOT_DATA, else ./data)."),
@@ -72,8 +68,9 @@ def search_proxy(
     space = settings["space"]
     generations, population, topk = settings["generations"], settings["population"], settings["topk"]
     search_archs, val_archs, seed = settings["search_archs"], settings["val_archs"], settings["seed"]
-    if space not in SPACES:
-        raise UnknownNameError(f"unknown space '{space}'; use one of: {', '.join(SPACES)}")
+    from saswot.spaces import BENCHMARK, get_space
+
+    space = get_space(space, BENCHMARK).name  # an unknown name fails here, listing the spaces
     if combine not in ("none", "nwot"):
         raise UnknownNameError(f"unknown --combine '{combine}'; use none or nwot")
     if search_archs < 3 or val_archs < 3:
@@ -109,7 +106,7 @@ def search_proxy(
     if result.get("random"):
         curves["random"] = result["random"]["history"]
     png = plot_search_curves(
-        curves, out.with_suffix(".png"), title=f"proxy search, TNB101-{space}", ylabel="best Kendall τ (search archs)"
+        curves, out.with_suffix(".png"), title=f"proxy search, {space}", ylabel="best Kendall τ (search archs)"
     )
 
     def f(x: object) -> str:
@@ -143,9 +140,12 @@ def resolve_settings(given: dict[str, Any], out: Path, resume: bool) -> dict[str
         SaswotError: ``--space`` missing without a checkpoint, or an option that contradicts the checkpoint
             (a larger ``--generations`` is allowed: it extends the search).
     """
-    from saswot.io import read_json
+    from saswot.autoproxy.search import adopt_old_checkpoint
+    from saswot.io import checkpoint_path, read_json
 
-    ckpt = out.with_name(out.name + ".ckpt.json")
+    if resume:
+        adopt_old_checkpoint(out)
+    ckpt = checkpoint_path(out)
     saved: dict[str, Any] = {}
     if resume and ckpt.exists():
         meta = read_json(ckpt, "search checkpoint").get("meta") or {}
@@ -172,7 +172,8 @@ def resolve_settings(given: dict[str, Any], out: Path, resume: bool) -> dict[str
         settings[name] = value if value is not None else old if old is not None else DEFAULTS.get(name)
     if settings["space"] is None:
         raise SaswotError(
-            "give --space micro or macro" + (f" (no checkpoint at '{ckpt}' to resume from)" if resume else "")
+            "give --space NAME (a space with a benchmark, see `saswot spaces`)"
+            + (f" (no checkpoint at '{ckpt}' to resume from)" if resume else "")
         )
     return settings
 

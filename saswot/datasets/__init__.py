@@ -52,12 +52,22 @@ class DatasetInfo:
         return len(self.class_names)
 
 
-DATASETS: dict[str, DatasetInfo] = {
-    "camvid": DatasetInfo("camvid", CAMVID_CLASSES, CAMVID_PALETTE, camvid_samples, camvid_label_map, 0.01),
-    "cityscapes": DatasetInfo(
-        "cityscapes", CITYSCAPES_CLASSES, CITYSCAPES_PALETTE, cityscapes_samples, cityscapes_label_map, 0.015
-    ),
-}
+#: Every dataset, by name: training, evaluation and (``--data NAME``) the proxy batch read them from here.
+DATASETS: dict[str, DatasetInfo] = {}
+
+
+def register_dataset(info: DatasetInfo, *, replace: bool = False) -> DatasetInfo:
+    """Add a dataset (its module calls this when imported); raises ValueError if the name is taken."""
+    if info.name in DATASETS and not replace:
+        raise ValueError(f"dataset '{info.name}' is already registered")
+    DATASETS[info.name] = info
+    return info
+
+
+register_dataset(DatasetInfo("camvid", CAMVID_CLASSES, CAMVID_PALETTE, camvid_samples, camvid_label_map, 0.01))
+register_dataset(
+    DatasetInfo("cityscapes", CITYSCAPES_CLASSES, CITYSCAPES_PALETTE, cityscapes_samples, cityscapes_label_map, 0.015)
+)
 
 
 def get_dataset_info(name: str) -> DatasetInfo:
@@ -107,5 +117,6 @@ __all__ = [
     "get_dataset_info",
     "read_image",
     "read_label",
+    "register_dataset",
     "train_transform",
 ]

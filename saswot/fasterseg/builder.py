@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -83,7 +85,7 @@ class FasterSegNet(nn.Module):
         branch_skips: list[dict[int, torch.Tensor]] = []
         for ops, meta, refine in zip(self.branches, self._branch_meta, self.refines):
             skips = dict(shared_skips)
-            out = self._run(ops, meta, feat, skips)
+            out = self._run(cast(nn.ModuleList, ops), meta, feat, skips)  # branches holds ModuleLists
             outs.append(out)
             branch_skips.append(skips)
             lows.append(refine(out, skips))

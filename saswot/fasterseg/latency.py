@@ -116,7 +116,12 @@ class LatencyTable:
         self.device = check_device(device)
         self.tag = device_tag(self.device)
         self.path = Path(path) if path is not None else cache_dir() / f"fasterseg-lut-{self.tag}.json"
-        self.timing = {"warmup": warmup, "min_reps": min_reps, "max_reps": max_reps, "target_s": target_s}
+        self.timing: dict[str, Any] = {
+            "warmup": warmup,
+            "min_reps": min_reps,
+            "max_reps": max_reps,
+            "target_s": target_s,
+        }
         self.entries: dict[str, float] = {}
         self.measured_now = 0
         if self.path.exists():

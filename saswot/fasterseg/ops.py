@@ -170,6 +170,6 @@ class BranchRefine(nn.Module):
         for step, (arm, refine) in enumerate(zip(self.arms, self.refines)):
             j = self.last - 1 - step
             skip = skips[j]
-            x = _resize(arm(x), tuple(skip.shape[-2:]))
+            x = _resize(arm(x), (int(skip.shape[-2]), int(skip.shape[-1])))
             x = refine(torch.cat([x, skip], dim=1))
         return x

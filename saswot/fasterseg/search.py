@@ -19,7 +19,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -33,6 +33,9 @@ from saswot.fasterseg.decode import SpaceConfig, decode, legality_errors
 from saswot.fasterseg.genome import Genome, crossover_genomes, mutate_genome, sample_genome
 from saswot.fasterseg.latency import LatencyTable
 from saswot.parallel import Executor
+
+if TYPE_CHECKING:
+    from saswot.proxies.settings import ScoringSettings
 
 
 @dataclass(frozen=True)
@@ -50,10 +53,11 @@ class ProxyScorer:
     Args:
         proxy: a proxy name or proxy JSON path (resolved by :func:`saswot.proxies.resolve_proxy`).
         images, labels: the proxy batch (N×3×H×W, N×H×W).
-        num_classes: classes of the built networks.
-        seed: weight-initialisation seed used for every network (same seed → same score).
-        device: ``cpu`` or ``cuda``.
-        avt: AVT statistics for proxies that need them.
+        settings: the scoring settings (classes of the built networks, device, AVT statistics for
+            proxies that need them; ``settings.seed`` seeds the proxies' own random draws).
+        init_seed: weight-initialisation seed used for every network (same seed → same score).
+        keywords: instead of ``settings``, older calls pass ``num_classes``, ``device``, ``avt``
+            and ``seed`` (the weight-initialisation seed; the proxies' draws then use seed 0).
     """
 
     def __init__(
@@ -61,22 +65,39 @@ class ProxyScorer:
         proxy: Any,
         images: torch.Tensor,
         labels: torch.Tensor,
+        settings: ScoringSettings | None = None,
         *,
-        num_classes: int,
-        seed: int = 0,
-        device: str = "cpu",
-        avt: Any = None,
+        init_seed: int = 0,
+        **keywords: Any,
     ) -> None:
         from saswot.proxies import resolve_proxy
+        from saswot.proxies.settings import settings_from
 
+        if "seed" in keywords:  # the older keyword meant the weight-initialisation seed
+            init_seed = int(keywords.pop("seed"))
         self.spec = resolve_proxy(proxy)
         self.images, self.labels = images, labels
-        self.num_classes, self.seed, self.device, self.avt = num_classes, seed, device, avt
+        self.settings = settings_from(settings, keywords, "ProxyScorer")
+        self.init_seed = init_seed
 
     @property
     def name(self) -> str:
         """Proxy name."""
         return self.spec.name
+
+    @property
+    def num_classes(self) -> int:
+        """Classes of the built networks (``settings.num_classes``)."""
+        return self.settings.num_classes
+
+    @property
+    def avt(self) -> Any:
+        """AVT statistics the proxy is normalised with (``settings.avt``); assignable."""
+        return self.settings.avt
+
+    @avt.setter
+    def avt(self, stats: Any) -> None:
+        self.settings = self.settings.replace(avt=stats)
 
     def scores(self, arch: FasterSegArch, proxies: list[Any]) -> dict[str, float]:
         """Raw scores of several proxies (one statistics pass)."""
@@ -86,10 +107,8 @@ class ProxyScorer:
         # keep one candidate's activations alive until the next cyclic garbage collection (the
         # collection skips the long-lived objects, saswot.allocator).
         with collect_on_exit():
-            net = build_network(arch, self.num_classes, seed=self.seed)
-            scores = score_network(
-                net, self.images, self.labels, proxies, num_classes=self.num_classes, avt=self.avt, device=self.device
-            )
+            net = build_network(arch, self.settings.num_classes, seed=self.init_seed)
+            scores = score_network(net, self.images, self.labels, proxies, self.settings)
             del net
         return scores
 
@@ -249,14 +268,10 @@ def _score_terms(shared: tuple[ProxyScorer, list[str]], arch: FasterSegArch) -> 
 
 
 def avt_components(spec: Any) -> tuple[str, ...]:
-    """Registry names of the terms a proxy's AVT normalisation needs."""
-    if getattr(spec, "name", None) == "saswot":
-        from saswot.proxies.saswot import COMPONENTS
-
-        return tuple(COMPONENTS)
-    comps = getattr(spec, "avt_components", None)
-    if comps:
-        return tuple(comps)
+    """Registry names of the terms a proxy's AVT normalisation needs (its declared ``avt_terms``)."""
+    terms = tuple(getattr(spec, "avt_terms", ()))
+    if terms:
+        return terms
     raise ScoreError(f"proxy '{spec.name}' needs AVT statistics but does not say which terms to calibrate")
 
 

@@ -1,6 +1,6 @@
 """Proxies discovered by ``saswot search-proxy`` and shipped with saswot.
 
-``saswot/data/auto-<space>.json`` (space = micro, macro) is registered as ``auto-<space>``
+Every ``saswot/data/auto-<space>.json`` is registered as ``auto-<space>``
 (the discovered expression alone) and ``auto-<space>+nwot`` (AVT-normalised expression plus
 AVT-normalised NWOT, paper Eq. 3, with the min/max stored in the file). A missing file simply
 registers nothing.
@@ -12,17 +12,26 @@ import hashlib
 import json
 from importlib import resources
 
-from saswot.autoproxy.loader import proxy_spec_from_dict
-from saswot.proxies.registry import REGISTRY, ProxyRegistry
+from saswot.proxies.proxyfile import proxy_spec_from_dict
+from saswot.proxies.spec import REGISTRY, ProxyRegistry
 
-#: Spaces with a shipped discovered proxy.
-SHIPPED_SPACES = ("micro", "macro")
+
+def shipped_spaces() -> list[str]:
+    """Spaces with a shipped discovered proxy (``saswot/data/auto-<space>.json``), sorted."""
+    folder = resources.files("saswot").joinpath("data")
+    if not folder.is_dir():
+        return []
+    return sorted(
+        p.name[len("auto-") : -len(".json")]
+        for p in folder.iterdir()
+        if p.name.startswith("auto-") and p.name.endswith(".json")
+    )
 
 
 def register_shipped(registry: ProxyRegistry) -> list[str]:
     """Register the shipped discovered proxies into ``registry``; returns the names added."""
     added = []
-    for space in SHIPPED_SPACES:
+    for space in shipped_spaces():
         res = resources.files("saswot").joinpath("data", f"auto-{space}.json")
         if not res.is_file():
             continue

@@ -22,7 +22,8 @@ from torch import Tensor, nn
 
 from saswot.errors import ScoreError, UnknownNameError
 from saswot.io import read_json, write_json
-from saswot.proxies.registry import SENTINEL
+from saswot.proxies.settings import ScoringSettings
+from saswot.proxies.spec import SENTINEL
 
 
 @dataclass(frozen=True)
@@ -114,25 +115,22 @@ def calibrate_avt(scores: Mapping[str, Sequence[float]], meta: Mapping[str, Any]
 
 def calibrate_avt_from_models(
     items: Iterable[tuple[nn.Module, Tensor, Tensor]],
+    settings: ScoringSettings,
     *,
-    num_classes: int,
     proxies: Sequence[str] = ("saswot_minus", "nwot"),
-    ignore_index: int = 255,
-    device: str = "cpu",
     meta: Mapping[str, Any] | None = None,
 ) -> AVTStats:
     """AVT min/max from ``(model, images, labels)`` triples (e.g. a FasterSeg sample).
 
-    Each model is scored with ``proxies`` (one shared statistics pass) and :func:`calibrate_avt`
-    is applied to the score lists.
+    Each model is scored with ``proxies`` under ``settings`` (one shared statistics pass) and
+    :func:`calibrate_avt` is applied to the score lists.
     """
+    # imported here: the scoring module sits above this one (proxy files and ensembles import avt_scale)
     from saswot.proxies.registry import score_network
 
     lists: dict[str, list[float]] = {p: [] for p in proxies}
     for model, images, labels in items:
-        s = score_network(
-            model, images, labels, list(proxies), num_classes=num_classes, ignore_index=ignore_index, device=device
-        )
+        s = score_network(model, images, labels, list(proxies), settings)
         for p in proxies:
             lists[p].append(s[p])
     return calibrate_avt(lists, meta)

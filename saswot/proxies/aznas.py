@@ -38,7 +38,8 @@ import torch
 from torch import Tensor, nn
 
 from saswot.proxies._featpass import primary_blocks
-from saswot.proxies.registry import ProxyContext, register_proxy
+from saswot.proxies.context import ProxyContext
+from saswot.proxies.spec import Stat, register_proxy
 from saswot.stats import main_output
 
 #: The four components, in the paper's order.
@@ -115,9 +116,7 @@ def az_components(ctx: ProxyContext) -> dict[str, float]:
 
 @register_proxy(
     "az_expressivity",
-    needs_grad=False,
-    needs_labels=False,
-    own_pass=True,
+    requires=(),  # runs its own pass (shared by the three, memoised in the context)
     description="AZ-NAS expressivity: sum of block covariance-spectrum entropies",
 )
 def az_expressivity(ctx: ProxyContext) -> float:
@@ -127,9 +126,7 @@ def az_expressivity(ctx: ProxyContext) -> float:
 
 @register_proxy(
     "az_progressivity",
-    needs_grad=False,
-    needs_labels=False,
-    own_pass=True,
+    requires=(),  # runs its own pass (shared by the three, memoised in the context)
     description="AZ-NAS progressivity: min increase of block expressivity",
 )
 def az_progressivity(ctx: ProxyContext) -> float:
@@ -139,9 +136,7 @@ def az_progressivity(ctx: ProxyContext) -> float:
 
 @register_proxy(
     "az_trainability",
-    needs_grad=False,
-    needs_labels=False,
-    own_pass=True,
+    requires=(),  # runs its own pass (shared by the three, memoised in the context)
     description="AZ-NAS trainability: mean -sigma - 1/sigma + 2 of block Jacobians",
 )
 def az_trainability(ctx: ProxyContext) -> float:
@@ -149,9 +144,7 @@ def az_trainability(ctx: ProxyContext) -> float:
     return az_components(ctx)["az_trainability"]
 
 
-@register_proxy(
-    "az_complexity", needs_grad=False, needs_labels=False, description="AZ-NAS complexity: MFLOPs at batch 1"
-)
+@register_proxy("az_complexity", requires={Stat.COUNTS}, description="AZ-NAS complexity: MFLOPs at batch 1")
 def az_complexity(ctx: ProxyContext) -> float:
     """FLOPs of one forward at batch 1 / 1e6."""
     return ctx.counts().flops / 1e6

@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from saswot.proxies.registry import ProxyContext, register_proxy
+from saswot.proxies.context import ProxyContext
+from saswot.proxies.spec import Stat, register_proxy
 
 EPS = 1e-5
 
@@ -50,7 +51,7 @@ def epe_from_jacobian(jac: np.ndarray, labels: np.ndarray, num_classes: int) -> 
     return float(np.sum(np.abs(arr[:, None] - arr[None, :])) / len(per_class))
 
 
-@register_proxy("epe_nas", needs_input_grad=True, description="EPE-NAS (majority label per image)")
+@register_proxy("epe_nas", requires={Stat.INPUT_GRAD}, description="EPE-NAS (majority label per image)")
 def epe_nas(ctx: ProxyContext) -> float:
     """EPE-NAS on J = d(sum of logits)/dx grouped by each image's majority label."""
     grad = ctx.stats.input_grad

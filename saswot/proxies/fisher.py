@@ -8,10 +8,11 @@ sum_k |Delta_k| * fan_in with fan_in = C_in/groups * kh * kw.
 
 from __future__ import annotations
 
-from saswot.proxies.registry import ProxyContext, register_proxy
+from saswot.proxies.context import ProxyContext
+from saswot.proxies.spec import Stat, register_proxy
 
 
-@register_proxy("fisher", description="channel-wise Fisher saliency, broadcast to W, summed")
+@register_proxy("fisher", requires={Stat.LAYERS}, description="channel-wise Fisher saliency, broadcast to W, summed")
 def fisher(ctx: ProxyContext) -> float:
     """Sum over layers of sum_k |Delta_k| * fan_in."""
     total = 0.0

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from saswot.proxies.registry import ProxyContext, register_proxy
+from saswot.proxies.context import ProxyContext
+from saswot.proxies.spec import Stat, register_proxy
 
 
-@register_proxy("flops", needs_grad=False, needs_labels=False, description="MFLOPs at batch 1")
+@register_proxy("flops", requires={Stat.COUNTS}, description="MFLOPs at batch 1")
 def flops(ctx: ProxyContext) -> float:
     """FLOPs of one forward at batch 1 / 1e6 (multiply-adds as tensorwatch counts them)."""
     return ctx.counts().flops / 1e6

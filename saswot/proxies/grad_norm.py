@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 
-from saswot.proxies.registry import ProxyContext, register_proxy
+from saswot.proxies.context import ProxyContext
+from saswot.proxies.spec import Stat, register_proxy
 
 
-@register_proxy("grad_norm", description="sum_l ||dL/dW_l||_F")
+@register_proxy("grad_norm", requires={Stat.LAYERS}, description="sum_l ||dL/dW_l||_F")
 def grad_norm(ctx: ProxyContext) -> float:
     """Sum over layers of ||dL/dW||_F (norm per layer, not squared)."""
     return math.fsum(math.sqrt(float((layer.grad * layer.grad).sum())) for layer in ctx.stats.layers)

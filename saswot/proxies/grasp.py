@@ -4,7 +4,7 @@ g = dL/dW (detached); Hg = d(sum_l g_l . dL/dW_l)/dW; score = sum_l sum(-W_l * H
 Temperature 1, one iteration; only Conv2d / Linear weights are differentiated.
 
 Cost: the shared statistics pass differentiates the loss with ``create_graph=True`` when grasp is
-among the requested proxies (``needs_grad_graph``), so grasp adds only the Hessian-gradient
+among the requested proxies (it requires ``Stat.GRAD_GRAPH``), so grasp adds only the Hessian-gradient
 backward (about 2x a plain forward+backward) and no forward of its own. ZC runs the forward
 twice; in train mode on the same batch both forwards are identical, so the value is the same.
 Called on a context whose statistics were collected without the graph, grasp runs its own
@@ -18,13 +18,14 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from saswot.proxies.registry import ProxyContext, register_proxy
+from saswot.proxies.context import ProxyContext
+from saswot.proxies.spec import Stat, register_proxy
 from saswot.stats import main_output, seg_loss
 
 
 @register_proxy(
     "grasp",
-    needs_grad_graph=True,
+    requires={Stat.GRAD_GRAPH},
     description="sum_l -W_l * (H g)_l (GraSP, ZC sign; Hg by double backward over the shared pass)",
 )
 def grasp(ctx: ProxyContext) -> float:

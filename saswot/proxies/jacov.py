@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from saswot.proxies.registry import ProxyContext, register_proxy
+from saswot.proxies.context import ProxyContext
+from saswot.proxies.spec import Stat, register_proxy
 
 #: Regulariser added to the eigenvalues.
 K = 1e-5
@@ -20,9 +21,7 @@ def jacov_from_jacobian(jac: np.ndarray) -> float:
     return float(-np.sum(np.log(eig + K) + 1.0 / (eig + K)))
 
 
-@register_proxy(
-    "jacov", needs_labels=False, needs_input_grad=True, description="Jacobian covariance (eigvalsh of corrcoef)"
-)
+@register_proxy("jacov", requires={Stat.INPUT_GRAD}, description="Jacobian covariance (eigvalsh of corrcoef)")
 def jacov(ctx: ProxyContext) -> float:
     """Score from J = d(sum of all logits)/dx, one row per image."""
     grad = ctx.stats.input_grad

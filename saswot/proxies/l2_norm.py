@@ -6,10 +6,11 @@ import math
 
 import torch
 
-from saswot.proxies.registry import ProxyContext, conv_linear_layers, register_proxy
+from saswot.proxies.context import ProxyContext, conv_linear_layers
+from saswot.proxies.spec import register_proxy
 
 
-@register_proxy("l2_norm", needs_grad=False, needs_labels=False, description="sum_l ||W_l||_F")
+@register_proxy("l2_norm", requires=(), description="sum_l ||W_l||_F")
 def l2_norm(ctx: ProxyContext) -> float:
     """Sum over conv/linear layers of the Frobenius norm of the weight."""
     with torch.no_grad():

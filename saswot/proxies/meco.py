@@ -22,7 +22,8 @@ import torch
 from torch import Tensor, nn
 
 from saswot.proxies._featpass import FEATURE_LAYERS
-from saswot.proxies.registry import ProxyContext, register_proxy
+from saswot.proxies.context import ProxyContext
+from saswot.proxies.spec import register_proxy
 from saswot.stats import main_output
 
 
@@ -71,9 +72,7 @@ def layer_outputs_of_first_image(net: nn.Module, images: Tensor) -> list[Tensor]
 
 @register_proxy(
     "meco",
-    needs_grad=False,
-    needs_labels=False,
-    own_pass=True,
+    requires=(),  # runs its own pass
     description="sum_l min eigenvalue of the channel correlation matrix",
 )
 def meco(ctx: ProxyContext) -> float:

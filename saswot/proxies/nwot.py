@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from saswot.proxies.registry import ProxyContext, register_proxy
+from saswot.proxies.context import ProxyContext
+from saswot.proxies.spec import Stat, register_proxy
 
 
 def logdet_kernel(kernel: torch.Tensor) -> float:
@@ -12,7 +13,7 @@ def logdet_kernel(kernel: torch.Tensor) -> float:
     return float(torch.linalg.slogdet(kernel.double()).logabsdet)
 
 
-@register_proxy("nwot", needs_grad=False, needs_labels=False, needs_nwot=True, description="log|det K_H| (NWOT)")
+@register_proxy("nwot", requires={Stat.NWOT_KERNEL}, description="log|det K_H| (NWOT)")
 def nwot(ctx: ProxyContext) -> float:
     """log|det K_H|, K_H accumulated over every ReLU-type module (see saswot.stats)."""
     kernel = ctx.stats.nwot_kernel

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from saswot.proxies.registry import ProxyContext, register_proxy
+from saswot.proxies.context import ProxyContext
+from saswot.proxies.spec import Stat, register_proxy
 
 
-@register_proxy("params", needs_grad=False, needs_labels=False, description="parameters (M)")
+@register_proxy("params", requires={Stat.COUNTS}, description="parameters (M)")
 def params(ctx: ProxyContext) -> float:
     """Parameters of the network / 1e6, counted at batch 1 and the batch's resolution."""
     return ctx.counts().params / 1e6

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 
-from saswot.proxies.registry import ProxyContext, register_proxy
+from saswot.proxies.context import ProxyContext
+from saswot.proxies.spec import Stat, register_proxy
 
 
-@register_proxy("plain", description="sum_l sum W_l * dL/dW_l (signed)")
+@register_proxy("plain", requires={Stat.LAYERS}, description="sum_l sum W_l * dL/dW_l (signed)")
 def plain(ctx: ProxyContext) -> float:
     """Sum over layers and elements of W * dL/dW."""
     return math.fsum(float((layer.weight * layer.grad).sum()) for layer in ctx.stats.layers)

@@ -8,17 +8,22 @@ network is scored without re-normalising a whole population.
 from __future__ import annotations
 
 from saswot.errors import ScoreError
-from saswot.proxies.avt import avt_normalise
-from saswot.proxies.registry import ProxyContext, register_proxy
 
-#: The two terms of SasWOT.
+# the two terms register themselves on import; this proxy inherits what they require
+from saswot.proxies import nwot as _nwot  # noqa: F401
+from saswot.proxies import saswot_minus as _saswot_minus  # noqa: F401
+from saswot.proxies.avt import avt_normalise
+from saswot.proxies.context import ProxyContext
+from saswot.proxies.spec import register_proxy
+
+#: The two terms of SasWOT, AVT-normalised with ``ctx.avt``.
 COMPONENTS = ("saswot_minus", "nwot")
 
 
 @register_proxy(
     "saswot",
-    needs_avt=True,
-    needs_nwot=True,
+    requires=(),  # reads nothing itself: the requirements of its AVT terms are inherited
+    avt_terms=COMPONENTS,
     description="avt(saswot_minus) + avt(nwot), AVT min/max pre-computed",
     # @2: saswot_minus took the reading of the SasWOT- readings study (see saswot_minus.py)
     cache_id="saswot@2",

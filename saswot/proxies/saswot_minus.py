@@ -42,7 +42,8 @@ import torch
 from torch import Tensor
 
 from saswot.errors import UnknownNameError
-from saswot.proxies.registry import ProxyContext, ProxySpec, register_proxy
+from saswot.proxies.context import ProxyContext
+from saswot.proxies.spec import ProxySpec, Stat, register_proxy
 from saswot.stats import LayerStats
 
 #: Softmax axes of the grid (see the module doc).
@@ -206,6 +207,7 @@ def saswot_minus_variant(reading: str | Reading) -> ProxySpec:
     return ProxySpec(
         name=f"saswot_minus[{r.key}]",
         fn=lambda ctx: _context_value(ctx, r),
+        requires=frozenset({Stat.LAYERS}),
         description=f"SasWOT- variant {r.key} (sum_l #[softmax(W_l) < ReLU(dL/dW_l)], see saswot.proxies.saswot_minus)",
         cache_id=f"saswot_minus[{r.key}]",
     )
@@ -213,6 +215,7 @@ def saswot_minus_variant(reading: str | Reading) -> ProxySpec:
 
 @register_proxy(
     "saswot_minus",
+    requires={Stat.LAYERS},
     description=f"paper Eq. 2, reading {PAPER_READING.key} (axis/loss/per-layer/over-layers)",
     cache_id=f"saswot_minus@2[{PAPER_READING.key}]",
 )
@@ -223,6 +226,7 @@ def saswot_minus(ctx: ProxyContext) -> float:
 
 @register_proxy(
     "saswot_minus_v1",
+    requires={Stat.LAYERS},
     description="variant (saswot before the reading study): sum_l #[softmax(W_l, dim 0) < ReLU(dL/dW_l)], mean-reduced loss",
     cache_id="saswot_minus",
 )

@@ -21,7 +21,8 @@ from torch import Tensor, nn
 
 from saswot.errors import ScoreError
 from saswot.proxies._featpass import is_relu
-from saswot.proxies.registry import ProxyContext, register_proxy
+from saswot.proxies.context import ProxyContext
+from saswot.proxies.spec import register_proxy
 from saswot.stats import main_output
 
 #: Views of each image (flips x half-size circular shift).
@@ -58,9 +59,7 @@ def count_distinct_patterns(codes: list[Tensor]) -> int:
 
 @register_proxy(
     "swap",
-    needs_grad=False,
-    needs_labels=False,
-    own_pass=True,
+    requires=(),  # runs its own pass
     description="distinct sample-wise ReLU patterns over 8 views per image",
 )
 def swap(ctx: ProxyContext) -> float:

@@ -38,14 +38,15 @@ On the 504 micro dev archs the scaled float32 value equals the float64 value to 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import torch
 from torch import Tensor, nn
 from torch.func import functional_call
 
-from saswot.proxies.registry import ProxyContext, register_proxy
+from saswot.proxies.context import ProxyContext
+from saswot.proxies.spec import register_proxy
 from saswot.stats import main_output, param_key, prepare_copy
 
 _BN = nn.modules.batchnorm._BatchNorm
@@ -53,9 +54,7 @@ _BN = nn.modules.batchnorm._BatchNorm
 
 @register_proxy(
     "synflow",
-    needs_labels=False,
-    bn=False,
-    own_pass=True,
+    requires=(),  # runs its own pass (BatchNorm off, |W|, all-ones input)
     description="log sum_l |W_l * dR/dW_l| (BN off, |W|, ones input)",
 )
 def synflow(ctx: ProxyContext) -> float:
@@ -127,7 +126,7 @@ def _abs_tensors(net: nn.Module, dtype: torch.dtype) -> dict[str, Tensor]:
 
 
 @contextmanager
-def _identity_batchnorm(bns: list[nn.Module]) -> Iterator[None]:
+def _identity_batchnorm(bns: Sequence[_BN]) -> Iterator[None]:
     """Eval mode and eps = 0 on ``bns`` for the duration (restored afterwards)."""
     saved = [(m, m.training, m.eps) for m in bns]
     try:

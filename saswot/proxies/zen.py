@@ -25,7 +25,8 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from saswot.proxies.registry import ProxyContext, register_proxy
+from saswot.proxies.context import ProxyContext
+from saswot.proxies.spec import register_proxy
 from saswot.stats import find_classifier, param_key
 
 
@@ -78,9 +79,7 @@ def gaussian_tensors(net: nn.Module, seed: int, source: nn.Module, workers: int 
 
 @register_proxy(
     "zen",
-    needs_grad=False,
-    needs_labels=False,
-    own_pass=True,
+    requires=(),  # runs its own pass
     cache_id="zen@2",  # per-layer generators since 2026-11-29: cached values of "zen" are stale
     description="Zen-score on pre-classifier map",
 )

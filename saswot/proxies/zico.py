@@ -16,13 +16,15 @@ cannot be reused (BatchNorm makes the mini-batch gradients differ from its parts
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import torch
 from torch import Tensor
 
 from saswot.errors import ScoreError
 from saswot.proxies._featpass import feature_layers
-from saswot.proxies.registry import ProxyContext, register_proxy
+from saswot.proxies.context import ProxyContext
+from saswot.proxies.spec import register_proxy
 from saswot.stats import main_output, seg_loss
 
 #: Mini-batches the batch is split into.
@@ -51,14 +53,14 @@ def zico_from_grads(per_batch: list[list[Tensor]]) -> float:
     return total
 
 
-@register_proxy("zico", own_pass=True, description="sum_l log(sum mean|g| / std(g)) over 2 mini-batches")
+@register_proxy("zico", requires=(), description="sum_l log(sum mean|g| / std(g)) over 2 mini-batches")
 def zico(ctx: ProxyContext) -> float:
     """ZiCo over :data:`MINI_BATCHES` mini-batches of the batch."""
     n = ctx.images.shape[0]
     if n < MINI_BATCHES:
         raise ScoreError(f"zico needs a batch of at least {MINI_BATCHES} images, got {n}")
     net = ctx.work_copy()
-    weights = [m.weight for m in feature_layers(net)]
+    weights = [cast(Tensor, m.weight) for m in feature_layers(net)]  # conv/linear weights are Parameters
     per_batch: list[list[Tensor]] = []
     for idx in torch.tensor_split(torch.arange(n), MINI_BATCHES):
         x = ctx.images[idx].to(ctx.device)

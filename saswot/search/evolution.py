@@ -313,8 +313,8 @@ def _fill(pool: list[G], target: int, ev: _Evaluator[G], rng: np.random.Generato
 
 def _rank(pool: list[G], ev: _Evaluator[G]) -> list[G]:
     """Pool sorted by fitness (descending); ties broken by key for determinism."""
-    scored = [(ev.state.fitness[ev.problem.key(g)], ev.problem.key(g), g) for g in pool]
-    scored = [t for t in scored if t[0] is not None]
+    all_scored = [(ev.state.fitness[ev.problem.key(g)], ev.problem.key(g), g) for g in pool]
+    scored = [(f, k, g) for f, k, g in all_scored if f is not None]
     scored.sort(key=lambda t: (-t[0], t[1]))
     return [g for _, _, g in scored]
 

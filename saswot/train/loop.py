@@ -14,6 +14,7 @@ import json
 import math
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ from saswot.io import write_json, write_text
 from saswot.progress import make_progress
 from saswot.seeding import torch_generator, torch_seed
 from saswot.stats import main_output
+from saswot.threads import torch_threads
 from saswot.train.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
 from saswot.train.evaluate import evaluate
 from saswot.train.losses import LossConfig, SegmentationLoss
@@ -70,7 +72,8 @@ class TrainConfig:
         eval_every: evaluate every this many epochs (and always after the last).
         amp: fp16 autocast + GradScaler on CUDA.
         max_batches: stop each epoch after this many batches (``None``: full epoch; for smoke runs).
-        threads: torch CPU threads (``None``: torch default).
+        threads: torch CPU threads while :func:`fit` runs (``None``: the caller's count); the
+            caller's count is restored on return.
         loss: loss weights.
     """
 
@@ -217,18 +220,21 @@ def _load_teacher(path: str, device: torch.device, num_classes: int) -> nn.Modul
     return teacher
 
 
+def _hw(size: Sequence[int]) -> tuple[int, int]:
+    """A (H, W) tuple of a size given as any two-element sequence (e.g. a list read from JSON)."""
+    return (int(size[0]), int(size[1]))
+
+
 def _loaders(cfg: TrainConfig, epoch: int, device: torch.device) -> tuple[DataLoader, DataLoader]:
     train_ds = build_dataset(
         cfg.dataset,
         "train",
         cfg.data_root,
-        train_transform(AugmentConfig(tuple(cfg.crop), tuple(cfg.scales), cfg.base_size and tuple(cfg.base_size))),
+        train_transform(AugmentConfig(_hw(cfg.crop), tuple(cfg.scales), cfg.base_size and _hw(cfg.base_size))),
         seed=cfg.seed,
     )
     train_ds.set_epoch(epoch)
-    val_ds = build_dataset(
-        cfg.dataset, "val", cfg.data_root, eval_transform(size=cfg.eval_size and tuple(cfg.eval_size))
-    )
+    val_ds = build_dataset(cfg.dataset, "val", cfg.data_root, eval_transform(size=cfg.eval_size and _hw(cfg.eval_size)))
     pin = device.type == "cuda"
     train_loader = DataLoader(
         train_ds,
@@ -256,8 +262,12 @@ def fit(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None) 
     Returns:
         ``{"run_dir", "epochs_done", "best_miou", "best_epoch", "last": metrics of the last epoch}``.
     """
-    if cfg.threads is not None:
-        torch.set_num_threads(cfg.threads)
+    with torch_threads(cfg.threads):  # the caller's torch thread count is back on return
+        return _fit(cfg, progress, stop_after)
+
+
+def _fit(cfg: TrainConfig, progress: bool, stop_after: int | None) -> dict[str, Any]:
+    """The body of :func:`fit`, run with ``cfg.threads`` torch threads."""
     info = get_dataset_info(cfg.dataset)
     device = resolve_device(cfg.device)
     run_dir = Path(cfg.out)

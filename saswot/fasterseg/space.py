@@ -1,0 +1,128 @@
+"""The FasterSeg search space, registered as ``fasterseg``: decoded two-branch networks, no ground truth.
+
+Architectures are read from arch JSON files or built-in names (:func:`~saswot.fasterseg.arch.load_arch`);
+random architectures are decoded from random α/β genomes with the default decoding settings
+(:class:`~saswot.fasterseg.decode.SpaceConfig`). The space has the training-free segmenter search
+(:func:`saswot.fasterseg.workflow.run_arch_search`, ``saswot search-arch``) and a latency lookup table.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from saswot.errors import SaswotError
+from saswot.spaces.base import LATENCY, SEGMENTER_SEARCH, ArchCost, BaseSpace, register_space
+
+#: Cityscapes classes (FasterSeg's target).
+NUM_CLASSES = 19
+
+
+class FasterSegSpace(BaseSpace):
+    """FasterSeg's space of decoded networks (see :mod:`saswot.fasterseg`)."""
+
+    name = "fasterseg"
+    description = "FasterSeg: two-branch multi-resolution networks decoded from alpha/beta matrices (infinite)"
+    num_classes = NUM_CLASSES
+    capabilities = frozenset({SEGMENTER_SEARCH, LATENCY})
+
+    def parse(self, text: Any) -> Any:
+        from saswot.fasterseg.arch import FasterSegArch, load_arch
+
+        if isinstance(text, FasterSegArch):
+            return text
+        if isinstance(text, Path):
+            return load_arch(text)
+        if not isinstance(text, str):
+            raise SaswotError(f"a FasterSeg architecture is a built-in name or an arch JSON path, not {text!r}")
+        return load_arch(text)
+
+    def key(self, arch: Any) -> str:
+        return str(self.parse(arch).key())
+
+    def build(self, arch: Any, *, num_classes: int = NUM_CLASSES, seed: int | None = None) -> Any:
+        from saswot.fasterseg.builder import build_network
+
+        return build_network(self.parse(arch), num_classes=num_classes, seed=seed)
+
+    def sample(self, n: int, rng: np.random.Generator) -> list[Any]:
+        from saswot.fasterseg.decode import SpaceConfig, decode, legality_errors
+        from saswot.fasterseg.genome import sample_genome
+
+        config = SpaceConfig()
+        seen: set[str] = set()
+        out: list[Any] = []
+        tries = 0
+        while len(out) < n:
+            tries += 1
+            if tries > 100 * max(n, 1):
+                raise SaswotError(f"drew {tries - 1} genomes but found only {len(out)} distinct legal networks")
+            arch = decode(sample_genome(rng, with_ratio=config.searches_widths), config)
+            if arch.key() in seen or legality_errors(arch, config.min_shared):
+                continue
+            seen.add(arch.key())
+            out.append(arch)
+        return out
+
+    def cost(self, arch: Any, resolution: tuple[int, int], num_classes: int | None = None) -> ArchCost:
+        from saswot.fasterseg.cost import arch_cost
+
+        c = arch_cost(self.parse(arch), resolution, num_classes or self.num_classes)
+        return ArchCost(params_m=c.params_m, gmacs=c.gmacs)
+
+    def latency_ms(self, arch: Any, resolution: tuple[int, int], device: str = "cpu") -> float:
+        """Lookup-table latency (ms) of ``arch`` on ``device`` (missing entries are measured and cached)."""
+        from saswot.fasterseg.latency import LatencyTable
+
+        return float(LatencyTable(device).estimate(self.parse(arch), resolution, self.num_classes).total_ms)
+
+    def details(self, arch: Any) -> dict[str, Any]:
+        """Cells per branch and cells shared by the branches (``arch-info``)."""
+        a = self.parse(arch)
+        return {"cells": [len(b.ops) for b in a.branches], "shared_cells": a.shared_prefix()}
+
+    def latency_report(
+        self,
+        arch: Any,
+        resolution: tuple[int, int],
+        num_classes: int,
+        device: str = "cpu",
+        on_component: Any = None,
+    ) -> dict[str, Any]:
+        """LUT latency (total and per part) and end-to-end measured latency, in ms (``arch-info --latency``)."""
+        from saswot.fasterseg.builder import build_network
+        from saswot.fasterseg.latency import LatencyTable, measure_latency
+
+        a = self.parse(arch)
+        lut = LatencyTable(device)
+        est = lut.estimate(a, resolution, num_classes, on_component=on_component)
+        measured = measure_latency(build_network(a, num_classes, seed=0), resolution, device)
+        return {
+            "latency_ms": round(est.total_ms, 3),
+            "latency_breakdown_ms": {
+                "stem": round(est.stem_ms, 3),
+                "cells": round(est.cells_ms, 3),
+                "head": round(est.head_ms, 3),
+            },
+            "latency_measured_ms": round(measured, 3),
+            "device": lut.tag,
+            "lut": str(lut.path),
+        }
+
+    def run_arch_search(self, settings: Any, out: str | Path, **kwargs: Any) -> dict[str, Any]:
+        """The segmenter search (:func:`saswot.fasterseg.workflow.run_arch_search`)."""
+        from saswot.fasterseg.workflow import run_arch_search
+
+        return run_arch_search(settings, out, **kwargs)
+
+    def __reduce__(self) -> tuple[Any, tuple[()]]:
+        return (_the_space, ())
+
+
+SPACE = register_space(FasterSegSpace())
+
+
+def _the_space() -> FasterSegSpace:
+    return SPACE  # type: ignore[return-value]
