@@ -93,6 +93,8 @@ class ScoreCache:
 
     def _path(self, arch_key: str) -> Path:
         safe = re.sub(r"[^0-9A-Za-z_.-]+", "_", arch_key).strip("_") or "arch"
+        if len(safe) > 120:  # long keys (e.g. FasterSeg's) keep a readable prefix and a hash: names stay < 255 bytes
+            safe = f"{safe[:80]}-{hashlib.sha256(arch_key.encode()).hexdigest()[:16]}"
         return self.folder / f"{safe}.json"
 
     def get(self, arch_key: str) -> dict[str, float]:

@@ -130,7 +130,11 @@ def test_commands_work_on_a_registered_toy_space(toy: ToySpace, tmp_path: Path,
     lo, hi = stats["ranges"]["params"]["min"], stats["ranges"]["params"]["max"]
     assert (lo, hi) == (min(params[k] for k in sampled), max(params[k] for k in sampled))
 
-    # search-proxy: a short evolution over the toy archs' statistics
+    # search-proxy: a short evolution over the toy archs' statistics (its batch is CamVid's)
+    from saswot.proxydata import dataset_available
+
+    if not dataset_available("camvid"):
+        pytest.skip("search-proxy's statistics batch needs CamVid; set SASWOT_DATA")
     found = tmp_path / "proxy.json"
     code = main(["search-proxy", "--space", "toy", "--search-archs", "5", "--val-archs", "5", "--generations", "2",
                  "--population", "6", "--topk", "2", "--no-random-baseline", "--quiet", "--threads", "1",
@@ -146,3 +150,20 @@ def test_unknown_space_names_the_registered_ones(toy: ToySpace, capsys: pytest.C
     assert main(["bench", "info", "--space", "nope"]) == 2
     err = capsys.readouterr().err
     assert "unknown search space 'nope'" in err and "toy" in err
+
+
+def test_fasterseg_space_reads_the_shipped_trained_ground_truth(capsys: pytest.CaptureFixture[str]) -> None:
+    from saswot.fasterseg.space import DEFAULT_BENCH
+
+    entries = [json.loads(line) for line in DEFAULT_BENCH.read_text().splitlines() if line.strip()]
+    finished = {}
+    for e in entries:
+        if e.get("miou") is not None:
+            finished.setdefault(e["key"], []).append(e["miou"])
+    assert main(["bench", "info", "--space", "fasterseg", "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["task"] == "camvid" and set(payload["archs"]) == set(finished)
+    key, mious = next(iter(finished.items()))
+    assert payload["archs"][key]["ground_truth"] == pytest.approx(100 * sum(mious) / len(mious))
+    space = get_space("fasterseg")
+    assert space.key(space.parse(key)) == key  # keys read from the benchmark parse back

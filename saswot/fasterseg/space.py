@@ -1,23 +1,30 @@
-"""The FasterSeg search space, registered as ``fasterseg``: decoded two-branch networks, no ground truth.
+"""The FasterSeg search space, registered as ``fasterseg``: decoded two-branch networks.
 
-Architectures are read from arch JSON files or built-in names (:func:`~saswot.fasterseg.arch.load_arch`);
+Architectures are read from arch JSON files, built-in names (:func:`~saswot.fasterseg.arch.load_arch`)
+or the canonical key of an architecture already read (e.g. from the benchmark);
 random architectures are decoded from random α/β genomes with the default decoding settings
 (:class:`~saswot.fasterseg.decode.SpaceConfig`). The space has the training-free segmenter search
-(:func:`saswot.fasterseg.workflow.run_arch_search`, ``saswot search-arch``) and a latency lookup table.
+(:func:`saswot.fasterseg.workflow.run_arch_search`, ``saswot search-arch``), a latency lookup table
+and trained ground truth: the ``saswot minibench`` file shipped in ``saswot/data/fasterseg``
+(CamVid val mIoU in %, the mean over training seeds, as ``val_accuracy`` of task ``camvid``), so
+``rank``, ``bench info`` and ``avt-calibrate`` work on it.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from saswot.errors import SaswotError
-from saswot.spaces.base import LATENCY, SEGMENTER_SEARCH, ArchCost, BaseSpace, register_space
+from saswot.spaces.base import BENCHMARK, LATENCY, SEGMENTER_SEARCH, ArchCost, BaseSpace, register_space
 
 #: Cityscapes classes (FasterSeg's target).
 NUM_CLASSES = 19
+#: The trained ground truth shipped with saswot (``saswot minibench run``, recipe ``cpu-half-8ep``).
+DEFAULT_BENCH = Path(__file__).resolve().parent.parent / "data" / "fasterseg" / "minibench-camvid.jsonl"
 
 
 class FasterSegSpace(BaseSpace):
@@ -26,7 +33,11 @@ class FasterSegSpace(BaseSpace):
     name = "fasterseg"
     description = "FasterSeg: two-branch multi-resolution networks decoded from alpha/beta matrices (infinite)"
     num_classes = NUM_CLASSES
-    capabilities = frozenset({SEGMENTER_SEARCH, LATENCY})
+    capabilities = frozenset({SEGMENTER_SEARCH, LATENCY, BENCHMARK})
+
+    def __init__(self) -> None:
+        #: canonical key -> architecture, for every architecture read from a benchmark
+        self._known: dict[str, Any] = {}
 
     def parse(self, text: Any) -> Any:
         from saswot.fasterseg.arch import FasterSegArch, load_arch
@@ -37,7 +48,36 @@ class FasterSegSpace(BaseSpace):
             return load_arch(text)
         if not isinstance(text, str):
             raise SaswotError(f"a FasterSeg architecture is a built-in name or an arch JSON path, not {text!r}")
-        return load_arch(text)
+        known = self._known.get(text.strip())
+        return known if known is not None else load_arch(text)
+
+    def benchmark(
+        self, path: str | os.PathLike[str] | None = None, data_root: str | os.PathLike[str] | None = None
+    ) -> Any:
+        """Trained ground truth from a ``saswot minibench`` file (default: the shipped CamVid one).
+
+        ``val_accuracy`` is the val mIoU in % (mean over the seeds trained); ``params`` (M), ``gmacs``
+        and ``latency_ms`` are kept as reference fields. Only one recipe may be in the file.
+        """
+        from saswot.fasterseg.arch import FasterSegArch
+        from saswot.minibench import load_bench
+        from saswot.spaces.table import TableBenchmark
+
+        p = Path(path) if path is not None else DEFAULT_BENCH
+        records: dict[str, dict[str, Any]] = {}
+        for group in load_bench(p).values():
+            arch = FasterSegArch.from_json(group["arch"])
+            self._known[arch.key()] = arch
+            records[arch.key()] = {
+                "val_accuracy": 100.0 * group["miou"],
+                "params": group["params_m"],
+                "gmacs": group["gmacs"],
+                "latency_ms": group["latency_ms"],
+                "seeds": len(group["seeds"]),
+            }
+        if not records:
+            raise SaswotError(f"'{p}' holds no finished architecture yet; train some with `saswot minibench run`")
+        return TableBenchmark(self, {"camvid": records}, p, default_task="camvid")
 
     def key(self, arch: Any) -> str:
         return str(self.parse(arch).key())
