@@ -364,6 +364,48 @@ def resolve_data_source(data: str, data_root: str | None, on_note: Callable[[str
     return data
 
 
+def score_space_archs(
+    space: Any,
+    archs: Sequence[Any],
+    specs: Sequence[ProxySpec],
+    settings: ScoreSettings,
+    *,
+    cache: str | Path | None = None,
+    avt: Any = None,
+    data_root: str | None = None,
+    progress: bool = True,
+    description: str = "scoring",
+    executor: Executor | None = None,
+) -> tuple[dict[str, ArchScores], float]:
+    """:func:`score_architectures` for architectures of a search space: networks built by the space with
+    ``settings.seed``, keyed by the space's canonical key, cached under ``cache`` (default ``<cache root>/scores``).
+
+    Returns:
+        ``({arch key: ArchScores}, wall seconds)``.
+    """
+    import functools
+    import time
+
+    from saswot.paths import cache_dir
+
+    store = ScoreCache(cache if cache is not None else cache_dir("scores"), settings)
+    t0 = time.perf_counter()
+    per_arch = score_architectures(
+        archs,
+        specs,
+        settings,
+        functools.partial(space.build, num_classes=settings.num_classes, seed=settings.seed),
+        key=space.key,
+        avt=avt,
+        cache=store,
+        data_root=data_root,
+        progress=progress,
+        description=description,
+        executor=executor,
+    )
+    return per_arch, time.perf_counter() - t0
+
+
 @dataclass(frozen=True)
 class RankRequest:
     """One ``saswot rank`` run: which archs of which space, which proxies, which proxy batch.
@@ -471,8 +513,6 @@ def run_rank(
     Returns:
         A :class:`RankOutcome`; ``result`` is the JSON document of ``saswot rank``.
     """
-    import functools
-    import time
 
     from saswot.device import check_device
     from saswot.ensemble import add_ensemble_scores, split_for_rank
@@ -522,25 +562,19 @@ def run_rank(
                 f"{ {k: meta[k] for k in diff} }); saswot scores may fall outside [0, 2]. "
                 "Recalibrate with `saswot avt-calibrate` for these settings."
             )
-    from saswot.paths import cache_dir
-
-    store = ScoreCache(req.cache if req.cache is not None else cache_dir("scores"), settings)
     ex = executor if executor is not None else SerialExecutor()
-    t0 = time.perf_counter()
-    per_arch = score_architectures(
+    per_arch, wall = score_space_archs(
+        space,
         selected,
         specs,
         settings,
-        functools.partial(space.build, num_classes=settings.num_classes, seed=req.seed),
-        key=space.key,
+        cache=req.cache,
         avt=avt,
-        cache=store,
         data_root=req.data_root,
         progress=progress,
         description=f"rank {space.name}",
         executor=ex,
     )
-    wall = time.perf_counter() - t0
     add_ensemble_scores(per_arch, ensembles)  # pool-level rank aggregation (ensembles, aznas)
     config = {
         **settings.to_json(),
@@ -634,13 +668,10 @@ def run_avt_calibration(
         InvalidArchError: ``n`` below 2 or an AVT-normalised proxy among ``req.proxies``.
         ScoreError: a worker died twice on some architecture (the others are cached: rerun).
     """
-    import functools
-    import time
 
     from saswot.device import check_device
     from saswot.errors import InvalidArchError
     from saswot.parallel import DIED_TWICE
-    from saswot.paths import cache_dir
     from saswot.proxies import resolve_proxies
     from saswot.proxies.avt import calibrate_avt
     from saswot.seeding import make_rng
@@ -672,22 +703,18 @@ def run_avt_calibration(
 
         expression = load_proxy_file(Path(proxy_file), combine=None)
         specs = resolve_proxies([*recorded, expression, "nwot"])
-    store = ScoreCache(req.cache if req.cache is not None else cache_dir("scores"), settings)
     ex = executor if executor is not None else SerialExecutor()
-    t0 = time.perf_counter()
-    per_arch = score_architectures(
+    per_arch, wall = score_space_archs(
+        space,
         archs,
         specs,
         settings,
-        functools.partial(space.build, num_classes=settings.num_classes, seed=req.seed),
-        key=space.key,
-        cache=store,
+        cache=req.cache,
         data_root=req.data_root,
         progress=progress,
         description=f"avt {space.name}",
         executor=ex,
     )
-    wall = time.perf_counter() - t0
     died = sorted(
         k
         for k, rec in per_arch.items()

@@ -69,3 +69,37 @@ def space_option(capability: str | None = None, required: bool = True) -> Any:
     """
     extra = f" with {capability}" if capability else ""
     return typer.Option(... if required else None, "--space", help=f"{SPACE_HELP}{extra}", metavar="NAME")
+
+
+def bench_option() -> Any:
+    """``--bench FILE``: the space's ground truth (default: its file under the data root)."""
+    return typer.Option(None, "--bench", help="ground-truth JSON (default: the space's file under the data root)")
+
+
+def data_option() -> Any:
+    """``--data NAME``: the proxy batch's source."""
+    return typer.Option("camvid", "--data", help="proxy batch: a dataset (camvid, ...) or random")
+
+
+def data_root_option() -> Any:
+    """``--data-root DIR``."""
+    return typer.Option(None, "--data-root", help="data root (else $SASWOT_DATA, else ./data)")
+
+
+def device_option() -> Any:
+    """``--device cpu|cuda``."""
+    return typer.Option("cpu", "--device", help="cpu or cuda")
+
+
+def cache_option() -> Any:
+    """``--cache DIR``: the per-architecture score cache."""
+    return typer.Option(
+        None,
+        "--cache",
+        help="score cache folder (default: <cache root>/scores; the cache root is $SASWOT_CACHE, else ~/.cache/saswot)",
+    )
+
+
+def quiet_option() -> Any:
+    """``--quiet``: no progress bars."""
+    return typer.Option(False, "--quiet", help="no progress bar")

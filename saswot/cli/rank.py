@@ -8,8 +8,19 @@ from typing import Optional
 
 import typer
 
+from saswot.cli._options import (
+    bench_option,
+    cache_option,
+    data_option,
+    data_root_option,
+    device_option,
+    proxies_help,
+    quiet_option,
+    ray_option,
+    space_option,
+    workers_option,
+)
 from saswot.cli._options import parse_resolution as parse_arg
-from saswot.cli._options import proxies_help, ray_option, space_option, workers_option
 from saswot.progress import stderr_console
 from saswot.tables import print_table, table_to_markdown
 
@@ -38,9 +49,7 @@ def rank(
         ),
     ),
     out: Path = typer.Option(..., "--out", help="result JSON (a .md table is written beside it)"),
-    bench: Optional[str] = typer.Option(
-        None, "--bench", help="ground-truth JSON (default: the space's file under the data root)"
-    ),
+    bench: Optional[str] = bench_option(),
     task: Optional[str] = typer.Option(
         None,
         "--task",
@@ -52,19 +61,15 @@ def rank(
     archs: str = typer.Option("all", "--archs", help="N (random sample) or all"),
     batch_size: int = typer.Option(DEFAULT_BATCH, "--batch-size", help="images in the proxy batch"),
     resolution: str = typer.Option(str(DEFAULT_RESOLUTION), "--resolution", help="R or HxW"),
-    data: str = typer.Option("camvid", "--data", help="camvid or random"),
-    data_root: Optional[str] = typer.Option(None, "--data-root", help="data root (else $SASWOT_DATA, else ./data)"),
-    device: str = typer.Option("cpu", "--device", help="cpu or cuda"),
-    cache: Optional[Path] = typer.Option(
-        None,
-        "--cache",
-        help="score cache folder (default: <cache root>/scores; the cache root is $SASWOT_CACHE, else ~/.cache/saswot)",
-    ),
+    data: str = data_option(),
+    data_root: Optional[str] = data_root_option(),
+    device: str = device_option(),
+    cache: Optional[Path] = cache_option(),
     plots: Optional[Path] = typer.Option(None, "--plots", help="folder for one scatter plot per proxy"),
     avt_file: Optional[Path] = typer.Option(
         None, "--avt", help="AVT statistics JSON (default: packaged for the space)"
     ),
-    quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
+    quiet: bool = quiet_option(),
     workers: int = workers_option(),
     ray: Optional[str] = ray_option(),
 ) -> None:
@@ -128,9 +133,7 @@ def avt_calibrate(
     space: str = space_option("benchmark"),
     out: Path = typer.Option(..., "--out", help="AVT JSON to write (saswot/data/avt/<space>.json to ship it)"),
     n: int = typer.Option(50, "--n", help="size of the pre-sampled architecture set"),
-    bench: Optional[str] = typer.Option(
-        None, "--bench", help="ground-truth JSON (default: the space's file under the data root)"
-    ),
+    bench: Optional[str] = bench_option(),
     task: Optional[str] = typer.Option(
         None, "--task", help="benchmark task whose architectures are sampled (default: the benchmark's)"
     ),
@@ -138,21 +141,17 @@ def avt_calibrate(
     sample_seed: int = typer.Option(2024, "--sample-seed", help="seed of the architecture sample"),
     batch_size: int = typer.Option(DEFAULT_BATCH, "--batch-size", help="images in the proxy batch"),
     resolution: str = typer.Option(str(DEFAULT_RESOLUTION), "--resolution", help="R or HxW of the proxy batch"),
-    data: str = typer.Option("camvid", "--data", help="camvid or random"),
-    data_root: Optional[str] = typer.Option(None, "--data-root", help="data root (else $SASWOT_DATA, else ./data)"),
-    device: str = typer.Option("cpu", "--device", help="cpu or cuda"),
-    cache: Optional[Path] = typer.Option(
-        None,
-        "--cache",
-        help="score cache folder (default: <cache root>/scores; the cache root is $SASWOT_CACHE, else ~/.cache/saswot)",
-    ),
+    data: str = data_option(),
+    data_root: Optional[str] = data_root_option(),
+    device: str = device_option(),
+    cache: Optional[Path] = cache_option(),
     proxies: str = typer.Option("saswot_minus,nwot", "--proxies", help="proxies whose min/max to record"),
     proxy_file: Optional[Path] = typer.Option(
         None,
         "--update-proxy-file",
         help="also re-calibrate the AVT ranges (its expression and nwot) stored in this proxy JSON",
     ),
-    quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
+    quiet: bool = quiet_option(),
     workers: int = workers_option(),
     ray: Optional[str] = ray_option(),
 ) -> None:
