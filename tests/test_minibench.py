@@ -1,4 +1,4 @@
-"""saswot.minibench: recipe identity, stratified sampling, the shared bench file, claims, the
+"""saswot.fasterseg.minibench: recipe identity, stratified sampling, the shared bench file, claims, the
 resumable worker on a tiny synthetic CamVid, and proxy correlation against a fake bench file."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 
 from saswot.errors import CorruptDataError, SaswotError
 from saswot.fasterseg.cost import arch_cost
-from saswot.minibench import (
+from saswot.fasterseg.minibench import (
     ENTRY_FORMAT,
     BenchFile,
     Claims,
@@ -23,8 +23,8 @@ from saswot.minibench import (
     bench_correlations,
     claim_next,
     load_bench,
-    noise_summary,
     make_jobs,
+    noise_summary,
     progress_of,
     run_worker,
     sample_archs,

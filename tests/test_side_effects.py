@@ -151,7 +151,7 @@ def test_minibench_job_estimates_latency_with_its_threads(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mallopt_calls: list
 ) -> None:
     import saswot.fasterseg.latency as latency
-    from saswot.minibench import Recipe, RunContext, make_jobs, sample_archs, train_job
+    from saswot.fasterseg.minibench import Recipe, RunContext, make_jobs, sample_archs, train_job
 
     seen: list[int] = []
 

@@ -1,6 +1,6 @@
 """CLI: ``saswot minibench run|status|rank`` – a trained FasterSeg-space ground truth.
 
-Thin layer over :mod:`saswot.minibench`: parse options, build the job list (sampled under the
+Thin layer over :mod:`saswot.fasterseg.minibench`: parse options, build the job list (sampled under the
 budget or given as arch files), call the library, print a table, write JSON.
 """
 
@@ -39,7 +39,7 @@ def _seeds(text: str) -> list[int]:
 
 def _jobs(arch: Optional[list[str]], k: int, sample_seed: int, max_gmacs: float, seeds: str) -> list[Any]:
     from saswot.fasterseg import load_arch
-    from saswot.minibench import make_jobs, sampled_jobs
+    from saswot.fasterseg.minibench import make_jobs, sampled_jobs
 
     if arch:
         labels = [Path(a).stem if a.endswith(".json") else a for a in arch]
@@ -74,7 +74,7 @@ def run(
     """Train every unfinished job and append its result; resumable, several workers may share the file."""
     from rich.console import Console
 
-    from saswot.minibench import BenchFile, RunContext, resolve_recipe, run_worker
+    from saswot.fasterseg.minibench import BenchFile, RunContext, resolve_recipe, run_worker
     from saswot.threads import apply_threads, choose_threads
 
     apply_threads(choose_threads(threads))  # for this process; each job finds the count in force
@@ -109,7 +109,7 @@ def status(
     ),
 ) -> None:
     """Done / total, ETA and the finished entries of a job list."""
-    from saswot.minibench import (
+    from saswot.fasterseg.minibench import (
         BenchFile,
         Claims,
         entry_id,
@@ -178,14 +178,14 @@ def rank(
     """Kendall / Spearman / Pearson of proxies vs trained mIoU over the benchmark's architectures."""
     from saswot.cli.arch import parse_resolution
     from saswot.fasterseg import FasterSegArch
-    from saswot.io import write_json
-    from saswot.minibench import (
+    from saswot.fasterseg.minibench import (
         BenchFile,
         ProxySettings,
         bench_correlations,
         load_bench,
         score_bench_archs,
     )
+    from saswot.io import write_json
     from saswot.tables import print_table
     from saswot.threads import apply_threads, choose_threads
 
@@ -285,7 +285,7 @@ def sample(
 ) -> None:
     """Write K seeded, GMACs-stratified architectures under the budget as arch files."""
     from saswot.fasterseg.arch import save_arch
-    from saswot.minibench import arch_costs, sample_archs
+    from saswot.fasterseg.minibench import arch_costs, sample_archs
     from saswot.tables import print_table
 
     archs = sample_archs(k, sample_seed, max_gmacs=max_gmacs, pool_factor=pool_factor)
@@ -308,8 +308,8 @@ def summary(
     out: Optional[Path] = typer.Option(None, "--out", help="Result JSON."),
 ) -> None:
     """Per label (search method): mIoU mean and spread over seeds, params, GMACs, latency, search time."""
+    from saswot.fasterseg.minibench import BenchFile, noise_summary, summarize_by_label
     from saswot.io import read_json, write_json
-    from saswot.minibench import BenchFile, noise_summary, summarize_by_label
     from saswot.tables import print_table
 
     rows = summarize_by_label(BenchFile(bench).entries(), recipe_id)

@@ -60,7 +60,7 @@ class FasterSegSpace(BaseSpace):
         and ``latency_ms`` are kept as reference fields. Only one recipe may be in the file.
         """
         from saswot.fasterseg.arch import FasterSegArch
-        from saswot.minibench import load_bench
+        from saswot.fasterseg.minibench import load_bench
         from saswot.spaces.table import TableBenchmark
 
         p = Path(path) if path is not None else DEFAULT_BENCH
@@ -117,6 +117,28 @@ class FasterSegSpace(BaseSpace):
         from saswot.fasterseg.latency import LatencyTable
 
         return float(LatencyTable(device).estimate(self.parse(arch), resolution, self.num_classes).total_ms)
+
+    def to_json(self, arch: Any) -> dict[str, Any]:
+        """The arch JSON of ``arch`` (as written by ``search-arch`` and stored in checkpoints)."""
+        return dict(self.parse(arch).to_json())
+
+    def from_json(self, data: Any) -> Any:
+        """Inverse of :meth:`to_json`."""
+        from saswot.fasterseg.arch import FasterSegArch
+
+        return FasterSegArch.from_json(data)
+
+    def builtin_names(self) -> list[str]:
+        """Names :meth:`parse` reads besides paths and keys (the released FasterSeg student)."""
+        from saswot.fasterseg.arch import builtin_names
+
+        return builtin_names()
+
+    def build_for_training(self, arch: Any, *, num_classes: int, aux_heads: bool = False) -> Any:
+        """The network with the training-only auxiliary heads if asked (``saswot train``)."""
+        from saswot.fasterseg.builder import build_network
+
+        return build_network(self.parse(arch), num_classes=num_classes, aux_heads=aux_heads)
 
     def details(self, arch: Any) -> dict[str, Any]:
         """Cells per branch and cells shared by the branches (``arch-info``)."""

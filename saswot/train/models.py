@@ -4,11 +4,11 @@ A :class:`ModelSpec` (model name, arch JSON for searched networks, number of cla
 in every checkpoint, so a checkpoint can be rebuilt without any other input.
 
 Built-in names (in :data:`MODELS`):
-* ``fasterseg``: the released FasterSeg student, via :func:`saswot.fasterseg.load_arch`.
+* any architecture of a search space with a segmenter search (:mod:`saswot.spaces`): a
+  built-in name (the released FasterSeg student) or an arch JSON file, stored as ``<space>-arch``.
 * ``deeplabv3plus-r101``: the distillation teacher (:mod:`saswot.train.deeplab`).
 * ``tiny``: a 3-stage conv net with two auxiliary heads, for tests and smoke runs.
 
-Any other argument that names an existing file is read as a FasterSeg arch JSON.
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ class ModelSpec:
     """What is needed to rebuild a network.
 
     Attributes:
-        name: ``fasterseg-arch`` for a searched FasterSeg genome, else a built-in name.
+        name: ``<space>-arch`` for an architecture of a search space, else a registered model name.
         num_classes: number of output classes.
-        arch: the arch JSON (dict) for ``fasterseg-arch``; ``None`` otherwise.
+        arch: the arch JSON (dict) for ``<space>-arch``; ``None`` otherwise.
     """
 
     name: str
@@ -144,48 +144,66 @@ def _build_deeplab(spec: ModelSpec, aux_heads: bool) -> nn.Module:
     return DeepLabV3Plus(spec.num_classes)
 
 
-def _fasterseg_api() -> Any:
-    try:
-        import saswot.fasterseg as fs
-    except ImportError as exc:  # the FasterSeg package is part of saswot; this guards partial installs
-        raise UnknownNameError(f"the FasterSeg builder (saswot.fasterseg) is unavailable: {exc}") from exc
-    if not hasattr(fs, "load_arch") or not hasattr(fs, "build_network"):
-        raise UnknownNameError("saswot.fasterseg does not provide load_arch/build_network yet.")
-    return fs
+#: Model names of architectures of a search space: ``<space>-arch`` (e.g. ``fasterseg-arch``).
+ARCH_SUFFIX = "-arch"
 
 
-@MODELS.register("fasterseg-arch")
-def _build_fasterseg(spec: ModelSpec, aux_heads: bool) -> nn.Module:
-    fs = _fasterseg_api()
+def _trainable_spaces() -> list[Any]:
+    """Search spaces whose architectures are trainable segmenters (those with ``segmenter-search``)."""
+    from saswot.spaces import REGISTRY, SEGMENTER_SEARCH
+
+    return [REGISTRY.get(n) for n in REGISTRY.names(SEGMENTER_SEARCH)]
+
+
+def _build_space_arch(spec: ModelSpec, aux_heads: bool) -> nn.Module:
+    """Build ``<space>-arch``: the space reads the stored arch JSON and builds the network."""
+    from saswot.spaces import SEGMENTER_SEARCH, get_space
+
+    space = get_space(spec.name[: -len(ARCH_SUFFIX)], SEGMENTER_SEARCH)
     if spec.arch is None:
-        raise InvalidArchError("model 'fasterseg-arch' needs an arch JSON.")
-    arch = fs.FasterSegArch.from_json(spec.arch)
-    return fs.build_network(arch, num_classes=spec.num_classes, aux_heads=aux_heads)
+        raise InvalidArchError(f"model '{spec.name}' needs an arch JSON.")
+    arch = space.from_json(spec.arch)  # type: ignore[attr-defined]
+    return space.build_for_training(arch, num_classes=spec.num_classes, aux_heads=aux_heads)  # type: ignore[attr-defined, no-any-return]
 
 
 def resolve_model(name_or_path: str, num_classes: int) -> ModelSpec:
     """Turn a CLI model argument into a :class:`ModelSpec`.
 
-    ``fasterseg`` and arch JSON paths become ``fasterseg-arch`` specs carrying the arch JSON,
-    so the resulting checkpoint does not depend on the built-in definition or the file.
+    A registered model name is used as is. Anything else is offered to the search spaces with a
+    segmenter search (a built-in architecture name such as ``fasterseg``, or an arch JSON file):
+    the first that reads it gives a ``<space>-arch`` spec carrying the arch JSON, so the resulting
+    checkpoint depends neither on the built-in definition nor on the file.
     """
-    if name_or_path in MODELS and name_or_path != "fasterseg-arch":
+    from saswot.errors import SaswotError
+
+    if name_or_path in MODELS:
         return ModelSpec(name_or_path, num_classes)
-    if name_or_path == "fasterseg" or Path(name_or_path).is_file():
-        fs = _fasterseg_api()
-        arch = fs.load_arch(name_or_path)
-        return ModelSpec("fasterseg-arch", num_classes, json.loads(json.dumps(arch.to_json())))
+    spaces = _trainable_spaces()
+    errors: list[SaswotError] = []
+    for space in spaces:
+        try:
+            arch = space.parse(name_or_path)
+        except SaswotError as exc:
+            errors.append(exc)
+            continue
+        return ModelSpec(f"{space.name}{ARCH_SUFFIX}", num_classes, json.loads(json.dumps(space.to_json(arch))))
+    if errors and Path(name_or_path).is_file():
+        raise errors[0]  # a file that no space reads: say why
     if name_or_path.endswith(".json"):
-        raise InvalidArchError(f"arch file '{name_or_path}' does not exist; give a path to an arch JSON.")
+        raise InvalidArchError(
+            f"arch file '{name_or_path}' does not exist or is not an architecture; give a path to an arch JSON."
+        )
+    builtin = [n for sp in spaces for n in getattr(sp, "builtin_names", list)()]
     raise UnknownNameError(
-        f"unknown model '{name_or_path}'; choose fasterseg, "
-        f"{', '.join(n for n in MODELS.names() if n != 'fasterseg-arch')} or an arch JSON file."
+        f"unknown model '{name_or_path}'; choose {', '.join(builtin + MODELS.names())} or an arch JSON file."
     )
 
 
 def build_model(spec: ModelSpec, aux_heads: bool = False, seed: int | None = 0) -> nn.Module:
     """Build the network of ``spec``; with a seed, weights are reproducible (global RNG untouched)."""
-    builder = MODELS.builder(spec.name)
+    builder = (
+        _build_space_arch if spec.name.endswith(ARCH_SUFFIX) and spec.name not in MODELS else MODELS.builder(spec.name)
+    )
     if seed is None:
         return builder(spec, aux_heads)
     with torch_seed(seed):
