@@ -49,10 +49,11 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
+    tmp_path: Path | None = None
+    try:  # the temporary file is made inside the try: an interrupt right after it still removes it
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        tmp_path = Path(tmp)
+        os.close(fd)
         yield tmp_path
         umask = os.umask(0)
         os.umask(umask)
@@ -60,7 +61,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
             os.chmod(tmp_path, 0o666 & ~umask)  # mkstemp creates 0600; give normal file permissions
         os.replace(tmp_path, target)
     finally:
-        if tmp_path.exists():
+        if tmp_path is not None and tmp_path.exists():
             tmp_path.unlink()
 
 

@@ -115,3 +115,33 @@ def test_one_cache_root_announced_once(tmp_path, monkeypatch, capsys) -> None:
     assert "SASWOT_CACHE to move it" in capsys.readouterr().err
     assert cache_dir("autoproxy") == tmp_path / "c" / "autoproxy"
     assert capsys.readouterr().err == ""
+
+
+def test_fd_sharing_thread_errors_are_quiet_and_others_are_not() -> None:
+    """After Ctrl-C a worker may die while fetching a shared tensor; multiprocessing's sharing thread then
+    raises ConnectionResetError, which the entry point's thread hook drops. Any other thread error is passed on."""
+    import threading
+    from types import SimpleNamespace
+
+    from saswot.cli.main import _quiet_fd_sharing_errors
+
+    seen: list[type] = []
+    hook = _quiet_fd_sharing_errors(lambda args: seen.append(args.exc_type))
+
+    def raised_in(filename: str, exc: str) -> SimpleNamespace:
+        code = compile(f"def serve():\n    raise {exc}\n", filename, "exec")
+        scope: dict = {}
+        exec(code, scope)
+        try:
+            scope["serve"]()
+        except BaseException as e:  # noqa: BLE001 - any exception object is what the hook receives
+            return SimpleNamespace(exc_type=type(e), exc_value=e, exc_traceback=e.__traceback__,
+                                   thread=threading.current_thread())
+        raise AssertionError("not raised")
+
+    sharer = "/usr/lib/python3.11/multiprocessing/resource_sharer.py"
+    hook(raised_in(sharer, "ConnectionResetError(104, 'Connection reset by peer')"))
+    assert seen == []
+    hook(raised_in(sharer, "ValueError('a real bug')"))
+    hook(raised_in("/somewhere/else.py", "ConnectionResetError()"))
+    assert seen == [ValueError, ConnectionResetError]

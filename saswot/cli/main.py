@@ -239,6 +239,11 @@ def main(argv: list[str] | None = None) -> int:
     User errors (:class:`SaswotError`) print ``error: ...`` on stderr and return 2; usage
     errors are reported by typer/click with exit code 2.
     """
+    import threading
+
+    previous_hook = threading.excepthook
+    threading.excepthook = _quiet_fd_sharing_errors(previous_hook)
+    interrupted = False
     try:
         app(args=bare_option_values(sys.argv[1:] if argv is None else list(argv)), prog_name="saswot")
     except SystemExit as exc:
@@ -248,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         _print_error(str(exc))
         return exc.exit_code
     except KeyboardInterrupt:
+        interrupted = True  # keep the quiet hook: worker processes may still be going down
         _print_error(
             "interrupted; finished results and caches are kept (rerun the command, with --resume where it "
             "has one, to continue)"
@@ -267,7 +273,32 @@ def main(argv: list[str] | None = None) -> int:
             f"{TRACEBACK_ENV}=1 to see the traceback and report it"
         )
         return 1
+    finally:
+        if not interrupted:
+            threading.excepthook = previous_hook
     return 0
+
+
+def _quiet_fd_sharing_errors(previous: Any) -> Any:
+    """A ``threading.excepthook`` that drops the connection errors of multiprocessing's descriptor-sharing
+    thread (a worker process that dies while fetching a shared tensor, e.g. after Ctrl-C: harmless, the
+    worker's network is retried or left to a rerun) and passes every other exception on to ``previous``."""
+
+    def hook(args: Any) -> None:
+        files = set()
+        tb = args.exc_traceback
+        while tb is not None:
+            files.add(tb.tb_frame.f_code.co_filename.replace("\\", "/"))
+            tb = tb.tb_next
+        if (
+            args.exc_type is not None
+            and issubclass(args.exc_type, (ConnectionError, EOFError))
+            and any(f.endswith("multiprocessing/resource_sharer.py") for f in files)
+        ):
+            return
+        previous(args)
+
+    return hook
 
 
 #: Set to show the traceback of an unexpected error instead of the one-line message.
