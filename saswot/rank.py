@@ -406,6 +406,20 @@ def score_space_archs(
     return per_arch, time.perf_counter() - t0
 
 
+def request_settings(space: Any, req: Any, source: str, device: str) -> ScoreSettings:
+    """The score settings of a rank or AVT request (:class:`RankRequest`, :class:`AVTRequest`) on ``space``,
+    with the proxy-batch source actually used and the checked device."""
+    return ScoreSettings(
+        space=space.name,
+        batch_size=req.batch_size,
+        resolution=(int(req.resolution[0]), int(req.resolution[1])),
+        data=source,
+        seed=req.seed,
+        num_classes=space.num_classes,
+        device=device,
+    )
+
+
 @dataclass(frozen=True)
 class RankRequest:
     """One ``saswot rank`` run: which archs of which space, which proxies, which proxy batch.
@@ -542,15 +556,7 @@ def run_rank(
         )
     truth = bm.ground_truths(task)
     source = resolve_data_source(req.data, req.data_root, note)
-    settings = ScoreSettings(
-        space=space.name,
-        batch_size=req.batch_size,
-        resolution=(int(req.resolution[0]), int(req.resolution[1])),
-        data=source,
-        seed=req.seed,
-        num_classes=space.num_classes,
-        device=device,
-    )
+    settings = request_settings(space, req, source, device)
     avt = None
     if any(s.needs_avt for s in specs):
         avt = AVTStats.read(req.avt_file) if req.avt_file else AVTStats.load(space.name)
@@ -684,15 +690,7 @@ def run_avt_calibration(
     bm = require_benchmark(space, req.bench, req.data_root)
     archs = bm.sample(req.n, make_rng(req.sample_seed), req.task or bm.default_task)
     source = resolve_data_source(req.data, req.data_root, on_note)
-    settings = ScoreSettings(
-        space=space.name,
-        batch_size=req.batch_size,
-        resolution=(int(req.resolution[0]), int(req.resolution[1])),
-        data=source,
-        seed=req.seed,
-        num_classes=space.num_classes,
-        device=check_device(req.device),
-    )
+    settings = request_settings(space, req, source, check_device(req.device))
     recorded = resolve_proxies(req.proxies)
     if any(s.needs_avt for s in recorded):
         raise InvalidArchError("--proxies: AVT ranges are taken of raw proxies, not of AVT-based ones (e.g. saswot)")

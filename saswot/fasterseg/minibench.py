@@ -524,6 +524,25 @@ def _native_size(dataset: str) -> tuple[int, int]:
     return {"camvid": (360, 480), "cityscapes": (1024, 2048)}.get(dataset, (360, 480))
 
 
+def _provenance(ctx: RunContext) -> dict[str, Any]:
+    """Where and how an entry was made: code version and commit, torch, device, threads, host, time, command."""
+    import torch
+
+    from saswot import __version__
+    from saswot.train.loop import git_sha
+
+    return {
+        "version": __version__,
+        "git_sha": git_sha(),
+        "torch": torch.__version__,
+        "device": ctx.device,
+        "threads": ctx.threads,
+        "host": socket.gethostname(),
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "command": ctx.command,
+    }
+
+
 def train_job(
     job: Job,
     recipe: Recipe,
@@ -540,16 +559,14 @@ def train_job(
     The final mIoU is the evaluation after the last epoch (the same confusion-matrix evaluation
     as ``saswot eval``, at label resolution), not the best epoch.
     """
-    import torch
 
-    from saswot import __version__
     from saswot.datasets import get_dataset_info
     from saswot.train.checkpoint import (
         inference_checkpoint,
         load_checkpoint,
         save_checkpoint,
     )
-    from saswot.train.loop import fit, git_sha
+    from saswot.train.loop import fit
 
     t0 = time.perf_counter()
     run_dir = Path(ctx.work_dir) / "jobs" / job.job_id(recipe)
@@ -618,14 +635,7 @@ def train_job(
         "recipe_id": recipe.recipe_id,
         "train_time_s": round(sum(float(h.get("time_s", 0.0)) for h in history), 1),
         "wall_s": round(time.perf_counter() - t0, 1),
-        "version": __version__,
-        "git_sha": git_sha(),
-        "torch": torch.__version__,
-        "device": ctx.device,
-        "threads": ctx.threads,
-        "host": socket.gethostname(),
-        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "command": ctx.command,
+        **_provenance(ctx),
     }
     return entry
 
@@ -636,11 +646,8 @@ def failure_entry(job: Job, recipe: Recipe, ctx: RunContext, error: Exception, w
     Such an entry is final (the recipe is deterministic, a rerun would diverge again); readers
     leave it out of correlations and report how many there are.
     """
-    import torch
 
-    from saswot import __version__
     from saswot.datasets import get_dataset_info
-    from saswot.train.loop import git_sha
 
     run_dir = Path(ctx.work_dir) / "jobs" / job.job_id(recipe)
     metrics = run_dir / "metrics.jsonl"
@@ -671,14 +678,7 @@ def failure_entry(job: Job, recipe: Recipe, ctx: RunContext, error: Exception, w
         "recipe": recipe.to_json(),
         "recipe_id": recipe.recipe_id,
         "wall_s": round(wall_s, 1),
-        "version": __version__,
-        "git_sha": git_sha(),
-        "torch": torch.__version__,
-        "device": ctx.device,
-        "threads": ctx.threads,
-        "host": socket.gethostname(),
-        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "command": ctx.command,
+        **_provenance(ctx),
     }
 
 
