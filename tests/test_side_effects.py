@@ -151,7 +151,7 @@ def test_minibench_job_estimates_latency_with_its_threads(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mallopt_calls: list
 ) -> None:
     import saswot.fasterseg.latency as latency
-    from saswot.fasterseg.minibench import Recipe, RunContext, make_jobs, sample_archs, train_job
+    from saswot.fasterseg.minibench import RECIPES, RunContext, make_jobs, sample_archs, train_job
 
     seen: list[int] = []
 
@@ -167,17 +167,7 @@ def test_minibench_job_estimates_latency_with_its_threads(
 
     monkeypatch.setattr(latency, "LatencyTable", FakeTable)
     root = make_camvid(tmp_path / "data", n_train=2, n_val=1, h=64, w=64)
-    recipe = Recipe(
-        name="t",
-        epochs=1,
-        base_size=None,
-        crop=(64, 64),
-        scales=(1.0,),
-        eval_size=None,
-        batch_size=2,
-        lr=0.01,
-        eval_every=1,
-    )
+    recipe = RECIPES["tiny-test"]
     job = make_jobs([("a", sample_archs(1, 0, pool_factor=2)[0])], [0])[0]
     ctx = RunContext(tmp_path / "work", data_root=str(root), threads=OTHER_THREADS, command="test")
     with unchanged(mallopt_calls):
