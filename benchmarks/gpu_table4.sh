@@ -11,8 +11,11 @@
 #   SEARCH_ARGS="" (extra search-arch options)  RECIPE=<recipe JSON> (default: written below,
 #   360x480 native resolution, AMP, batch 16)  EPOCHS=auto (fit TIME_BUDGET_S; or a number)
 #   TIME_BUDGET_S=540  PARALLEL=2 (training processes sharing the device)  WORKERS=6 (loader
-#   workers per process)  TEACHER=<checkpoint> (optional distillation)  SASWOT="saswot" (the CLI)
-#   RUN_ARGS="" (extra `minibench run` options, e.g. --no-latency)
+#   workers per process)  EFFICIENCY=0.85 (share of the time left that the fitted epochs may fill;
+#   the epoch time is that of PARALLEL concurrent timing trainings, evaluation included)  TEACHER=<checkpoint> (optional distillation)  SASWOT="saswot" (the CLI)
+#   RUN_ARGS="" (extra `minibench run` options, e.g. --no-latency)  SEARCH_FROM="" (a folder of
+#   search-<proxy>.json and random.json from an earlier run, e.g. saswot/data/fasterseg/table4-cpu:
+#   copied into OUT/search, so only the trainings run here)
 # Resumable: searches continue from their checkpoints, finished trainings are skipped.
 set -euo pipefail
 OUT=${OUT:-benchmarks/out/gpu_table4}
@@ -25,12 +28,21 @@ SEARCH_ARGS=${SEARCH_ARGS:-}
 EPOCHS=${EPOCHS:-auto}
 TIME_BUDGET_S=${TIME_BUDGET_S:-540}
 PARALLEL=${PARALLEL:-2}
+EFFICIENCY=${EFFICIENCY:-0.85}
 WORKERS=${WORKERS:-6}
 TEACHER=${TEACHER:-}
 RUN_ARGS=${RUN_ARGS:-}
 read -r -a SW <<< "${SASWOT:-saswot}"
 START=$(date +%s)
 mkdir -p "$OUT/search"
+if [ -n "${SEARCH_FROM:-}" ]; then
+  # searches already run elsewhere (they need no GPU): reuse their outputs, train only
+  for P in $PROXIES random; do
+    f=search-$P.json; [ "$P" = random ] && f=random.json
+    [ -f "$OUT/search/$f" ] || cp "$SEARCH_FROM/$f" "$OUT/search/$f"
+  done
+  echo "[table4] searches reused from $SEARCH_FROM" | tee -a "$OUT/commands.txt"
+fi
 echo "[table4] $(date -u +%FT%TZ) out=$OUT device=$DEVICE seed=$SEED seeds=$SEEDS budget=${MAX_GMACS}GMACs" | tee -a "$OUT/commands.txt"
 
 # 1. searches (one budget, one seed) and the random baseline
@@ -71,20 +83,32 @@ json.dump(recipe, open(sys.argv[1], "w"), indent=2)
 PY
 fi
 if [ "$EPOCHS" = auto ]; then
-  # time one epoch of fasterseg (with its evaluation) in the same setting, then fit the budget
+  # time two epochs of fasterseg in the same setting and take the second (start-up, CUDA set-up
+  # and cuDNN autotuning fall in the first; the second includes an evaluation), then fit the budget
   python - "$RECIPE_FILE" "$OUT/timing-recipe.json" <<'PY'
 import json, sys
-r = json.load(open(sys.argv[1])); r.update(epochs=1, name=r["name"] + "-timing")
+r = json.load(open(sys.argv[1])); r.update(epochs=2, name=r["name"] + "-timing")
 json.dump(r, open(sys.argv[2], "w"), indent=2)
 PY
-  "${SW[@]}" minibench run --bench "$OUT/timing.jsonl" --work "$OUT/work-timing" --arch fasterseg --seeds 0 \
-    --recipe "$OUT/timing-recipe.json" --device "$DEVICE" --workers "$WORKERS" --no-latency
-  EPOCHS=$(python - "$OUT/timing.jsonl" "$START" "$TIME_BUDGET_S" "$PARALLEL" "${#ARCHS[@]}" "$SEEDS" <<'PY'
-import json, sys, time
-epoch_s = json.loads(open(sys.argv[1]).readline())["curve"][0]["time_s"]
+  # PARALLEL timing trainings at once (seeds 0..PARALLEL-1), so the epoch time includes the
+  # contention for the device and the loader cores; the slowest one is used
+  tseeds=$(seq -s, 0 $((PARALLEL - 1)))
+  tpids=()
+  for _ in $(seq "$PARALLEL"); do
+    "${SW[@]}" minibench run --bench "$OUT/timing.jsonl" --work "$OUT/work-timing" --arch fasterseg --seeds "$tseeds" \
+      --recipe "$OUT/timing-recipe.json" --device "$DEVICE" --workers "$WORKERS" --no-latency & tpids+=($!)
+    sleep 1
+  done
+  for p in "${tpids[@]}"; do wait "$p"; done
+  EPOCHS=$(python - "$OUT/timing.jsonl" "$START" "$TIME_BUDGET_S" "$PARALLEL" "${#ARCHS[@]}" "$SEEDS" "$EFFICIENCY" <<'PY'
+import json, math, sys, time
+epoch_s = max(json.loads(line)["curve"][-1]["time_s"] for line in open(sys.argv[1]) if line.strip())
 left = float(sys.argv[3]) - (time.time() - float(sys.argv[2]))
 jobs = (int(sys.argv[5]) // 2) * len(sys.argv[6].split(","))
-print(max(1, int(left * int(sys.argv[4]) * 0.85 / (jobs * epoch_s))))
+rounds = math.ceil(jobs / int(sys.argv[4]))
+print(f"[table4] timing: slowest of {sys.argv[4]} concurrent second epochs {epoch_s:.1f} s, {left:.0f} s left, "
+      f"{jobs} jobs in {rounds} rounds", file=sys.stderr)
+print(max(1, int(left * float(sys.argv[7]) / (rounds * epoch_s))))
 PY
 )
 fi

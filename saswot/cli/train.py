@@ -154,6 +154,12 @@ def eval_cmd(
     print_table(f"{ckpt.name} on {name}/{split} ({res['num_images']} images) → {out}", ["class", "IoU"], rows)
 
 
+#: (warm-up, timed runs) of ``saswot fps`` per device type. On an H200 at batch 1, 10 + 50 gave
+#: 132–245 FPS for the same network in six measurements and 100 + 300 gave 205–237 (docs/results.md,
+#: section 4.8); on the CPU one pass at 1024×2048 takes seconds, so fewer runs suffice.
+FPS_DEFAULTS: dict[str, tuple[int, int]] = {"cuda": (100, 300), "cpu": (10, 50)}
+
+
 def fps_cmd(
     model: str = typer.Argument(..., help="fasterseg | deeplabv3plus-r101 | tiny | arch JSON | checkpoint .pt"),
     resolution: str = typer.Option(..., "--resolution", help="Input HxW, e.g. 720x960."),
@@ -161,8 +167,19 @@ def fps_cmd(
     precision: str = typer.Option("fp32", "--precision", help="fp32 | fp16 (CUDA only)"),
     batch_size: int = typer.Option(1, "--batch-size", min=1, help="Images per timed forward pass."),
     num_classes: int = typer.Option(19, "--num-classes", help="Classes for a model given by name."),
-    warmup: int = typer.Option(10, "--warmup", min=0, help="Untimed forward passes first."),
-    runs: int = typer.Option(50, "--runs", min=1, help="Timed forward passes."),
+    warmup: Optional[int] = typer.Option(
+        None,
+        "--warmup",
+        min=0,
+        help=f"Untimed forward passes first (default: {FPS_DEFAULTS['cuda'][0]} on CUDA, "
+        f"{FPS_DEFAULTS['cpu'][0]} on the CPU).",
+    ),
+    runs: Optional[int] = typer.Option(
+        None,
+        "--runs",
+        min=1,
+        help=f"Timed forward passes (default: {FPS_DEFAULTS['cuda'][1]} on CUDA, {FPS_DEFAULTS['cpu'][1]} on the CPU).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the JSON result instead of a table."),
     out: Optional[Path] = typer.Option(None, "--out", help="Also write the JSON result here."),
 ) -> None:
@@ -179,7 +196,11 @@ def fps_cmd(
         net = model_from_checkpoint(load_checkpoint(model))
     else:
         net = build_model(resolve_model(model, num_classes), aux_heads=False, seed=0)
-    res = measure_fps(net, hw, resolve_device(device), precision, batch_size, warmup, runs)
+    dev = resolve_device(device)
+    default_warmup, default_runs = FPS_DEFAULTS["cuda" if dev.type == "cuda" else "cpu"]
+    warmup = default_warmup if warmup is None else warmup
+    runs = default_runs if runs is None else runs
+    res = measure_fps(net, hw, dev, precision, batch_size, warmup, runs)
     payload = {"model": model, **res.to_json()}
     if out is not None:
         write_json(out, payload)

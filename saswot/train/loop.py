@@ -14,7 +14,8 @@ import json
 import math
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -262,8 +263,20 @@ def fit(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None) 
     Returns:
         ``{"run_dir", "epochs_done", "best_miou", "best_epoch", "last": metrics of the last epoch}``.
     """
-    with torch_threads(cfg.threads):  # the caller's torch thread count is back on return
+    with torch_threads(cfg.threads), _cudnn_autotune(resolve_device(cfg.device)):
         return _fit(cfg, progress, stop_after)
+
+
+@contextmanager
+def _cudnn_autotune(device: torch.device) -> Iterator[None]:
+    """On CUDA, let cuDNN time its kernels once per input shape (training crops have one shape);
+    the caller's setting is back on exit."""
+    previous = torch.backends.cudnn.benchmark
+    torch.backends.cudnn.benchmark = previous or device.type == "cuda"
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.benchmark = previous
 
 
 def _fit(cfg: TrainConfig, progress: bool, stop_after: int | None) -> dict[str, Any]:
