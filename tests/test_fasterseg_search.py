@@ -108,3 +108,32 @@ def test_latency_budget_uses_the_lut(tmp_path) -> None:
     for g, _ in res.top:
         assert problem.latency(problem.decode(g)) <= budget_ms
     assert (tmp_path / "lut.json").exists()
+
+
+def test_cli_search_arch_calibrates_an_ensemble_on_the_space(tmp_path, monkeypatch) -> None:
+    from saswot.proxies.ensemble import EnsembleCalibration
+
+    monkeypatch.setenv("SASWOT_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "ens.json"
+    args = ["search-arch", "--proxy", "ensemble:nwot,-params", "--avt-samples", "4", "--generations", "1",
+            "--population", "3", "--topk", "2", "--proxy-resolution", "64x128", "--batch-size", "1",
+            "--data", "random", "--max-gmacs", "30", "--seed", "3", "--out", str(out)]
+    assert main(args) == 0
+    calib_file = tmp_path / "ens.ensemble.json"
+    calib = EnsembleCalibration.read(calib_file)
+    # the members' raw scores on 4 random architectures of this space, at the search's settings
+    assert set(calib.values) == {"nwot", "params"} and all(len(v) == 4 for v in calib.values.values())
+    assert calib.meta["space"] == "fasterseg" and len(calib.meta["archs"]) == 4
+    s = json.loads(out.read_text())["search"]
+    assert s["proxy"] == f"ensemble:nwot,-params@{calib_file}"
+    # a single network's score is the log-rank of its members against that sample: in (-inf, 0]
+    assert s["score"] <= 0.0 and all(t["score"] <= 0.0 for t in s["top"])
+    # resume keeps the stored calibration (same file, same result)
+    before = calib_file.read_text()
+    assert main(args + ["--resume"]) == 0
+    assert calib_file.read_text() == before
+    assert json.loads(out.read_text())["search"]["genome"] == s["genome"]
+    # members that need AVT statistics are refused with the fix named
+    assert main(["search-arch", "--proxy", "ensemble:saswot,flops", "--avt-samples", "2", "--data", "random",
+                 "--proxy-resolution", "64x128", "--batch-size", "1", "--out", str(tmp_path / "bad.json")]) == 2
+    assert not (tmp_path / "bad.ensemble.json").exists()

@@ -13,18 +13,14 @@ import sys
 import tarfile
 from pathlib import Path
 
-from tests.test_train_synthdata import make_camvid
+from tests.test_gpu_table4_script import tiny_setup
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "benchmarks" / "gpu_session.sh"
 
 
 def test_gpu_session_script_trains_times_and_packs_on_cpu(tmp_path: Path) -> None:
-    root = make_camvid(tmp_path / "data", n_train=4, n_val=2, h=64, w=64)
-    recipe = {"name": "smoke", "dataset": "camvid", "epochs": 1, "base_size": None, "crop": [64, 64],
-              "scales": [1.0], "eval_size": None, "batch_size": 2, "lr": 0.01, "lr_final_ratio": 0.1,
-              "eval_every": 1, "amp": False, "max_batches": 1}
-    (tmp_path / "recipe.json").write_text(json.dumps(recipe))
+    root = tiny_setup(tmp_path, amp=False)
     ret, work = tmp_path / "ret", tmp_path / "work"
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
            "SASWOT_DATA": str(root), "OMP_NUM_THREADS": "1", "OUT": str(ret), "WORK": str(work),

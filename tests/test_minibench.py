@@ -168,6 +168,9 @@ def test_worker_trains_appends_skips_and_resumes(tmp_path: Path, one_torch_threa
     ea = written[0]
     assert [c["epoch"] for c in ea["curve"]] == [1, 2]
     assert ea["curve"][0]["time_s"] == first_epoch["time_s"]  # continued from the checkpoint, not restarted
+    # the wall time counts both calls: the interrupted one (its first epoch) and the one that finished
+    assert ea["calls"] == 2 and written[1]["calls"] == 1
+    assert ea["wall_s"] >= round(sum(c["time_s"] for c in ea["curve"]), 1) - 0.1
     for field in ("key", "arch", "params_m", "gmacs", "latency_ms", "miou", "curve", "recipe", "seed",
                   "version", "git_sha", "wall_s", "command"):
         assert field in ea

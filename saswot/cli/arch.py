@@ -84,7 +84,12 @@ def arch_info(
 
 
 def search_arch(
-    proxy: str = typer.Option(..., "--proxy", help="Proxy name (saswot, nwot, synflow, ...) or proxy JSON file."),
+    proxy: str = typer.Option(
+        ...,
+        "--proxy",
+        help="Proxy name (saswot, nwot, synflow, ...), proxy JSON file, or ensemble (ensemble:A,B or "
+        "ensemble-avt:A,B; without @CALIBRATION it is calibrated on --avt-samples architectures of the space).",
+    ),
     space: Optional[str] = space_option("segmenter-search (default: the one space that has it)", required=False),
     generations: int = typer.Option(20, "--generations", help="Evolution iterations after the initial pool."),
     population: int = typer.Option(20, "--population", help="Pool size P."),
@@ -114,7 +119,9 @@ def search_arch(
         help="Width policy of the space (FasterSeg: fasterseg, the fixed widths, default; uniform4..uniform12; search).",
     ),
     min_shared: int = typer.Option(0, "--min-shared", help="Minimum cells shared by the two branches."),
-    avt_samples: int = typer.Option(20, "--avt-samples", help="Random architectures for AVT calibration."),
+    avt_samples: int = typer.Option(
+        20, "--avt-samples", help="Random architectures for AVT calibration (and an ensemble's calibration)."
+    ),
     out: Path = typer.Option(..., "--out", help="Output arch JSON (checkpoint, curve beside it)."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
     workers: int = workers_option(),

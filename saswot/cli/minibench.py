@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import shlex
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Optional
 
@@ -47,21 +48,34 @@ def _jobs(arch: Optional[list[str]], k: int, sample_seed: int, max_gmacs: float,
     return sampled_jobs(k, sample_seed, _seeds(seeds), max_gmacs=max_gmacs)
 
 
+#: The options that define a job list, shared by ``run`` and ``status`` (a factory each: typer
+#: needs a fresh option object per command).
+_JOB_OPTIONS: dict[str, Callable[[], Any]] = {
+    "k": lambda: typer.Option(32, "--k", min=1, help="Architectures to sample (ignored with --arch)."),
+    "sample_seed": lambda: typer.Option(0, "--sample-seed", help="Seed of the GMACs-stratified sample."),
+    "max_gmacs": lambda: typer.Option(
+        27.8, "--max-gmacs", help="Budget: GMACs at 1024x2048, 19 classes (search-arch)."
+    ),
+    "arch": lambda: typer.Option(None, "--arch", help=_ARCH_HELP),
+    "seeds": lambda: typer.Option("0", "--seeds", help="Training seeds, comma-separated."),
+    "recipe": lambda: typer.Option("cpu-half-8ep", "--recipe", help="Recipe name or recipe JSON file."),
+    "work": lambda: typer.Option(None, "--work", help="Job folders and claims (default runs/minibench/<bench>)."),
+}
+
+
 def _default_work(bench: Path) -> Path:
     return Path("runs") / "minibench" / bench.stem
 
 
 def run(
     bench: Path = typer.Option(..., "--bench", help="Benchmark file (JSON lines; appended, shared by workers)."),
-    k: int = typer.Option(32, "--k", min=1, help="Architectures to sample (ignored with --arch)."),
-    sample_seed: int = typer.Option(0, "--sample-seed", help="Seed of the GMACs-stratified sample."),
-    max_gmacs: float = typer.Option(27.8, "--max-gmacs", help="Budget: GMACs at 1024x2048, 19 classes (search-arch)."),
-    arch: Optional[list[str]] = typer.Option(None, "--arch", help=_ARCH_HELP),
-    seeds: str = typer.Option("0", "--seeds", help="Training seeds, comma-separated."),
-    recipe: str = typer.Option("cpu-half-8ep", "--recipe", help="Recipe name or recipe JSON file."),
-    work: Optional[Path] = typer.Option(
-        None, "--work", help="Job folders and claims (default runs/minibench/<bench>)."
-    ),
+    k: int = _JOB_OPTIONS["k"](),
+    sample_seed: int = _JOB_OPTIONS["sample_seed"](),
+    max_gmacs: float = _JOB_OPTIONS["max_gmacs"](),
+    arch: Optional[list[str]] = _JOB_OPTIONS["arch"](),
+    seeds: str = _JOB_OPTIONS["seeds"](),
+    recipe: str = _JOB_OPTIONS["recipe"](),
+    work: Optional[Path] = _JOB_OPTIONS["work"](),
     data_root: Optional[str] = typer.Option(None, "--data-root", help="Data root (else $SASWOT_DATA, else ./data)."),
     device: str = typer.Option("cpu", "--device", help="cpu | cuda"),
     threads: int = typer.Option(1, "--threads", min=1, help="torch CPU threads of this worker."),
@@ -98,15 +112,13 @@ def run(
 
 def status(
     bench: Path = typer.Option(..., "--bench", help="Benchmark file."),
-    k: int = typer.Option(32, "--k", min=1, help="Architectures to sample (ignored with --arch)."),
-    sample_seed: int = typer.Option(0, "--sample-seed", help="Seed of the GMACs-stratified sample."),
-    max_gmacs: float = typer.Option(27.8, "--max-gmacs", help="Budget: GMACs at 1024x2048, 19 classes (search-arch)."),
-    arch: Optional[list[str]] = typer.Option(None, "--arch", help=_ARCH_HELP),
-    seeds: str = typer.Option("0", "--seeds", help="Training seeds, comma-separated."),
-    recipe: str = typer.Option("cpu-half-8ep", "--recipe", help="Recipe name or recipe JSON file."),
-    work: Optional[Path] = typer.Option(
-        None, "--work", help="Job folders and claims (default runs/minibench/<bench>)."
-    ),
+    k: int = _JOB_OPTIONS["k"](),
+    sample_seed: int = _JOB_OPTIONS["sample_seed"](),
+    max_gmacs: float = _JOB_OPTIONS["max_gmacs"](),
+    arch: Optional[list[str]] = _JOB_OPTIONS["arch"](),
+    seeds: str = _JOB_OPTIONS["seeds"](),
+    recipe: str = _JOB_OPTIONS["recipe"](),
+    work: Optional[Path] = _JOB_OPTIONS["work"](),
 ) -> None:
     """Done / total, ETA and the finished entries of a job list."""
     from saswot.fasterseg.minibench import (

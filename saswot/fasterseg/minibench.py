@@ -572,10 +572,14 @@ def train_job(
     run_dir = Path(ctx.work_dir) / "jobs" / job.job_id(recipe)
     run_dir.mkdir(parents=True, exist_ok=True)
     arch_path = run_dir / "arch.json"
-    from saswot.io import write_json
+    from saswot.io import read_json, write_json
 
     write_json(arch_path, job.arch.to_json())
     info = get_dataset_info(recipe.dataset)
+    # wall time and calls of earlier, interrupted calls on this job (kept after every epoch)
+    wall_path = run_dir / "wall.json"
+    earlier = read_json(wall_path, "job wall-time record") if wall_path.is_file() else {}
+    wall_before, calls = float(earlier.get("wall_s", 0.0)), int(earlier.get("calls", 0)) + 1
     summary: dict[str, Any] = {}
     while True:
         cfg = recipe.train_config(
@@ -589,6 +593,7 @@ def train_job(
         )
         cfg.resume = (run_dir / "last.pt").is_file()
         summary = fit(cfg, progress=False, stop_after=1)
+        write_json(wall_path, {"wall_s": wall_before + time.perf_counter() - t0, "calls": calls})
         if on_epoch is not None:
             on_epoch(summary)
         if heartbeat is not None:
@@ -634,7 +639,8 @@ def train_job(
         "recipe": recipe.to_json(),
         "recipe_id": recipe.recipe_id,
         "train_time_s": round(sum(float(h.get("time_s", 0.0)) for h in history), 1),
-        "wall_s": round(time.perf_counter() - t0, 1),
+        "wall_s": round(wall_before + time.perf_counter() - t0, 1),
+        "calls": calls,
         **_provenance(ctx),
     }
     return entry

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -275,27 +275,30 @@ def avt_components(spec: Any) -> tuple[str, ...]:
     raise ScoreError(f"proxy '{spec.name}' needs AVT statistics but does not say which terms to calibrate")
 
 
-def calibrate_avt_for_space(
+def sample_and_score(
     problem: FasterSegProblem,
     scorer: ProxyScorer,
+    proxies: Sequence[Any],
     n: int,
     seed: int,
     on_step: Callable[[], None] | None = None,
     executor: Executor | None = None,
-) -> Any:
-    """AVT min/max of the proxy's terms over ``n`` seeded random legal architectures of the space.
+    what: str = "AVT calibration",
+) -> tuple[list[str], list[dict[str, float]]]:
+    """Raw scores of ``proxies`` on ``n`` seeded random legal architectures of the space.
 
-    The architectures are drawn with their own generator (``[seed, 7]``), so calibration never
+    The architectures are drawn with their own generator (``[seed, 7]``), so a calibration never
     perturbs the search's random stream. Budget is ignored (the whole space is sampled). The
     networks are scored by ``executor`` (default: in this process).
+
+    Returns:
+        ``(architecture keys, per-architecture {proxy name: score})``, in draw order.
 
     Raises:
         ScoreError: a worker died twice on one of the networks.
     """
     from saswot.parallel import SerialExecutor
-    from saswot.proxies.avt import calibrate_avt
 
-    names = list(avt_components(scorer.spec))
     rng = np.random.default_rng([seed, 7])
     keys: set[str] = set()
     drawn: list[FasterSegArch] = []
@@ -309,23 +312,72 @@ def calibrate_avt_for_space(
         drawn.append(arch)
     scored: list[dict[str, float] | None] = [None] * len(drawn)
     ex = executor if executor is not None else SerialExecutor()
-    for outcome in ex.map(_score_terms, (scorer, names), drawn):
+    for outcome in ex.map(_score_terms, (scorer, list(proxies)), drawn):
         if not outcome.ok:
             raise ScoreError(
-                f"AVT calibration: network {drawn[outcome.index].key()} could not be scored "
-                f"({outcome.error}); rerun the search"
+                f"{what}: network {drawn[outcome.index].key()} could not be scored ({outcome.error}); rerun the search"
             )
         scored[outcome.index] = outcome.value
         if on_step is not None:
             on_step()
-    lists = {p: [s[p] for s in scored if s is not None] for p in names}
-    archs = [a.key() for a in drawn]
-    return calibrate_avt(
-        lists,
-        {
-            "space": "fasterseg",
-            "n": len(archs),
-            "seed": seed,
-            "space_config": {k: v for k, v in asdict(problem.space).items() if not k.startswith("_")},
-        },
+    return [a.key() for a in drawn], [s for s in scored if s is not None]
+
+
+def _calibration_meta(problem: FasterSegProblem, archs: list[str], seed: int) -> dict[str, Any]:
+    return {
+        "space": "fasterseg",
+        "n": len(archs),
+        "seed": seed,
+        "space_config": {k: v for k, v in asdict(problem.space).items() if not k.startswith("_")},
+    }
+
+
+def calibrate_avt_for_space(
+    problem: FasterSegProblem,
+    scorer: ProxyScorer,
+    n: int,
+    seed: int,
+    on_step: Callable[[], None] | None = None,
+    executor: Executor | None = None,
+) -> Any:
+    """AVT min/max of the proxy's terms over ``n`` seeded random legal architectures of the space
+    (:func:`sample_and_score`).
+
+    Raises:
+        ScoreError: a worker died twice on one of the networks.
+    """
+    from saswot.proxies.avt import calibrate_avt
+
+    names = list(avt_components(scorer.spec))
+    archs, scored = sample_and_score(problem, scorer, names, n, seed, on_step, executor)
+    return calibrate_avt({p: [s[p] for s in scored] for p in names}, _calibration_meta(problem, archs, seed))
+
+
+def calibrate_ensemble_for_space(
+    problem: FasterSegProblem,
+    scorer: ProxyScorer,
+    ensemble: Any,
+    n: int,
+    seed: int,
+    on_step: Callable[[], None] | None = None,
+    executor: Executor | None = None,
+) -> Any:
+    """The :class:`~saswot.proxies.ensemble.EnsembleCalibration` of an ensemble's members over ``n``
+    seeded random legal architectures of the space (:func:`sample_and_score`), scored with
+    ``scorer``'s batch and settings — the stored normalisation that lets the ensemble score one
+    network at a time during the search.
+
+    Raises:
+        ScoreError: a worker died twice on one of the networks, or a member never gave a finite score.
+    """
+    from saswot.proxies import resolve_proxy
+    from saswot.proxies.ensemble import EnsembleCalibration, member_names
+
+    written = member_names([ensemble])
+    specs = {w: resolve_proxy(w) for w in written}
+    archs, scored = sample_and_score(
+        problem, scorer, list(specs.values()), n, seed, on_step, executor, what="ensemble calibration"
     )
+    values = {w: [s[spec.name] for s in scored] for w, spec in specs.items()}
+    meta = {**_calibration_meta(problem, archs, seed), "archs": archs, "ensemble": ensemble.name}
+    return EnsembleCalibration.fit(values, meta)

@@ -10,8 +10,10 @@ the same number of evaluations, and writes the result document, its curve and ch
     doc["search"]["gmacs"], doc["search"]["score"]
 
 Files beside ``out`` (one naming scheme, :func:`saswot.io.sibling`): ``<stem>.ckpt.json``
-(evolution checkpoint), ``<stem>.avt.json`` (AVT statistics), ``<stem>.curve.png`` and, with the
-baseline, ``<stem>.random.json``.
+(evolution checkpoint), ``<stem>.avt.json`` (AVT statistics), ``<stem>.ensemble.json`` (the
+calibration of an ensemble proxy given without one, e.g. ``ensemble:nwot,flops``: its members'
+scores on ``avt_samples`` seeded random architectures of the space), ``<stem>.curve.png`` and, with
+the baseline, ``<stem>.random.json``.
 """
 
 from __future__ import annotations
@@ -58,13 +60,22 @@ def run_arch_search(
         cost, history, top candidates, timing, settings).
     """
     from saswot.device import check_device
+    from saswot.errors import ScoreError
     from saswot.fasterseg.decode import SpaceConfig
     from saswot.fasterseg.feasibility import check_budget
     from saswot.fasterseg.latency import LatencyTable
-    from saswot.fasterseg.search import Budget, FasterSegProblem, ProxyScorer, calibrate_avt_for_space
+    from saswot.fasterseg.search import (
+        Budget,
+        FasterSegProblem,
+        ProxyScorer,
+        calibrate_avt_for_space,
+        calibrate_ensemble_for_space,
+    )
     from saswot.plots import plot_search_curves
     from saswot.progress import make_progress
+    from saswot.proxies import resolve_proxy
     from saswot.proxies.avt import AVTStats
+    from saswot.proxies.ensemble import is_ensemble, member_names, parse_ensemble
     from saswot.proxies.settings import ScoringSettings
     from saswot.proxydata import RANDOM, dataset_available, make_batch
     from saswot.search import EvolutionConfig, evolve, random_search
@@ -83,15 +94,43 @@ def run_arch_search(
     space = SpaceConfig(widths=s.widths or "fasterseg", min_shared=s.min_shared)
     config = EvolutionConfig(iterations=s.generations, population=s.population, topk=s.topk)
     images, labels = make_batch(source, s.batch_size, s.proxy_resolution, s.num_classes, s.seed, s.data_root)
-    scorer = ProxyScorer(
-        s.proxy, images, labels, ScoringSettings(num_classes=s.num_classes, device=s.device), init_seed=s.seed
-    )
+    scoring = ScoringSettings(num_classes=s.num_classes, device=s.device)
+    out = Path(out)
+    ensemble = parse_ensemble(s.proxy) if is_ensemble(s.proxy) else None
+    calibrate_ensemble = ensemble is not None and ensemble.calibration is None
+    # an ensemble without stored calibration is calibrated below on this space (<stem>.ensemble.json);
+    # until then the problem scores with its first member (nothing is evaluated before that)
+    first = member_names([ensemble])[0] if calibrate_ensemble and ensemble is not None else s.proxy
+    scorer = ProxyScorer(first, images, labels, scoring, init_seed=s.seed)
     lut = LatencyTable(s.device) if s.max_latency_ms is not None else None
     budget = Budget(max_latency_ms=s.max_latency_ms, max_gmacs=s.max_gmacs, target_resolution=s.target_resolution)
     problem = FasterSegProblem(space, scorer, budget, lut, s.num_classes)
+    problem.executor = executor if executor is not None and executor.kind != "serial" else None
     # an unreachable budget is rejected now, with the cheapest cost of the space, not after minutes of sampling
     check_budget(problem, s.seed, on_note=note)
-    out = Path(out)
+    if calibrate_ensemble and ensemble is not None:
+        ens_path = sibling(out, ".ensemble.json")
+        avt_members = [m for m in member_names([ensemble]) if resolve_proxy(m).needs_avt]
+        if avt_members:
+            raise ScoreError(
+                f"--proxy {s.proxy}: {', '.join(avt_members)} need AVT statistics and cannot be an ensemble member "
+                "here; use their raw terms instead (saswot = saswot_minus and nwot: ensemble-avt:saswot_minus,nwot)"
+            )
+        if not (resume and ens_path.exists()):
+            with make_progress(disable=not show_progress) as progress:
+                task = progress.add_task("ensemble calibration", total=s.avt_samples, status="")
+                calib = calibrate_ensemble_for_space(
+                    problem,
+                    scorer,
+                    ensemble,
+                    s.avt_samples,
+                    s.seed,
+                    on_step=lambda: progress.advance(task),
+                    executor=problem.executor,
+                )
+            calib.write(ens_path)
+        scorer = ProxyScorer(f"{ensemble.name}@{ens_path}", images, labels, scoring, init_seed=s.seed)
+        problem.scorer = scorer
     ckpt, avt_path = checkpoint_path(out), sibling(out, ".avt.json")
     meta = {
         "space": {k: v for k, v in asdict(space).items() if not k.startswith("_")},
@@ -109,7 +148,6 @@ def run_arch_search(
         },
     }
     meta = json.loads(json.dumps(meta))  # tuples -> lists, as read back from a checkpoint
-    problem.executor = executor if executor is not None and executor.kind != "serial" else None
 
     with contextlib.ExitStack() as stack:
         progress = stack.enter_context(make_progress(disable=not show_progress))
