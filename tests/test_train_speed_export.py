@@ -58,3 +58,41 @@ def test_logit_check_is_relative_and_says_what_differs() -> None:
     far[0, 2, 1, 3] += 1e3
     with pytest.raises(ExportError, match=r"1 of 60 logits .* class 2, pixel \(1, 3\)"):
         compare_logits(far, ref, atol=1e-3, rtol=1e-3)
+
+
+def test_measure_fps_onnx_times_the_exported_graph(tmp_path) -> None:
+    from saswot.train.fps import measure_fps_onnx
+
+    path = tmp_path / "tiny.onnx"
+    export_onnx(_tiny(), path, (32, 48))
+    res = measure_fps_onnx(path, (32, 48), "cpu", warmup=1, runs=7, threads=1)
+    assert (res.backend, res.device, res.precision, res.batch_size, res.runs, res.threads) == (
+        "onnxruntime", "cpu", "fp32", 1, 7, 1)
+    assert 0 < res.latency_ms_min <= res.latency_ms_median <= res.latency_ms_p90
+    assert res.fps == pytest.approx(1000.0 / res.latency_ms_median)
+    import onnxruntime as ort
+
+    if "CUDAExecutionProvider" not in ort.get_available_providers():
+        with pytest.raises(ResourceError, match="onnxruntime-gpu"):
+            measure_fps_onnx(path, (32, 48), "cuda")
+
+
+def test_fps_cli_backends(tmp_path, capsys) -> None:
+    import json
+
+    from saswot.cli.main import main
+
+    assert main(["fps", "tiny", "--resolution", "32x48", "--backend", "onnxruntime", "--runs", "3", "--warmup", "1",
+                 "--threads", "1", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["backend"] == "onnxruntime" and d["runs"] == 3 and d["fps"] > 0
+    onnx_file = tmp_path / "t.onnx"
+    export_onnx(_tiny(), onnx_file, (32, 48))
+    out = tmp_path / "fps.json"
+    assert main(["fps", str(onnx_file), "--resolution", "32x48", "--runs", "2", "--warmup", "0", "--out", str(out)]) == 0
+    assert json.loads(out.read_text())["backend"] == "onnxruntime"  # inferred from the .onnx file
+    # what onnxruntime cannot time as asked is refused with the reason
+    assert main(["fps", str(onnx_file), "--resolution", "32x48", "--backend", "torch"]) == 2
+    assert main(["fps", "tiny", "--resolution", "32x48", "--backend", "onnxruntime", "--batch-size", "2"]) == 2
+    assert main(["fps", "tiny", "--resolution", "32x48", "--backend", "tensorrt"]) == 2
+    assert "backend" in capsys.readouterr().err

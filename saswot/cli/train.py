@@ -7,6 +7,7 @@ table, write JSON.
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 from typing import Optional
 
@@ -161,9 +162,17 @@ FPS_DEFAULTS: dict[str, tuple[int, int]] = {"cuda": (100, 300), "cpu": (10, 50)}
 
 
 def fps_cmd(
-    model: str = typer.Argument(..., help="fasterseg | deeplabv3plus-r101 | tiny | arch JSON | checkpoint .pt"),
+    model: str = typer.Argument(
+        ..., help="fasterseg | deeplabv3plus-r101 | tiny | arch JSON | checkpoint .pt | exported .onnx"
+    ),
     resolution: str = typer.Option(..., "--resolution", help="Input HxW, e.g. 720x960."),
     device: str = typer.Option("cpu", "--device", help="cuda | cpu"),
+    backend: Optional[str] = typer.Option(
+        None,
+        "--backend",
+        help="torch (eager PyTorch) | onnxruntime (the model exported to ONNX at --resolution, verified, then "
+        "timed with onnxruntime, batch 1, fp32); default: onnxruntime for an .onnx file, else torch",
+    ),
     precision: str = typer.Option("fp32", "--precision", help="fp32 | fp16 (CUDA only)"),
     batch_size: int = typer.Option(1, "--batch-size", min=1, help="Images per timed forward pass."),
     num_classes: int = typer.Option(19, "--num-classes", help="Classes for a model given by name."),
@@ -186,21 +195,38 @@ def fps_cmd(
     """Measure inference speed: warm-up, synchronised timing, median/p90 latency and FPS."""
     from saswot.device import resolve_device
     from saswot.train.checkpoint import load_checkpoint, model_from_checkpoint
-    from saswot.train.fps import measure_fps
+    from saswot.train.export import export_onnx
+    from saswot.train.fps import measure_fps, measure_fps_onnx
     from saswot.train.models import build_model, resolve_model
 
     if precision not in ("fp32", "fp16"):
         raise SaswotError(f"--precision must be fp32 or fp16, got '{precision}'.")
+    backend = backend or ("onnxruntime" if model.endswith(".onnx") else "torch")
+    if backend not in ("torch", "onnxruntime"):
+        raise SaswotError(f"--backend must be torch or onnxruntime, got '{backend}'.")
+    if backend == "onnxruntime" and (precision != "fp32" or batch_size != 1):
+        raise SaswotError("--backend onnxruntime times the exported graph as it is: batch 1, fp32.")
+    if model.endswith(".onnx") and backend != "onnxruntime":
+        raise SaswotError(f"{model} is an ONNX file: time it with --backend onnxruntime.")
     hw = parse_hw(resolution)
-    if model.endswith(".pt"):
-        net = model_from_checkpoint(load_checkpoint(model))
-    else:
-        net = build_model(resolve_model(model, num_classes), aux_heads=False, seed=0)
     dev = resolve_device(device)
     default_warmup, default_runs = FPS_DEFAULTS["cuda" if dev.type == "cuda" else "cpu"]
     warmup = default_warmup if warmup is None else warmup
     runs = default_runs if runs is None else runs
-    res = measure_fps(net, hw, dev, precision, batch_size, warmup, runs)
+    if model.endswith(".onnx"):
+        res = measure_fps_onnx(model, hw, str(dev), warmup, runs)
+    else:
+        if model.endswith(".pt"):
+            net = model_from_checkpoint(load_checkpoint(model))
+        else:
+            net = build_model(resolve_model(model, num_classes), aux_heads=False, seed=0)
+        if backend == "onnxruntime":
+            with tempfile.TemporaryDirectory(prefix="saswot-fps-") as tmp:
+                onnx_path = Path(tmp) / "model.onnx"
+                export_onnx(net, onnx_path, hw)  # verified against PyTorch before it is timed
+                res = measure_fps_onnx(onnx_path, hw, str(dev), warmup, runs)
+        else:
+            res = measure_fps(net, hw, dev, precision, batch_size, warmup, runs)
     payload = {"model": model, **res.to_json()}
     if out is not None:
         write_json(out, payload)
@@ -215,7 +241,11 @@ def fps_cmd(
         ["runs", res.runs],
         ["threads", res.threads],
     ]
-    print_table(f"{model} @ {hw[0]}x{hw[1]}, {res.device}, {precision}, batch {batch_size}", ["metric", "value"], rows)
+    print_table(
+        f"{model} @ {hw[0]}x{hw[1]}, {res.backend} on {res.device}, {res.precision}, batch {res.batch_size}",
+        ["metric", "value"],
+        rows,
+    )
 
 
 def export_cmd(

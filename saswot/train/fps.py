@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -29,6 +31,7 @@ class FpsResult:
     latency_ms_min: float
     fps: float
     threads: int
+    backend: str = "torch"
 
     def to_json(self) -> dict[str, Any]:
         """Plain-JSON form."""
@@ -69,23 +72,83 @@ def measure_fps(
     previous_benchmark = torch.backends.cudnn.benchmark
     torch.backends.cudnn.benchmark = device.type == "cuda"
     try:
-        for _ in range(max(0, warmup)):
-            model(x)
-        _sync(device)
-        times = []
-        for _ in range(max(1, runs)):
-            _sync(device)
-            t0 = time.perf_counter()
-            model(x)
-            _sync(device)
-            times.append((time.perf_counter() - t0) * 1000.0)
+        times = _time_runs(lambda: model(x), lambda: _sync(device), warmup, runs)
     finally:
         torch.backends.cudnn.benchmark = previous_benchmark
-    times.sort()
+    return _result(times, str(device), precision, resolution, batch_size, warmup, torch.get_num_threads(), "torch")
+
+
+def measure_fps_onnx(
+    path: str | Path,
+    resolution: tuple[int, int],
+    device: str = "cpu",
+    warmup: int = 10,
+    runs: int = 50,
+    threads: int | None = None,
+) -> FpsResult:
+    """Time an exported ONNX model (batch 1, fp32) with onnxruntime, by the rule of :func:`measure_fps`.
+
+    Args:
+        path: the ONNX file (``saswot export --onnx``: input ``image`` of 1×3×H×W).
+        resolution: H×W of the input (the exported graph's).
+        device: ``cpu`` (CPUExecutionProvider) or ``cuda`` (CUDAExecutionProvider).
+        threads: onnxruntime's intra-op threads (default: torch's current count, i.e. ``--threads``).
+
+    Raises:
+        ResourceError: ``cuda`` asked for but onnxruntime has no CUDA provider here.
+    """
+    import numpy as np
+    import onnxruntime as ort
+
+    providers = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
+    kind = torch.device(device).type
+    if kind not in providers:
+        raise ResourceError(f"onnxruntime timing runs on cpu or cuda, not '{device}'")
+    if providers[kind] not in ort.get_available_providers():
+        raise ResourceError(
+            f"this onnxruntime has no {providers[kind]} (it has {', '.join(ort.get_available_providers())}); "
+            "install onnxruntime-gpu for CUDA timing, or use --backend torch"
+        )
+    n_threads = int(threads if threads is not None else torch.get_num_threads())
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = n_threads
+    opts.inter_op_num_threads = 1
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    sess = ort.InferenceSession(str(path), opts, providers=[providers[kind]])
+    feed = {sess.get_inputs()[0].name: np.random.default_rng(0).standard_normal((1, 3, *resolution), np.float32)}
+    times = _time_runs(lambda: sess.run(None, feed), lambda: None, warmup, runs)
+    return _result(times, kind, "fp32", resolution, 1, warmup, n_threads, "onnxruntime")
+
+
+def _time_runs(run_once: Callable[[], object], sync: Callable[[], None], warmup: int, runs: int) -> list[float]:
+    """Milliseconds of ``runs`` calls of ``run_once``, each timed between ``sync`` calls, after ``warmup``."""
+    for _ in range(max(0, warmup)):
+        run_once()
+    sync()
+    times = []
+    for _ in range(max(1, runs)):
+        sync()
+        t0 = time.perf_counter()
+        run_once()
+        sync()
+        times.append((time.perf_counter() - t0) * 1000.0)
+    return sorted(times)
+
+
+def _result(
+    times: list[float],
+    device: str,
+    precision: str,
+    resolution: tuple[int, int],
+    batch_size: int,
+    warmup: int,
+    threads: int,
+    backend: str,
+) -> FpsResult:
     med = statistics.median(times)
     p90 = times[min(len(times) - 1, round(0.9 * (len(times) - 1)))]
     return FpsResult(
-        device=str(device),
+        device=device,
         precision=precision,
         resolution=(int(resolution[0]), int(resolution[1])),
         batch_size=batch_size,
@@ -96,5 +159,6 @@ def measure_fps(
         latency_ms_mean=statistics.fmean(times),
         latency_ms_min=times[0],
         fps=batch_size * 1000.0 / med,
-        threads=torch.get_num_threads(),
+        threads=threads,
+        backend=backend,
     )
