@@ -12,6 +12,9 @@
 #
 #   TRAIN_BUDGET_S=300 TRAIN_TIMEOUT_S=380 PARALLEL=6 WORKERS=2 bash benchmarks/gpu_session.sh
 #
+# On a warm machine a second call finds WORK from the first and resumes it (the recipe stays as
+# fixed then; gpu_table4.sh warns if EPOCHS asks for another): give a new WORK to start afresh.
+#
 # A CPU smoke run: DEVICE=cpu PRECISION=fp32 EPOCHS=1 PARALLEL=2 RECIPE=<tiny recipe> ... (see
 # docs/results.md, Table 4 on a GPU).
 set -uo pipefail
@@ -40,6 +43,8 @@ else
   export PYTHONPATH=$PWD
 fi
 export SASWOT_CACHE=$W/cache PYTHONUNBUFFERED=1
+# several training processes share the cores: two torch threads each (the default takes them all)
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null || true
 python3 -c "import torch, typer, saswot; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), 'typer', typer.__version__, 'saswot', saswot.__version__)" || exit 4
 

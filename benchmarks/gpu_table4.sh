@@ -119,6 +119,12 @@ json.dump(r, open(sys.argv[1], "w"), indent=2)
 PY
 echo "[table4] recipe $RECIPE_FILE: $EPOCHS epochs" | tee -a "$OUT/commands.txt"
 touch "$OUT/recipe.fixed"
+else
+  fixed=$(python -c "import json, sys; print(json.load(open(sys.argv[1]))['epochs'])" "$RECIPE_FILE")
+  if [ "$EPOCHS" != auto ] && [ "$EPOCHS" != "$fixed" ]; then
+    echo "[table4] WARNING: $OUT already holds a recipe of $fixed epochs (an earlier run, resumed now);" \
+         "EPOCHS=$EPOCHS is ignored. Use a new OUT to train with another recipe." | tee -a "$OUT/commands.txt" >&2
+  fi
 fi
 
 # 3. training: PARALLEL workers share the job list (claims keep them apart)

@@ -41,3 +41,9 @@ def test_gpu_table4_script_runs_end_to_end_on_cpu(tmp_path: Path) -> None:
     ckpts = list((out / "work" / "jobs").glob("*/final.pt"))
     assert len(ckpts) == 3 and all(p.stat().st_size < 20e6 for p in ckpts)
     assert "search-arch --proxy nwot" in (out / "commands.txt").read_text()
+    # a rerun in the same OUT resumes with the fixed recipe and says so if EPOCHS asks for another
+    again = subprocess.run(["bash", str(SCRIPT)], check=False, env={**env, "EPOCHS": "2"}, capture_output=True,
+                           text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "holds a recipe of 1 epochs" in again.stderr and "EPOCHS=2 is ignored" in again.stderr
+    assert json.loads((out / "recipe.json").read_text())["epochs"] == 1
