@@ -12,6 +12,13 @@
 #
 #   TRAIN_BUDGET_S=300 TRAIN_TIMEOUT_S=380 PARALLEL=6 WORKERS=2 bash benchmarks/gpu_session.sh
 #
+# A device call carries at most 64 MiB: the tracked tree (about 48 MB with the committed Table 4
+# checkpoints) plus CamVid (36 MB) is more. Before the call, take the checkpoints out of what
+# travels, and put them back after it:
+#   git rm -r -q --cached checkpoints/table4-gpu && echo /checkpoints/table4-gpu/ >> .git/info/exclude
+#   ... device call ...
+#   sed -i '\#^/checkpoints/table4-gpu/$#d' .git/info/exclude && git reset -q checkpoints/table4-gpu
+#
 # On a warm machine a second call finds WORK from the first and resumes it (the recipe stays as
 # fixed then; gpu_table4.sh warns if EPOCHS asks for another): give a new WORK to start afresh.
 #
