@@ -41,7 +41,7 @@ import time
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -257,20 +257,35 @@ class LocalExecutor(Executor):
         alone: deque[int] = deque()  # in flight when a worker died: retried one at a time
         running: dict[Future, int] = {}
         finished = False
+
+        def submit(pool: ProcessPoolExecutor, i: int) -> bool:
+            """Start item ``i``; False if the pool broke first (a worker died since the last check)."""
+            try:
+                running[pool.submit(timed_call, fn, shared, items[i])] = i
+            except BrokenProcessPool:
+                return False
+            attempts[i] += 1
+            return True
+
         try:
             while queue or alone or running:
                 pool = self._get_pool(recycle)
+                broken = False
                 if alone:
                     if not running:
                         i = alone.popleft()
-                        attempts[i] += 1
-                        running[pool.submit(timed_call, fn, shared, items[i])] = i
+                        if not submit(pool, i):
+                            alone.appendleft(i)  # never started: not an attempt
+                            broken = True
                 else:
                     while queue and len(running) < self._workers:
                         i = queue.popleft()
-                        attempts[i] += 1
-                        running[pool.submit(timed_call, fn, shared, items[i])] = i
-                done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                        if not submit(pool, i):
+                            queue.appendleft(i)
+                            broken = True
+                            break
+                # a broken pool fails every pending task at once, so waiting for all is short
+                done, _ = wait(list(running), return_when=ALL_COMPLETED if broken else FIRST_COMPLETED)
                 lost: list[int] = []
                 for fut in done:
                     i = running.pop(fut)
@@ -280,7 +295,7 @@ class LocalExecutor(Executor):
                         lost.append(i)
                         continue
                     yield TaskOutcome(i, value, None, seconds)
-                if lost:
+                if lost or broken:
                     lost.extend(running.values())
                     running.clear()
                     self._kill_pool()

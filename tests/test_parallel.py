@@ -80,6 +80,37 @@ def test_dead_worker_is_retried_once_then_recorded(tmp_path: Path) -> None:
     assert all(twice[i].ok and twice[i].value == i for i in (0, 1, 3, 4))
 
 
+def test_a_pool_found_broken_when_submitting_is_replaced_without_losing_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker may die between two checks, so that the next submit (not a result) finds the pool
+    broken: the task that was not started is not counted as an attempt, finished work is kept."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    class BreaksOnSecondSubmit:
+        def __init__(self, pool: object) -> None:
+            self.pool, self.calls = pool, 0
+
+        def submit(self, *args: object, **kwargs: object) -> object:
+            self.calls += 1
+            if self.calls == 2:
+                raise BrokenProcessPool("simulated: a worker died before this submit")
+            return self.pool.submit(*args, **kwargs)  # type: ignore[attr-defined]
+
+    real_get_pool = LocalExecutor._get_pool
+    pools: list[object] = []
+
+    def get_pool(self: LocalExecutor, recycle: int | None) -> object:
+        pool = real_get_pool(self, recycle)
+        if not pools:
+            pools.append(BreaksOnSecondSubmit(pool))
+        return pools[0] if len(pools) == 1 and pools[0].pool is pool else pool  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(LocalExecutor, "_get_pool", get_pool)
+    with LocalExecutor(2, threads=1) as ex:
+        outcomes = sorted(ex.map(square, 10, [1, 2, 3, 4]), key=lambda o: o.index)
+    assert [o.value for o in outcomes] == [11, 14, 19, 26] and all(o.ok for o in outcomes)
+    assert pools[0].calls >= 2  # type: ignore[attr-defined]
+
+
 def test_task_errors_propagate_and_bad_options_are_clear() -> None:
     with LocalExecutor(2, threads=1) as ex, pytest.raises(SaswotError, match="bad item 1"):
         list(ex.map(failing, None, [0, 1, 2]))
