@@ -176,6 +176,9 @@ def _init_local_worker(threads: int) -> None:
     # signal handling, thread count and malloc tuning for good is fine here, and the caller's
     # process is left alone.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from saswot.fdsharing import install_quiet_hooks
+
+    install_quiet_hooks()  # this process serves shared tensors too: its sharing thread's errors are harmless
     import torch
 
     from saswot.allocator import tune_malloc

@@ -123,10 +123,10 @@ def test_fd_sharing_thread_errors_are_quiet_and_others_are_not() -> None:
     import threading
     from types import SimpleNamespace
 
-    from saswot.cli.main import _quiet_fd_sharing_errors
+    from saswot.fdsharing import quiet_threading_hook
 
     seen: list[type] = []
-    hook = _quiet_fd_sharing_errors(lambda args: seen.append(args.exc_type))
+    hook = quiet_threading_hook(lambda args: seen.append(args.exc_type))
 
     def raised_in(filename: str, exc: str) -> SimpleNamespace:
         code = compile(f"def serve():\n    raise {exc}\n", filename, "exec")
@@ -145,3 +145,78 @@ def test_fd_sharing_thread_errors_are_quiet_and_others_are_not() -> None:
     hook(raised_in(sharer, "ValueError('a real bug')"))
     hook(raised_in("/somewhere/else.py", "ConnectionResetError()"))
     assert seen == [ValueError, ConnectionResetError]
+
+
+def test_fd_sharing_errors_reported_through_sys_excepthook_are_quiet_too() -> None:
+    """Python's resource_sharer thread catches its own exception and calls sys.excepthook directly
+    (not threading.excepthook); the entry point and saswot's worker processes filter that hook the same way."""
+    from saswot.fdsharing import quiet_sys_hook
+
+    seen: list[type] = []
+    hook = quiet_sys_hook(lambda t, v, tb: seen.append(t))
+
+    def raise_in(filename: str, exc: str) -> tuple:
+        scope: dict = {}
+        exec(compile(f"def serve():\n    raise {exc}\n", filename, "exec"), scope)
+        try:
+            scope["serve"]()
+        except BaseException as e:  # noqa: BLE001 - any exception object is what the hook receives
+            return type(e), e, e.__traceback__
+        raise AssertionError("not raised")
+
+    sharer = "/usr/lib/python3.11/multiprocessing/resource_sharer.py"
+    hook(*raise_in(sharer, "ConnectionResetError(104, 'Connection reset by peer')"))
+    hook(*raise_in(sharer, "EOFError()"))
+    assert seen == []
+    hook(*raise_in(sharer, "KeyError('a real bug')"))
+    hook(*raise_in("/somewhere/else.py", "ConnectionResetError()"))
+    assert seen == [KeyError, ConnectionResetError]
+
+
+def test_main_restores_both_exception_hooks() -> None:
+    import threading
+
+    from saswot.cli.main import main
+
+    before = (sys.excepthook, threading.excepthook)
+    assert main(["--version"]) == 0
+    assert (sys.excepthook, threading.excepthook) == before
+
+
+def test_main_keeps_its_quiet_sys_hook_while_a_command_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Typer.__call__ replaces sys.excepthook with typer's own (which prints every traceback); the entry
+    point runs the click command directly so that the descriptor-sharing filter stays in force."""
+    import typer
+
+    from saswot.cli.main import main
+
+    def forbidden(*args: object, **kwargs: object) -> None:
+        raise AssertionError("Typer.__call__ would replace sys.excepthook")
+
+    monkeypatch.setattr(typer.Typer, "__call__", forbidden)
+    assert main(["--version"]) == 0
+    assert main(["spaces"]) == 0
+
+
+def test_ctrl_c_inside_a_command_says_so_and_keeps_the_quiet_hooks(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """typer turns a KeyboardInterrupt inside a command into exit code 130: the entry point prints its
+    one line and leaves the descriptor-sharing filter installed (workers may still be going down)."""
+    import threading
+
+    import saswot.spaces
+    from saswot.cli.main import INTERRUPTED_EXIT, main
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(saswot.spaces, "space_summary", interrupted)
+    before = (sys.excepthook, threading.excepthook)
+    try:
+        assert main(["spaces"]) == INTERRUPTED_EXIT == 130
+        assert "interrupted; finished results and caches are kept" in capsys.readouterr().err
+        assert "quiet_sys_hook" in sys.excepthook.__qualname__
+        assert "quiet_threading_hook" in threading.excepthook.__qualname__
+    finally:
+        sys.excepthook, threading.excepthook = before

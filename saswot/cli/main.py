@@ -239,26 +239,30 @@ def main(argv: list[str] | None = None) -> int:
     User errors (:class:`SaswotError`) print ``error: ...`` on stderr and return 2; usage
     errors are reported by typer/click with exit code 2.
     """
-    import threading
+    from saswot.fdsharing import install_quiet_hooks
 
-    previous_hook = threading.excepthook
-    threading.excepthook = _quiet_fd_sharing_errors(previous_hook)
+    # the harmless connection errors of multiprocessing's descriptor-sharing thread (after Ctrl-C)
+    restore_hooks = install_quiet_hooks()
     interrupted = False
     try:
-        app(args=bare_option_values(sys.argv[1:] if argv is None else list(argv)), prog_name="saswot")
+        # the click command itself, not Typer.__call__: that one replaces sys.excepthook with typer's,
+        # which would undo the quiet hook above for the rest of the process
+        typer.main.get_command(app)(
+            args=bare_option_values(sys.argv[1:] if argv is None else list(argv)), prog_name="saswot"
+        )
     except SystemExit as exc:
-        code = exc.code
-        return code if isinstance(code, int) else (0 if code is None else 1)
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if code == INTERRUPTED_EXIT:  # typer turns Ctrl-C inside a command into this exit code
+            interrupted = True
+            _print_error(INTERRUPTED_MESSAGE)
+        return code
     except SaswotError as exc:
         _print_error(str(exc))
         return exc.exit_code
-    except KeyboardInterrupt:
-        interrupted = True  # keep the quiet hook: worker processes may still be going down
-        _print_error(
-            "interrupted; finished results and caches are kept (rerun the command, with --resume where it "
-            "has one, to continue)"
-        )
-        return 130
+    except KeyboardInterrupt:  # outside a command (typer handles it inside one: exit code 130, above)
+        interrupted = True  # keep the quiet hooks: worker processes may still be going down
+        _print_error(INTERRUPTED_MESSAGE)
+        return INTERRUPTED_EXIT
     except MemoryError:
         _print_error("out of memory; lower --batch-size or the resolution, or use fewer --workers")
         return 2
@@ -275,31 +279,16 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         if not interrupted:
-            threading.excepthook = previous_hook
+            restore_hooks()
     return 0
 
 
-def _quiet_fd_sharing_errors(previous: Any) -> Any:
-    """A ``threading.excepthook`` that drops the connection errors of multiprocessing's descriptor-sharing
-    thread (a worker process that dies while fetching a shared tensor, e.g. after Ctrl-C: harmless, the
-    worker's network is retried or left to a rerun) and passes every other exception on to ``previous``."""
-
-    def hook(args: Any) -> None:
-        files = set()
-        tb = args.exc_traceback
-        while tb is not None:
-            files.add(tb.tb_frame.f_code.co_filename.replace("\\", "/"))
-            tb = tb.tb_next
-        if (
-            args.exc_type is not None
-            and issubclass(args.exc_type, (ConnectionError, EOFError))
-            and any(f.endswith("multiprocessing/resource_sharer.py") for f in files)
-        ):
-            return
-        previous(args)
-
-    return hook
-
+#: Exit code and message of a command stopped by Ctrl-C (the quiet hooks then stay installed: the
+#: descriptor-sharing threads may still report their lost peers while the workers go down).
+INTERRUPTED_EXIT = 130
+INTERRUPTED_MESSAGE = (
+    "interrupted; finished results and caches are kept (rerun the command, with --resume where it has one, to continue)"
+)
 
 #: Set to show the traceback of an unexpected error instead of the one-line message.
 TRACEBACK_ENV = "SASWOT_TRACEBACK"
