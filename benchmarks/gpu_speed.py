@@ -29,21 +29,18 @@ from typing import Any
 
 import torch
 
+from saswot.cli._options import parse_resolution
 from saswot.fasterseg.arch import FasterSegArch
 from saswot.fasterseg.latency import LatencyTable, measure_latency
+from saswot.fasterseg.minibench import BenchFile
 from saswot.io import write_json, write_text
 from saswot.train.checkpoint import load_checkpoint, model_from_checkpoint
 from saswot.train.fps import measure_fps
 
 
-def _hw(text: str) -> tuple[int, int]:
-    h, w = text.lower().split("x")
-    return int(h), int(w)
-
-
 def _entries(bench: Path, seed: int) -> list[dict[str, Any]]:
-    rows = [json.loads(line) for line in bench.read_text().splitlines() if line.strip()]
-    return [e for e in rows if e.get("status") == "ok" and int(e["seed"]) == seed]
+    """The finished entries of ``seed`` in a minibench file."""
+    return [e for e in BenchFile(bench).entries() if e.get("status") == "ok" and int(e["seed"]) == seed]
 
 
 def main() -> None:
@@ -59,7 +56,7 @@ def main() -> None:
     ap.add_argument("--lut", type=Path, default=None, help="latency table file (default: the cache's)")
     ap.add_argument("--out", required=True, type=Path)
     args = ap.parse_args()
-    resolutions = [_hw(r) for r in args.resolutions.split(",")]
+    resolutions = [parse_resolution(r, "--resolutions") for r in args.resolutions.split(",")]
     entries = _entries(args.bench, args.seed)
     if not entries:
         raise SystemExit(f"no finished entry with seed {args.seed} in {args.bench}")

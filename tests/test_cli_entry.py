@@ -117,6 +117,17 @@ def test_one_cache_root_announced_once(tmp_path, monkeypatch, capsys) -> None:
     assert capsys.readouterr().err == ""
 
 
+def _raised_in(filename: str, exc: str) -> BaseException:
+    """The exception ``raise <exc>`` gives when raised from code compiled as ``filename``."""
+    scope: dict = {}
+    exec(compile(f"def serve():\n    raise {exc}\n", filename, "exec"), scope)
+    try:
+        scope["serve"]()
+    except BaseException as e:  # noqa: BLE001 - any exception object is what the hooks receive
+        return e
+    raise AssertionError("not raised")
+
+
 def test_fd_sharing_thread_errors_are_quiet_and_others_are_not() -> None:
     """After Ctrl-C a worker may die while fetching a shared tensor; multiprocessing's sharing thread then
     raises ConnectionResetError, which the entry point's thread hook drops. Any other thread error is passed on."""
@@ -129,15 +140,9 @@ def test_fd_sharing_thread_errors_are_quiet_and_others_are_not() -> None:
     hook = quiet_threading_hook(lambda args: seen.append(args.exc_type))
 
     def raised_in(filename: str, exc: str) -> SimpleNamespace:
-        code = compile(f"def serve():\n    raise {exc}\n", filename, "exec")
-        scope: dict = {}
-        exec(code, scope)
-        try:
-            scope["serve"]()
-        except BaseException as e:  # noqa: BLE001 - any exception object is what the hook receives
-            return SimpleNamespace(exc_type=type(e), exc_value=e, exc_traceback=e.__traceback__,
-                                   thread=threading.current_thread())
-        raise AssertionError("not raised")
+        e = _raised_in(filename, exc)
+        return SimpleNamespace(exc_type=type(e), exc_value=e, exc_traceback=e.__traceback__,
+                               thread=threading.current_thread())
 
     sharer = "/usr/lib/python3.11/multiprocessing/resource_sharer.py"
     hook(raised_in(sharer, "ConnectionResetError(104, 'Connection reset by peer')"))
@@ -156,13 +161,8 @@ def test_fd_sharing_errors_reported_through_sys_excepthook_are_quiet_too() -> No
     hook = quiet_sys_hook(lambda t, v, tb: seen.append(t))
 
     def raise_in(filename: str, exc: str) -> tuple:
-        scope: dict = {}
-        exec(compile(f"def serve():\n    raise {exc}\n", filename, "exec"), scope)
-        try:
-            scope["serve"]()
-        except BaseException as e:  # noqa: BLE001 - any exception object is what the hook receives
-            return type(e), e, e.__traceback__
-        raise AssertionError("not raised")
+        e = _raised_in(filename, exc)
+        return type(e), e, e.__traceback__
 
     sharer = "/usr/lib/python3.11/multiprocessing/resource_sharer.py"
     hook(*raise_in(sharer, "ConnectionResetError(104, 'Connection reset by peer')"))
