@@ -38,14 +38,18 @@ def _seeds(text: str) -> list[int]:
     return seeds
 
 
-def _jobs(arch: Optional[list[str]], k: int, sample_seed: int, max_gmacs: float, seeds: str) -> list[Any]:
+def _jobs(
+    arch: Optional[list[str]], k: int, sample_seed: int, max_gmacs: float, seeds: str, first: Optional[int] = None
+) -> list[Any]:
     from saswot.fasterseg import load_arch
     from saswot.fasterseg.minibench import make_jobs, sampled_jobs
 
     if arch:
         labels = [Path(a).stem if a.endswith(".json") else a for a in arch]
-        return make_jobs([(lab, load_arch(a)) for lab, a in zip(labels, arch, strict=True)], _seeds(seeds))
-    return sampled_jobs(k, sample_seed, _seeds(seeds), max_gmacs=max_gmacs)
+        jobs = make_jobs([(lab, load_arch(a)) for lab, a in zip(labels, arch, strict=True)], _seeds(seeds))
+    else:
+        jobs = sampled_jobs(k, sample_seed, _seeds(seeds), max_gmacs=max_gmacs)
+    return jobs if first is None else jobs[:first]
 
 
 #: The options that define a job list, shared by ``run`` and ``status`` (a factory each: typer
@@ -60,6 +64,12 @@ _JOB_OPTIONS: dict[str, Callable[[], Any]] = {
     "seeds": lambda: typer.Option("0", "--seeds", help="Training seeds, comma-separated."),
     "recipe": lambda: typer.Option("cpu-half-8ep", "--recipe", help="Recipe name or recipe JSON file."),
     "work": lambda: typer.Option(None, "--work", help="Job folders and claims (default runs/minibench/<bench>)."),
+    "first": lambda: typer.Option(
+        None,
+        "--first",
+        min=1,
+        help="Only the first N jobs of the list (sampled lists are in spread order: any prefix covers the GMACs range).",
+    ),
 }
 
 
@@ -76,6 +86,7 @@ def run(
     seeds: str = _JOB_OPTIONS["seeds"](),
     recipe: str = _JOB_OPTIONS["recipe"](),
     work: Optional[Path] = _JOB_OPTIONS["work"](),
+    first: Optional[int] = _JOB_OPTIONS["first"](),
     data_root: Optional[str] = typer.Option(None, "--data-root", help="Data root (else $SASWOT_DATA, else ./data)."),
     device: str = typer.Option("cpu", "--device", help="cpu | cuda"),
     threads: int = typer.Option(1, "--threads", min=1, help="torch CPU threads of this worker."),
@@ -84,6 +95,15 @@ def run(
     max_jobs: Optional[int] = typer.Option(None, "--max-jobs", min=1, help="Stop after this many jobs."),
     no_latency: bool = typer.Option(False, "--no-latency", help="Do not estimate LUT latency."),
     keep_checkpoints: bool = typer.Option(False, "--keep-checkpoints", help="Keep last.pt/best.pt of finished jobs."),
+    curve_evals: bool = typer.Option(
+        False,
+        "--curve-evals",
+        help="Evaluate every eval_every epochs of the recipe for a learning curve (default: only after the last "
+        "epoch, which is the benchmark value either way).",
+    ),
+    no_channels_last: bool = typer.Option(
+        False, "--no-channels-last", help="Train in contiguous (NCHW) memory format instead of channels-last."
+    ),
 ) -> None:
     """Train every unfinished job and append its result; resumable, several workers may share the file."""
     from rich.console import Console
@@ -93,7 +113,7 @@ def run(
 
     apply_threads(choose_threads(threads))  # for this process; each job finds the count in force
     rec = resolve_recipe(recipe)
-    jobs = _jobs(arch, k, sample_seed, max_gmacs, seeds)
+    jobs = _jobs(arch, k, sample_seed, max_gmacs, seeds, first)
     ctx = RunContext(
         work or _default_work(bench),
         data_root=data_root,
@@ -104,6 +124,8 @@ def run(
         lease_s=lease_s,
         command="saswot " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
         keep_checkpoints=keep_checkpoints,
+        channels_last=not no_channels_last,
+        curve_evals=curve_evals,
     )
     err = Console(stderr=True, highlight=False)
     written = run_worker(jobs, rec, BenchFile(bench), ctx, max_jobs=max_jobs, log=err.print)
@@ -119,6 +141,7 @@ def status(
     seeds: str = _JOB_OPTIONS["seeds"](),
     recipe: str = _JOB_OPTIONS["recipe"](),
     work: Optional[Path] = _JOB_OPTIONS["work"](),
+    first: Optional[int] = _JOB_OPTIONS["first"](),
 ) -> None:
     """Done / total, ETA and the finished entries of a job list."""
     from saswot.fasterseg.minibench import (
@@ -131,7 +154,7 @@ def status(
     from saswot.tables import print_table
 
     rec = resolve_recipe(recipe)
-    jobs = _jobs(arch, k, sample_seed, max_gmacs, seeds)
+    jobs = _jobs(arch, k, sample_seed, max_gmacs, seeds, first)
     bf = BenchFile(bench)
     claims = Claims((work or _default_work(bench)) / "claims")
     want = {entry_id(j.key, rec.recipe_id, j.seed) for j in jobs}

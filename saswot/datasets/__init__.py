@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from saswot.datasets.base import Sample, SegmentationDataset, read_image, read_label
+from saswot.datasets.base import DecodedCache, Sample, SegmentationDataset, read_image, read_label
 from saswot.datasets.camvid import camvid_label_map, camvid_samples
 from saswot.datasets.cityscapes import cityscapes_label_map, cityscapes_samples
 from saswot.datasets.palette import (
@@ -28,7 +28,9 @@ from saswot.datasets.transforms import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     AugmentConfig,
+    Resize,
     eval_transform,
+    image_only_resize,
     train_transform,
 )
 from saswot.errors import UnknownNameError
@@ -84,6 +86,10 @@ def build_dataset(
     data_root: str | os.PathLike[str] | None = None,
     transform: Callable[..., Any] | None = None,
     seed: int = 0,
+    *,
+    pre_transform: Callable[..., Any] | None = None,
+    pre_key: str = "",
+    cache: DecodedCache | None = None,
 ) -> SegmentationDataset:
     """Build the ``split`` of dataset ``name`` found under the data root.
 
@@ -93,13 +99,25 @@ def build_dataset(
         data_root: data root (else ``$SASWOT_DATA``, else ``./data``).
         transform: joint transform (see :mod:`saswot.datasets.transforms`).
         seed: augmentation seed.
+        pre_transform: deterministic joint transform applied before ``transform``.
+        pre_key: names ``pre_transform`` in ``cache`` keys.
+        cache: decoded (and pre-transformed) samples kept across datasets of this process.
 
     Raises:
         UnknownNameError, DataNotFoundError, CorruptDataError.
     """
     info = get_dataset_info(name)
     samples = info.list_samples(dataset_dir(name, data_root), split)
-    return SegmentationDataset(samples, info.label_map, transform, seed=seed, name=f"{name}/{split}")
+    return SegmentationDataset(
+        samples,
+        info.label_map,
+        transform,
+        seed=seed,
+        name=f"{name}/{split}",
+        pre_transform=pre_transform,
+        pre_key=pre_key,
+        cache=cache,
+    )
 
 
 __all__ = [
@@ -109,12 +127,15 @@ __all__ = [
     "IMAGENET_STD",
     "AugmentConfig",
     "DatasetInfo",
+    "DecodedCache",
+    "Resize",
     "Sample",
     "SegmentationDataset",
     "build_dataset",
     "colorize",
     "eval_transform",
     "get_dataset_info",
+    "image_only_resize",
     "read_image",
     "read_label",
     "register_dataset",

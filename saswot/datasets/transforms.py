@@ -118,6 +118,11 @@ def eval_transform(
     return v2.Compose(steps)
 
 
+def image_only_resize(size: tuple[int, int]) -> v2.Transform:
+    """Deterministic resize of the image alone (labels stay at full resolution for the metric)."""
+    return _ImageOnlyResize(size)
+
+
 class _ImageOnlyResize(v2.Transform):
     def __init__(self, size: tuple[int, int]) -> None:
         super().__init__()

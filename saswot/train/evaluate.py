@@ -52,6 +52,14 @@ def save_strip(
         write_png(strip, str(tmp))
 
 
+def _is_channels_last(model: nn.Module) -> bool:
+    """Whether the model's first 4-d weight is stored channels-last (inputs are then converted too)."""
+    for p in model.parameters():
+        if p.dim() == 4:
+            return bool(p.is_contiguous(memory_format=torch.channels_last)) and not p.is_contiguous()
+    return False
+
+
 @torch.no_grad()
 def evaluate(
     model: nn.Module,
@@ -86,9 +94,14 @@ def evaluate(
     n = 0
     if vis_dir is not None:
         Path(vis_dir).mkdir(parents=True, exist_ok=True)
+    channels_last = _is_channels_last(model)
     for images, labels in track(loader, "evaluate", disable=not progress):
         images = images.to(device, non_blocking=True)
-        pred = predict(model, images, labels.shape[-2:], amp).argmax(1).cpu()
+        if channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
+        # max(1).indices equals argmax(1) (first index on ties) and is several times faster on
+        # the CPU, where argmax over the channel dimension of an NCHW tensor is a strided reduction
+        pred = predict(model, images, labels.shape[-2:], amp).max(1).indices.cpu()
         cm.update(pred, labels)
         if vis_dir is not None and palette is not None and normalization is not None:
             for b in range(images.shape[0]):

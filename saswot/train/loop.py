@@ -29,9 +29,12 @@ from saswot.datasets import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     AugmentConfig,
+    DecodedCache,
+    Resize,
     build_dataset,
     eval_transform,
     get_dataset_info,
+    image_only_resize,
     train_transform,
 )
 from saswot.device import resolve_device
@@ -75,6 +78,8 @@ class TrainConfig:
         max_batches: stop each epoch after this many batches (``None``: full epoch; for smoke runs).
         threads: torch CPU threads while :func:`fit` runs (``None``: the caller's count); the
             caller's count is restored on return.
+        channels_last: keep weights and activations in channels-last memory format (the same
+            computation; faster convolutions on CPUs and tensor cores, rounding may differ).
         loss: loss weights.
     """
 
@@ -101,6 +106,7 @@ class TrainConfig:
     amp: bool = True
     max_batches: int | None = None
     threads: int | None = None
+    channels_last: bool = False
     loss: LossConfig = field(default_factory=LossConfig)
 
     def to_json(self) -> dict[str, Any]:
@@ -135,6 +141,7 @@ def train_one_epoch(
     max_batches: int | None = None,
     progress: bool = True,
     description: str = "train",
+    channels_last: bool = False,
 ) -> dict[str, float]:
     """One pass over ``loader`` with SGD steps; returns the mean of each loss part.
 
@@ -155,6 +162,8 @@ def train_one_epoch(
             if i >= total:
                 break
             images = images.to(device, non_blocking=True)
+            if channels_last:
+                images = images.contiguous(memory_format=torch.channels_last)
             labels = labels.to(device, non_blocking=True)
             with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
                 outputs = model(images)
@@ -226,16 +235,33 @@ def _hw(size: Sequence[int]) -> tuple[int, int]:
     return (int(size[0]), int(size[1]))
 
 
-def _loaders(cfg: TrainConfig, epoch: int, device: torch.device) -> tuple[DataLoader, DataLoader]:
+def _loaders(
+    cfg: TrainConfig, epoch: int, device: torch.device, cache: DecodedCache | None = None
+) -> tuple[DataLoader, DataLoader]:
+    """The epoch's loaders. The fixed resizes (``base_size`` of training images, ``eval_size`` of
+    evaluation inputs) run before the random augmentation, once per file when ``cache`` is given."""
+    base = cfg.base_size and _hw(cfg.base_size)
     train_ds = build_dataset(
         cfg.dataset,
         "train",
         cfg.data_root,
-        train_transform(AugmentConfig(_hw(cfg.crop), tuple(cfg.scales), cfg.base_size and _hw(cfg.base_size))),
+        train_transform(AugmentConfig(_hw(cfg.crop), tuple(cfg.scales), None)),
         seed=cfg.seed,
+        pre_transform=Resize(base) if base else None,
+        pre_key=f"train-resize-{base}",
+        cache=cache,
     )
     train_ds.set_epoch(epoch)
-    val_ds = build_dataset(cfg.dataset, "val", cfg.data_root, eval_transform(size=cfg.eval_size and _hw(cfg.eval_size)))
+    size = cfg.eval_size and _hw(cfg.eval_size)
+    val_ds = build_dataset(
+        cfg.dataset,
+        "val",
+        cfg.data_root,
+        eval_transform(),
+        pre_transform=image_only_resize(size) if size else None,
+        pre_key=f"eval-image-resize-{size}",
+        cache=cache,
+    )
     pin = device.type == "cuda"
     train_loader = DataLoader(
         train_ds,
@@ -250,7 +276,9 @@ def _loaders(cfg: TrainConfig, epoch: int, device: torch.device) -> tuple[DataLo
     return train_loader, val_loader
 
 
-def fit(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None) -> dict[str, Any]:
+def fit(
+    cfg: TrainConfig, progress: bool = True, stop_after: int | None = None, cache: DecodedCache | None = None
+) -> dict[str, Any]:
     """Train ``cfg.model`` on ``cfg.dataset``; write config, checkpoints and the metrics log.
 
     Args:
@@ -259,12 +287,14 @@ def fit(cfg: TrainConfig, progress: bool = True, stop_after: int | None = None) 
         stop_after: stop (as if interrupted) after this many epochs of this call; the run can
             be continued with ``cfg.resume=True``. On resume the LR schedule (gamma) of the
             original run is kept.
+        cache: decoded, resized samples kept across epochs and calls (same batches, no decoding
+            after the first use of a file; see :class:`~saswot.datasets.DecodedCache`).
 
     Returns:
         ``{"run_dir", "epochs_done", "best_miou", "best_epoch", "last": metrics of the last epoch}``.
     """
     with torch_threads(cfg.threads), _cudnn_autotune(resolve_device(cfg.device)):
-        return _fit(cfg, progress, stop_after)
+        return _fit(cfg, progress, stop_after, cache)
 
 
 @contextmanager
@@ -279,7 +309,7 @@ def _cudnn_autotune(device: torch.device) -> Iterator[None]:
         torch.backends.cudnn.benchmark = previous
 
 
-def _fit(cfg: TrainConfig, progress: bool, stop_after: int | None) -> dict[str, Any]:
+def _fit(cfg: TrainConfig, progress: bool, stop_after: int | None, cache: DecodedCache | None) -> dict[str, Any]:
     """The body of :func:`fit`, run with ``cfg.threads`` torch threads."""
     info = get_dataset_info(cfg.dataset)
     device = resolve_device(cfg.device)
@@ -302,8 +332,10 @@ def _fit(cfg: TrainConfig, progress: bool, stop_after: int | None) -> dict[str, 
         spec = resolve_model(cfg.model, info.num_classes)
 
     # check the data before building anything expensive
-    _loaders(cfg, 0, device)
+    _loaders(cfg, 0, device, cache)
     model = build_model(spec, aux_heads=True, seed=cfg.seed).to(device)
+    if cfg.channels_last:
+        model = model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     gamma = cfg.lr_final_ratio ** (1.0 / max(cfg.epochs, 1))
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=gamma)
@@ -332,7 +364,7 @@ def _fit(cfg: TrainConfig, progress: bool, stop_after: int | None) -> dict[str, 
     end_epoch = cfg.epochs if stop_after is None else min(cfg.epochs, start_epoch + stop_after)
     for epoch in range(start_epoch, end_epoch):
         t0 = time.perf_counter()
-        train_loader, val_loader = _loaders(cfg, epoch, device)
+        train_loader, val_loader = _loaders(cfg, epoch, device, cache)
         lr = optimizer.param_groups[0]["lr"]
         with torch_seed(cfg.seed * 100_003 + epoch):  # dropout etc. stay reproducible per epoch
             try:
@@ -347,6 +379,7 @@ def _fit(cfg: TrainConfig, progress: bool, stop_after: int | None) -> dict[str, 
                     cfg.max_batches,
                     progress,
                     f"epoch {epoch + 1}/{cfg.epochs}",
+                    cfg.channels_last,
                 )
             except TrainingDivergedError as exc:
                 raise _diverged(str(exc), epoch, last_path) from None

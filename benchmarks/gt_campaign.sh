@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The FasterSeg-space ground truth campaign, in the order that makes a partial result useful:
+# the fidelity check first (the long recipe on the first networks of the shipped sample, and the
+# second seed of the short recipe on the same networks), then the second seed of the rest, then
+# new architectures (GMACs-stratified samples of new sample seeds).
+# Every line is resumable and skips finished jobs; several copies of this script may run at once
+# (one torch thread each) and share the jobs through the benchmark files' claims.
+#
+# The code that trains is the checkout this script lives in (PYTHONPATH); the results go to
+# BENCH_DIR (default: this checkout's saswot/data/fasterseg) and the job folders to WORK_DIR
+# (default: runs/minibench). Running it from a separate worktree of a fixed commit keeps the
+# trainings on one version of the code while the main checkout changes:
+#
+#   git worktree add ../campaign HEAD
+#   BENCH_DIR=$PWD/saswot/data/fasterseg WORK_DIR=$PWD/runs/minibench SASWOT_DATA=$PWD/../shared/data \
+#     OMP_NUM_THREADS=1 nohup nice -n 10 bash ../campaign/benchmarks/gt_campaign.sh > benchmarks/out/campaign-w1.log 2>&1 &
+#   (the same line again, logging to campaign-w2.log, for a second worker)
+set -uo pipefail
+HERE="$(cd "$(dirname "$0")/.." && pwd)"
+BENCH_DIR=${BENCH_DIR:-$HERE/saswot/data/fasterseg}
+WORK_DIR=${WORK_DIR:-$HERE/runs/minibench}
+MAIN=$BENCH_DIR/minibench-camvid.jsonl          # recipe cpu-half-8ep, every seed
+FID=$BENCH_DIR/minibench-fidelity-camvid.jsonl  # recipe cpu-half-16ep-full
+export PYTHONPATH=$HERE${PYTHONPATH:+:$PYTHONPATH}
+run() {
+    local bench=$1; shift
+    # a failed step (a diverged job is recorded, not failed) is retried once, then the next step runs
+    python -m saswot minibench run --threads 1 --bench "$bench" --work "$WORK_DIR/$(basename "$bench" .jsonl)" "$@" ||
+        python -m saswot minibench run --threads 1 --bench "$bench" --work "$WORK_DIR/$(basename "$bench" .jsonl)" "$@"
+}
+
+run "$FID" --k 32 --sample-seed 0 --seeds 0 --recipe cpu-half-16ep-full --first 8
+run "$MAIN" --k 32 --sample-seed 0 --seeds 1 --recipe cpu-half-8ep --first 16
+run "$FID" --k 32 --sample-seed 0 --seeds 0 --recipe cpu-half-16ep-full --first 16
+run "$MAIN" --k 32 --sample-seed 0 --seeds 1 --recipe cpu-half-8ep
+for s in 2 3 4 5 6; do
+    run "$MAIN" --k 32 --sample-seed "$s" --seeds 0 --recipe cpu-half-8ep
+done
