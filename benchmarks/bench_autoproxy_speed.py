@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from saswot.autoproxy.expression import SASWOT_MINUS, random_expression
-from saswot.autoproxy.problem import kendall
-from saswot.autoproxy.statcache import ArchStats, LayerTensors, PackedStats
+from saswot.proxies.expr.expression import SASWOT_MINUS, random_expression
+from saswot.search.proxy_problem import kendall
+from saswot.search.statcache import ArchStats, LayerTensors, PackedStats
 
 
 def load_cached(folder: Path, n: int) -> list[ArchStats]:

@@ -1,4 +1,4 @@
-"""Throughput of the scoring executors and the overhead of Ray (saswot.parallel).
+"""Throughput of the scoring executors and the overhead of Ray (saswot.runtime.parallel).
 
 Scores the same seeded sample of TransNAS-Bench-101 micro architectures with every proxy at the
 default ``saswot rank`` settings (batch 4, 64x64, CamVid if present, seed 0), without a cache,
@@ -38,14 +38,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from saswot.allocator import tune_malloc
-from saswot.benchmark import TNBBenchmark
-from saswot.parallel import Executor, LocalExecutor, RayExecutor, SerialExecutor
+from saswot.runtime.allocator import tune_malloc
+from saswot.spaces.tnb101.lookup import TNBBenchmark
+from saswot.runtime.parallel import Executor, LocalExecutor, RayExecutor, SerialExecutor
 from saswot.proxies import resolve_proxies
-from saswot.proxies.avt import AVTStats
-from saswot.proxydata import camvid_available, make_batch
-from saswot.rank import ScoreSettings, score_architectures
-from saswot.tnb101.builder import build_network
+from saswot.proxies._avt import AVTStats
+from saswot.datasets.proxy_batch import camvid_available, make_batch
+from saswot.workflows.score import ScoreSettings, score_architectures
+from saswot.spaces.tnb101.builder import build_network
 
 #: TransNAS-Bench-101: 4096 micro + 3256 macro networks.
 TNB101_TOTAL = 7352

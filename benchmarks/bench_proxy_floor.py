@@ -13,7 +13,7 @@ architectures, on the same network and batch as the speed benchmark:
   (snip, grad_norm, fisher, plain, saswot_minus read the same gradient; nwot the same forward);
 * ``zen``: the two no-grad train-mode forwards that Zen-score compares, with N(0, 1) weights
   drawn beforehand; ``zen draw`` times the draw itself (saswot's parallel per-layer draw,
-  :func:`saswot.proxies.zen.gaussian_tensors`) and is reported apart;
+  :func:`saswot.proxies.measures.zen.gaussian_tensors`) and is reported apart;
 * ``synflow``: one forward + weight backward at batch 1 with |W| and BatchNorm in eval mode,
   float32, no overflow handling.
 
@@ -42,14 +42,14 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call
 
-from saswot.allocator import tune_malloc
-from saswot.io import write_json
-from saswot.progress import track
+from saswot.runtime.allocator import tune_malloc
+from saswot.utils.io import write_json
+from saswot.runtime.progress import track
 from saswot.proxies import resolve_proxies, score_network
-from saswot.proxies.zen import gaussian_tensors
-from saswot.stats import main_output, prepare_copy, seg_loss
-from saswot.tables import print_table
-from saswot.tnb101.builder import build_network
+from saswot.proxies.measures.zen import gaussian_tensors
+from saswot.proxies._stats import main_output, prepare_copy, seg_loss
+from saswot.utils.tables import print_table
+from saswot.spaces.tnb101.builder import build_network
 
 from proxy_bench_setup import forward_backward, load_proxy_bench  # benchmarks/
 
@@ -182,7 +182,7 @@ def main() -> None:
     setup = load_proxy_bench(args.space, args.archs, args.seed, args.batch_size, args.resolution, args.data_root)
     archs, source, x, y, avt = setup.archs, setup.source, setup.images, setup.labels, setup.avt
     names = [s.name for s in resolve_proxies(PAPER_PROXIES)]
-    gc.freeze()  # long-lived objects skipped while a network is scored, as in saswot.allocator.collect_on_exit
+    gc.freeze()  # long-lived objects skipped while a network is scored, as in saswot.runtime.allocator.collect_on_exit
     records, rows = [], []
     for arch in track(archs, description=f"floor {args.space}"):
         model = build_network(arch, 17, seed=args.seed)

@@ -30,12 +30,12 @@ import time
 
 import torch
 
-from saswot.allocator import tune_malloc
-from saswot.io import write_json
+from saswot.runtime.allocator import tune_malloc
+from saswot.utils.io import write_json
 from saswot.proxies import make_context, resolve_proxies, score_network
-from saswot.stats import prepare_copy
-from saswot.tables import print_table
-from saswot.tnb101.builder import build_network
+from saswot.proxies._stats import prepare_copy
+from saswot.utils.tables import print_table
+from saswot.spaces.tnb101.builder import build_network
 
 from proxy_bench_setup import forward_backward, load_proxy_bench  # benchmarks/
 
@@ -80,7 +80,7 @@ def main() -> None:
     ap.add_argument("--separate", action="store_true", help="also time each proxy in its own pass")
     ap.add_argument("--breakdown", action="store_true", help="also time the parts of one call (copy, shared pass, each proxy)")
     ap.add_argument("--extrapolate", type=int, default=504)
-    ap.add_argument("--default-malloc", action="store_true", help="keep glibc's malloc defaults (no saswot.allocator.tune_malloc)")
+    ap.add_argument("--default-malloc", action="store_true", help="keep glibc's malloc defaults (no saswot.runtime.allocator.tune_malloc)")
     ap.add_argument("--data-root", default=None)
     ap.add_argument("--out", default="benchmarks/out/proxy_speed.json")
     args = ap.parse_args()
@@ -91,7 +91,7 @@ def main() -> None:
     setup = load_proxy_bench(args.space, args.archs, args.seed, args.batch_size, args.resolution, args.data_root)
     archs, source, x, y, avt = setup.archs, setup.source, setup.images, setup.labels, setup.avt
     names = [s.name for s in resolve_proxies(args.proxies)]
-    gc.freeze()  # long-lived objects skipped while a network is scored, as in saswot.allocator.collect_on_exit
+    gc.freeze()  # long-lived objects skipped while a network is scored, as in saswot.runtime.allocator.collect_on_exit
     if args.warmup:  # first-call costs (lazy imports, meta-device tracing) are not per-arch costs
         score_network(build_network(archs[0], 17, seed=args.seed), x, y, names, num_classes=17, avt=avt)
     rows, records = [], []

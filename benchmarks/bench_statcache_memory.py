@@ -1,7 +1,7 @@
 """Resident memory of computing proxy-search statistics in this process, one architecture after another.
 
 The proxy search (``saswot search-proxy``) computes the statistics of each missing architecture
-with :func:`saswot.autoproxy.search.make_stat_cache` and ``StatCache.compute_entry`` (TNB101
+with :func:`saswot.search.proxy_search.make_stat_cache` and ``StatCache.compute_entry`` (TNB101
 network built with the init seed, one forward/backward pass of ``collect_stats`` over the CamVid
 statistics batch, the memory-bounded subsample kept). This script runs that same code path for
 the first ``--n`` architectures of the proxy search's seeded pool (:func:`split_archs` with seed
@@ -40,9 +40,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from saswot.allocator import tune_malloc
-from saswot.autoproxy.search import make_stat_cache, split_archs
-from saswot.benchmark import TNBBenchmark
+from saswot.runtime.allocator import tune_malloc
+from saswot.search.proxy_search import make_stat_cache, split_archs
+from saswot.spaces.tnb101.lookup import TNBBenchmark
 
 
 def rss_mb() -> float:

@@ -27,9 +27,9 @@ from pathlib import Path
 import torch
 
 from saswot.datasets import DecodedCache
-from saswot.fasterseg.arch import FasterSegArch
-from saswot.fasterseg.minibench import BenchFile, Job, RunContext, resolve_recipe, train_job
-from saswot.io import write_json
+from saswot.spaces.fasterseg.arch import FasterSegArch
+from saswot.workflows.minibench import BenchFile, Job, RunContext, resolve_recipe, train_job
+from saswot.utils.io import write_json
 from saswot.train.checkpoint import load_checkpoint
 from saswot.train.evaluate import evaluate
 from saswot.train.loop import _loaders

@@ -41,6 +41,12 @@ def main(before: Path, after: Path) -> int:
         same = strip_clock(json.loads((before / name).read_text())) == strip_clock(json.loads((after / name).read_text()))
         print(f"search-arch {name}: equal apart from wall-clock fields: {same}")
         bad += not same
+    for name in ("proxy.json", "proxy.ckpt.json"):
+        if not (before / name).exists():
+            continue
+        same = strip_clock(json.loads((before / name).read_text())) == strip_clock(json.loads((after / name).read_text()))
+        print(f"search-proxy {name}: equal apart from wall-clock fields: {same}")
+        bad += not same
     return 1 if bad else 0
 
 

@@ -2,7 +2,7 @@
 
 For every architecture (or ``--archs N``, a seeded sample) of a space, at ``saswot rank``'s
 default settings (batch shape of CamVid 64 px; synflow uses one all-ones image): which pass
-synflow took (plain float32, scaled float32 or float64, see :mod:`saswot.proxies.synflow`), its
+synflow took (plain float32, scaled float32 or float64, see :mod:`saswot.proxies.measures.synflow`), its
 value, the float64 value, their difference and the time of each. Prints a summary table and
 writes the per-arch records as JSON. Example::
 
@@ -20,14 +20,14 @@ import time
 import numpy as np
 import torch
 
-from saswot.allocator import tune_malloc
-from saswot.benchmark import TNBBenchmark
-from saswot.io import write_json
-from saswot.progress import track
+from saswot.runtime.allocator import tune_malloc
+from saswot.spaces.tnb101.lookup import TNBBenchmark
+from saswot.utils.io import write_json
+from saswot.runtime.progress import track
 from saswot.proxies import make_context, resolve_proxies
-from saswot.proxies import synflow as synflow_module
-from saswot.tables import print_table
-from saswot.tnb101.builder import TNBArch, build_network
+from saswot.proxies.measures import synflow as synflow_module
+from saswot.utils.tables import print_table
+from saswot.spaces.tnb101.builder import TNBArch, build_network
 
 
 def _check(arch: TNBArch, images: torch.Tensor) -> dict[str, object]:

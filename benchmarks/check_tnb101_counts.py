@@ -21,11 +21,11 @@ from pathlib import Path
 
 import torch
 
-from saswot.benchmark import TNBBenchmark
-from saswot.counting import count_model
-from saswot.io import write_json
-from saswot.progress import track
-from saswot.tnb101.builder import build_network
+from saswot.spaces.tnb101.lookup import TNBBenchmark
+from saswot.utils.counting import count_model
+from saswot.utils.io import write_json
+from saswot.runtime.progress import track
+from saswot.spaces.tnb101.builder import build_network
 
 INPUT_SHAPE = (1, 3, 256, 256)
 

@@ -5,7 +5,7 @@ split.
 The split keeps every architecture whose label chose anything shipped with saswot out of the
 validation split: the 50 search architectures of the shipped discovered proxies (``auto-*``,
 ``saswot search-proxy --search-archs 50 --val-archs 100 --seed 0``, drawn with
-:func:`saswot.autoproxy.search.split_archs`) always go to the search split; the other scored
+:func:`saswot.search.proxy_search.split_archs`) always go to the search split; the other scored
 architectures are shuffled with ``seed`` and cut so that the two splits have equal size.
 """
 
@@ -19,12 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from saswot.autoproxy.search import split_archs
-from saswot.benchmark import TNBBenchmark
-from saswot.correlation import correlations, sample_indices
-from saswot.io import read_json
+from saswot.search.proxy_search import split_archs
+from saswot.spaces.tnb101.lookup import TNBBenchmark
+from saswot.utils.correlation import correlations, sample_indices
+from saswot.utils.io import read_json
 from saswot.proxies import REGISTRY
-from saswot.rank import ScoreSettings
+from saswot.workflows.score import ScoreSettings
 
 #: Proxies left out of every choice (none: every registered proxy's definition is final and cached).
 EXCLUDED: tuple[str, ...] = ()

@@ -32,10 +32,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from dev_scores import DevScores, fmt, load_dev_scores, sampled  # noqa: E402
 
-from saswot.ensemble import Ensemble, EnsembleCalibration, pool_scores, proxy_of, single_score  # noqa: E402
-from saswot.io import write_json, write_text  # noqa: E402
+from saswot.workflows.ensemble_rank import Ensemble, EnsembleCalibration, pool_scores, proxy_of, single_score  # noqa: E402
+from saswot.utils.io import write_json, write_text  # noqa: E402
 from saswot.proxies import SENTINEL  # noqa: E402
-from saswot.tables import table_to_markdown  # noqa: E402
+from saswot.utils.tables import table_to_markdown  # noqa: E402
 
 SAMPLE_SIZE = 50
 

@@ -17,12 +17,12 @@ import time
 import numpy as np
 import torch
 
-from saswot.fasterseg import build_network, load_arch
-from saswot.fasterseg.cost import arch_cost
-from saswot.fasterseg.decode import SpaceConfig, decode
-from saswot.fasterseg.genome import sample_genome
-from saswot.fasterseg.latency import LatencyTable, measure_latency
-from saswot.io import write_json
+from saswot.spaces.fasterseg import build_network, load_arch
+from saswot.spaces.fasterseg.cost import arch_cost
+from saswot.spaces.fasterseg.decode import SpaceConfig, decode
+from saswot.spaces.fasterseg.genome import sample_genome
+from saswot.spaces.fasterseg.latency import LatencyTable, measure_latency
+from saswot.utils.io import write_json
 
 
 def main() -> None:

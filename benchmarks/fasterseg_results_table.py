@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import sys
 
-from saswot.tables import table_to_markdown
+from saswot.utils.tables import table_to_markdown
 
 
 def main() -> None:

@@ -6,7 +6,7 @@ the fp16 inference checkpoint ``<work>/jobs/<job_id>/final.pt`` and measures, at
 * **FPS**: :func:`saswot.train.fps.measure_fps` (what ``saswot fps`` runs): ``--warmup`` untimed
   passes, then ``--runs`` passes each timed between device synchronisations; FPS = 1000 / median
   latency (ms), precision ``--precision`` (fp16 on CUDA), batch 1;
-* **latency table vs end-to-end** (fp32, batch 1, the rule of :mod:`saswot.fasterseg.latency`:
+* **latency table vs end-to-end** (fp32, batch 1, the rule of :mod:`saswot.spaces.fasterseg.latency`:
   the minimum over timed runs): the lookup-table estimate (components timed in isolation and
   summed, as the architecture search's latency budget uses it) and the whole network timed end to
   end; gap = (table − measured) / measured.
@@ -30,10 +30,10 @@ from typing import Any
 import torch
 
 from saswot.cli._options import parse_resolution
-from saswot.fasterseg.arch import FasterSegArch
-from saswot.fasterseg.latency import LatencyTable, measure_latency
-from saswot.fasterseg.minibench import BenchFile
-from saswot.io import write_json, write_text
+from saswot.spaces.fasterseg.arch import FasterSegArch
+from saswot.spaces.fasterseg.latency import LatencyTable, measure_latency
+from saswot.workflows.minibench import BenchFile
+from saswot.utils.io import write_json, write_text
 from saswot.train.checkpoint import load_checkpoint, model_from_checkpoint
 from saswot.train.fps import measure_fps
 

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 
 from torch import Tensor, nn
 
-from saswot.benchmark import TNBBenchmark
-from saswot.proxies.avt import AVTStats, packaged_spaces
-from saswot.proxydata import camvid_available, make_batch
-from saswot.seeding import make_rng
-from saswot.stats import main_output, seg_loss
-from saswot.tnb101.encoding import TNBArch
+from saswot.spaces.tnb101.lookup import TNBBenchmark
+from saswot.proxies._avt import AVTStats, packaged_spaces
+from saswot.datasets.proxy_batch import camvid_available, make_batch
+from saswot.runtime.seeding import make_rng
+from saswot.proxies._stats import main_output, seg_loss
+from saswot.spaces.tnb101.encoding import TNBArch
 
 
 @dataclass

@@ -23,10 +23,10 @@ from pathlib import Path
 
 from scipy import stats
 
-from saswot.benchmark import TNBBenchmark
-from saswot.correlation import correlation_table
-from saswot.io import read_json, write_text
-from saswot.tables import table_to_markdown
+from saswot.spaces.tnb101.lookup import TNBBenchmark
+from saswot.utils.correlation import correlation_table
+from saswot.utils.io import read_json, write_text
+from saswot.utils.tables import table_to_markdown
 
 #: Proxies NAS-Bench-Suite-Zero recorded for TransNAS-Bench-101 (epe_nas failed there: -1e8).
 NBSZ_PROXIES = ("grasp", "fisher", "grad_norm", "l2_norm", "plain", "nwot", "jacov", "snip", "params", "flops", "epe_nas")

@@ -1,7 +1,7 @@
 """Which reading of SasWOT- (paper Eq. 2) reproduces the paper? A study over every reading.
 
 Eq. 2, ``sum_l (softmax(W_l) < ReLU(dL/dW_l))``, leaves four choices open (see
-:mod:`saswot.proxies.saswot_minus`): the softmax axis (dim0, dim1, last, flat, filter), the loss
+:mod:`saswot.proxies.measures.saswot_minus`): the softmax axis (dim0, dim1, last, flat, filter), the loss
 reduction behind dL/dW (mean or sum over valid pixels), the per-layer reduction (count or
 fraction) and the aggregation over layers (sum or mean): 40 readings.
 
@@ -56,13 +56,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from saswot.allocator import collect_on_exit
-from saswot.benchmark import TNBBenchmark
-from saswot.correlation import correlation_table, correlations
-from saswot.io import read_json, write_json, write_text
-from saswot.progress import make_progress
-from saswot.proxies.avt import AVTStats
-from saswot.proxies.saswot_minus import (
+from saswot.runtime.allocator import collect_on_exit
+from saswot.spaces.tnb101.lookup import TNBBenchmark
+from saswot.utils.correlation import correlation_table, correlations
+from saswot.utils.io import read_json, write_json, write_text
+from saswot.runtime.progress import make_progress
+from saswot.proxies._avt import AVTStats
+from saswot.proxies.measures.saswot_minus import (
     PAPER_READING,
     V1_READING,
     Reading,
@@ -71,12 +71,12 @@ from saswot.proxies.saswot_minus import (
     count_table,
     valid_pixels,
 )
-from saswot.proxydata import camvid_available, make_batch
-from saswot.rank import ScoreSettings
-from saswot.seeding import make_rng
-from saswot.stats import collect_stats
-from saswot.tables import table_to_markdown
-from saswot.tnb101.builder import build_network
+from saswot.datasets.proxy_batch import camvid_available, make_batch
+from saswot.workflows.score import ScoreSettings
+from saswot.runtime.seeding import make_rng
+from saswot.proxies._stats import collect_stats
+from saswot.utils.tables import table_to_markdown
+from saswot.spaces.tnb101.builder import build_network
 
 #: The paper's SasWOT- Kendall x100 (Table 3): micro, macro.
 PAPER_KENDALL = {"micro": 55.22, "macro": 28.92}

@@ -1,7 +1,7 @@
 """saswot: training-free architecture search for real-time semantic segmentation.
 
 The package is organised in small modules with one job each (see ``docs/`` and the
-README): architecture encodings and builders (``saswot.tnb101``, ``saswot.fasterseg``),
+README): architecture encodings and builders (``saswot.spaces.tnb101``, ``saswot.spaces.fasterseg``),
 benchmark lookup, the one-pass statistics collector, the zero-cost proxy registry
 (``saswot.proxies``), proxy discovery (``saswot.autoproxy``), the generic evolutionary
 search engine (``saswot.search``), training/evaluation (``saswot.train``) and the CLI.

@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from saswot.autoproxy import (
+from saswot.proxies.expr import (
     SASWOT_MINUS,
     Expression,
     ExpressionSyntaxError,
@@ -17,11 +17,11 @@ from saswot.autoproxy import (
     expression_value,
     parse_expression,
 )
-from saswot.autoproxy.expression import random_expression
-from saswot.autoproxy.statcache import arch_stats_from_netstats
+from saswot.proxies.expr.expression import random_expression
+from saswot.search.statcache import arch_stats_from_netstats
 from saswot.errors import UnknownNameError
-from saswot.proxies.saswot_minus import saswot_minus_count
-from saswot.stats import collect_stats
+from saswot.proxies.measures.saswot_minus import saswot_minus_count
+from saswot.proxies._stats import collect_stats
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

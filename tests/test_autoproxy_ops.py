@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from saswot.autoproxy.ops import (
+from saswot.proxies.expr.primitives import (
     BINARY_OPS,
     UNARY_OPS,
     OpShapeError,

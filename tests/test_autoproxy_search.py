@@ -11,10 +11,12 @@ import pytest
 import torch
 from torch import nn
 
-from saswot.autoproxy import ProxySearchProblem, load_proxy_file, parse_expression
-from saswot.autoproxy.statcache import StatCache, arch_stats_from_netstats
+from saswot.proxies import load_proxy_file
+from saswot.proxies.expr import parse_expression
+from saswot.search.proxy_problem import ProxySearchProblem
+from saswot.search.statcache import StatCache, arch_stats_from_netstats
 from saswot.search.evolution import EvolutionConfig, evolve, random_search
-from saswot.stats import collect_stats
+from saswot.proxies._stats import collect_stats
 
 DATA = Path(os.environ.get("SASWOT_DATA", "data"))
 
@@ -97,7 +99,7 @@ VARYING = parse_expression("sum_layers(sum(mul(noop(G), noop(W))))")
 
 
 def _write_proxy(path: Path, combine: str | None, archs: list) -> None:
-    from saswot.autoproxy.statcache import PackedStats
+    from saswot.search.statcache import PackedStats
 
     packed = PackedStats(archs)
     s = packed.scores(VARYING)
@@ -151,14 +153,14 @@ def test_proxy_file_via_resolve_proxy(tiny_archs: tuple, tmp_path: Path) -> None
 
 
 def arch_stats_and_score(net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    from saswot.autoproxy import expression_value
+    from saswot.proxies.expr import expression_value
 
     return expression_value(VARYING, collect_stats(net, x, y))
 
 
 def test_cli_search_proxy_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import saswot.autoproxy.search as search_mod
-    from saswot.benchmark import TNBBenchmark
+    import saswot.search.proxy_search as search_mod
+    from saswot.spaces.tnb101.lookup import TNBBenchmark
     from saswot.cli.main import main
     from saswot.proxies import resolve_proxy
 

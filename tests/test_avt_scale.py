@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from saswot.autoproxy.loader import _avt
+from saswot.proxies._proxyfile import _avt
 from saswot.errors import ScoreError
-from saswot.proxies.avt import AVTStats, avt_normalise, avt_scale
+from saswot.proxies._avt import AVTStats, avt_normalise, avt_scale
 
 
 def test_formula_not_clipped() -> None:

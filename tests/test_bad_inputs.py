@@ -19,7 +19,7 @@ from test_train_synthdata import make_camvid
 
 from saswot.cli.main import main
 from saswot.errors import OutputError
-from saswot.io import write_json
+from saswot.utils.io import write_json
 from saswot.proxies import REGISTRY, resolve_proxies
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

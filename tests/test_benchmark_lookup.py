@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from saswot.benchmark import TNB_TASKS, TNBBenchmark
+from saswot.spaces.tnb101.lookup import TNB_TASKS, TNBBenchmark
 from saswot.errors import CorruptDataError, DataNotFoundError, InvalidArchError, SaswotError, UnknownNameError
-from saswot.seeding import make_rng
-from saswot.tnb101.encoding import MacroArch, MicroArch, parse_arch
+from saswot.runtime.seeding import make_rng
+from saswot.spaces.tnb101.encoding import MacroArch, MicroArch, parse_arch
 
 
 def _rec(gt: float, **scores: float) -> dict:

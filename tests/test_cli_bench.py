@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from saswot.cli.main import main
-from saswot.paths import resolve_data_root
+from saswot.utils.paths import resolve_data_root
 
 DATA = resolve_data_root(None)
 HAVE_DATA = (DATA / "tnb101" / "zc_transbench101_micro.json").is_file()

@@ -11,7 +11,7 @@ import pytest
 
 from saswot.cli.main import COMMANDS, load_command, main
 from saswot.errors import SaswotError
-from saswot.threads import ThreadChoice, choose_threads
+from saswot.runtime.threads import ThreadChoice, choose_threads
 
 ENV = {**os.environ, "COLUMNS": "200"}
 
@@ -81,7 +81,7 @@ def test_bad_thread_environment_is_a_clear_error(bad: str) -> None:
 def test_tables_wrap_long_cells_and_format_each_column_alike() -> None:
     from rich.console import Console
 
-    from saswot.tables import render_table
+    from saswot.utils.tables import render_table
 
     path = "/a/very/long/path/" + "x" * 60 + "/result.json"
     console = Console(width=50, record=True)
@@ -108,7 +108,7 @@ def test_every_option_has_help(name: str) -> None:
 
 
 def test_one_cache_root_announced_once(tmp_path, monkeypatch, capsys) -> None:
-    from saswot.paths import cache_dir
+    from saswot.utils.paths import cache_dir
 
     monkeypatch.setenv("SASWOT_CACHE", str(tmp_path / "c"))
     assert cache_dir("scores") == tmp_path / "c" / "scores"
@@ -134,7 +134,7 @@ def test_fd_sharing_thread_errors_are_quiet_and_others_are_not() -> None:
     import threading
     from types import SimpleNamespace
 
-    from saswot.fdsharing import quiet_threading_hook
+    from saswot.runtime.fdsharing import quiet_threading_hook
 
     seen: list[type] = []
     hook = quiet_threading_hook(lambda args: seen.append(args.exc_type))
@@ -155,7 +155,7 @@ def test_fd_sharing_thread_errors_are_quiet_and_others_are_not() -> None:
 def test_fd_sharing_errors_reported_through_sys_excepthook_are_quiet_too() -> None:
     """Python's resource_sharer thread catches its own exception and calls sys.excepthook directly
     (not threading.excepthook); the entry point and saswot's worker processes filter that hook the same way."""
-    from saswot.fdsharing import quiet_sys_hook
+    from saswot.runtime.fdsharing import quiet_sys_hook
 
     seen: list[type] = []
     hook = quiet_sys_hook(lambda t, v, tb: seen.append(t))

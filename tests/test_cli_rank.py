@@ -51,7 +51,7 @@ def test_rank_writes_json_markdown_plots_and_resumes(tiny_bench: Path, tmp_path:
     if "(1, 0, 0, 2, 1, 0)" in doc["archs"]:
         assert doc["archs"]["(1, 0, 0, 2, 1, 0)"]["scores"]["params"] == pytest.approx(11.902545)
 
-    import saswot.tnb101.builder as builder
+    import saswot.spaces.tnb101.builder as builder
 
     def boom(*a, **k):
         raise AssertionError("cached architecture rebuilt")
@@ -83,7 +83,7 @@ def test_rank_user_errors_exit_2(tiny_bench: Path, tmp_path: Path, capsys) -> No
 
 
 def test_avt_calibrate_writes_ranges_and_refreshes_a_proxy_file(tiny_bench: Path, tmp_path: Path) -> None:
-    from saswot.autoproxy import load_proxy_file
+    from saswot.proxies import load_proxy_file
 
     proxy = tmp_path / "p.json"
     proxy.write_text(json.dumps({"name": "snip-like", "expression": "sum_layers(sum(mul(noop(relu(G)), noop(W))))"}))

@@ -10,8 +10,8 @@ import pytest
 from saswot import __version__
 from saswot.cli.main import main
 from saswot.errors import CorruptDataError, DataNotFoundError
-from saswot.io import atomic_path, read_json, write_json
-from saswot.paths import require_path, resolve_data_root
+from saswot.utils.io import atomic_path, read_json, write_json
+from saswot.utils.paths import require_path, resolve_data_root
 
 
 def test_data_root_precedence(monkeypatch, tmp_path) -> None:

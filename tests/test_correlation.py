@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from saswot.correlation import correlation_table, correlations, sample_indices, sampled_correlations
+from saswot.utils.correlation import correlation_table, correlations, sample_indices, sampled_correlations
 from saswot.errors import ScoreError
 
 

@@ -11,7 +11,7 @@ from PIL import Image
 
 from saswot.datasets import DATASETS, DatasetInfo, Sample, build_dataset, register_dataset
 from saswot.errors import DataNotFoundError, UnknownNameError
-from saswot.proxydata import dataset_available, make_batch, proxy_sources
+from saswot.datasets.proxy_batch import dataset_available, make_batch, proxy_sources
 
 CLASSES = ("sky", "road", "car")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from saswot.device import check_device, resolve_device
+from saswot.runtime.device import check_device, resolve_device
 from saswot.errors import ResourceError, UnknownNameError
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from _tiny_nets import tiny_batch, tiny_model
-from saswot.ensemble import (
+from saswot.workflows.ensemble_rank import (
     Ensemble,
     EnsembleCalibration,
     add_ensemble_scores,
@@ -20,7 +20,7 @@ from saswot.ensemble import (
 )
 from saswot.errors import ScoreError, UnknownNameError
 from saswot.proxies import SENTINEL, ScoringSettings, Stat, resolve_proxies, resolve_proxy, score_network
-from saswot.rank import ArchScores
+from saswot.workflows.score import ArchScores
 
 
 def test_parse_and_split() -> None:

@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from saswot.errors import CorruptDataError, DataNotFoundError, InvalidArchError, UnknownNameError
-from saswot.fasterseg import FasterSegArch, build_network, load_arch, save_arch
-from saswot.fasterseg.cost import arch_cost, count_conv_macs, count_params, meta_network
-from saswot.fasterseg.decode import SpaceConfig, decode
-from saswot.fasterseg.genome import sample_genome
+from saswot.spaces.fasterseg import FasterSegArch, build_network, load_arch, save_arch
+from saswot.spaces.fasterseg.cost import arch_cost, count_conv_macs, count_params, meta_network
+from saswot.spaces.fasterseg.decode import SpaceConfig, decode
+from saswot.spaces.fasterseg.genome import sample_genome
 
 
 def test_builtin_fasterseg_params_and_macs() -> None:

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from saswot.errors import InvalidArchError
-from saswot.fasterseg.decode import SpaceConfig, decode, legality_errors, min_length, raw_path
-from saswot.fasterseg.genome import Genome, crossover_genomes, mutate_genome, sample_genome
-from saswot.fasterseg.ops import WIDTH_CHOICES
+from saswot.spaces.fasterseg.decode import SpaceConfig, decode, legality_errors, min_length, raw_path
+from saswot.spaces.fasterseg.genome import Genome, crossover_genomes, mutate_genome, sample_genome
+from saswot.spaces.fasterseg.ops import WIDTH_CHOICES
 
 
 @pytest.mark.parametrize("space", [SpaceConfig(), SpaceConfig(widths="search"), SpaceConfig(lasts=(2, 0), widths="uniform4")])

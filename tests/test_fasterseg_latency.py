@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from saswot.fasterseg import build_network, load_arch
-from saswot.fasterseg.cost import components
-from saswot.fasterseg.latency import LatencyTable, measure_latency
+from saswot.spaces.fasterseg import build_network, load_arch
+from saswot.spaces.fasterseg.cost import components
+from saswot.spaces.fasterseg.latency import LatencyTable, measure_latency
 
 
 def test_components_count_shared_cells_once() -> None:

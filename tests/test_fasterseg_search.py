@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from saswot.cli.main import main
-from saswot.fasterseg import FasterSegArch, load_arch
-from saswot.fasterseg.cost import arch_cost
-from saswot.fasterseg.decode import SpaceConfig
-from saswot.fasterseg.search import Budget, FasterSegProblem
+from saswot.spaces.fasterseg import FasterSegArch, load_arch
+from saswot.spaces.fasterseg.cost import arch_cost
+from saswot.spaces.fasterseg.decode import SpaceConfig
+from saswot.spaces.fasterseg.problem import Budget, FasterSegProblem
 from saswot.search import EvolutionConfig, evolve, random_search
 
 
@@ -98,7 +98,7 @@ def test_cli_errors_exit_2(tmp_path) -> None:
 
 
 def test_latency_budget_uses_the_lut(tmp_path) -> None:
-    from saswot.fasterseg.latency import LatencyTable
+    from saswot.spaces.fasterseg.latency import LatencyTable
 
     lut = LatencyTable("cpu", tmp_path / "lut.json", warmup=0, min_reps=1, max_reps=1, target_s=0.0)
     budget_ms = lut.estimate(load_arch("fasterseg"), (64, 128)).total_ms
@@ -111,7 +111,7 @@ def test_latency_budget_uses_the_lut(tmp_path) -> None:
 
 
 def test_cli_search_arch_calibrates_an_ensemble_on_the_space(tmp_path, monkeypatch) -> None:
-    from saswot.proxies.ensemble import EnsembleCalibration
+    from saswot.proxies._ensemble import EnsembleCalibration
 
     monkeypatch.setenv("SASWOT_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "ens.json"

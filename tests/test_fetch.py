@@ -16,7 +16,7 @@ import pytest
 from saswot.cli.main import main
 from saswot.datasets.camvid import camvid_samples
 from saswot.errors import CorruptDataError, SaswotError
-from saswot.fetch import SOURCES, DatasetSource, RemoteFile, download, fetch_dataset
+from saswot.utils.fetch import SOURCES, DatasetSource, RemoteFile, download, fetch_dataset
 
 
 class _Server:

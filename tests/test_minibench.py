@@ -1,4 +1,4 @@
-"""saswot.fasterseg.minibench: recipe identity, stratified sampling, the shared bench file, claims, the
+"""saswot.workflows.minibench: recipe identity, stratified sampling, the shared bench file, claims, the
 resumable worker on a tiny synthetic CamVid, and proxy correlation against a fake bench file."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from saswot.errors import CorruptDataError, SaswotError
-from saswot.fasterseg.cost import arch_cost
-from saswot.fasterseg.minibench import (
+from saswot.spaces.fasterseg.cost import arch_cost
+from saswot.workflows.minibench import (
     ENTRY_FORMAT,
     BenchFile,
     Claims,

@@ -11,11 +11,11 @@ from torch import nn
 from _tiny_nets import tiny_batch, tiny_model
 from saswot.proxies import score_network
 from saswot.proxies._featpass import primary_blocks
-from saswot.proxies.aznas import feature_entropy, progressivity, trainability
-from saswot.proxies.meco import min_correlation_eigenvalue
-from saswot.proxies.swap import VIEWS, count_distinct_patterns, pattern_codes, sample_views
-from saswot.proxies.zico import zico_from_grads
-from saswot.tnb101.builder import build_network
+from saswot.proxies.measures.aznas import feature_entropy, progressivity, trainability
+from saswot.proxies.measures.meco import min_correlation_eigenvalue
+from saswot.proxies.measures.swap import VIEWS, count_distinct_patterns, pattern_codes, sample_views
+from saswot.proxies.measures.zico import zico_from_grads
+from saswot.spaces.tnb101.builder import build_network
 
 
 def test_meco_eigenvalue_of_known_correlation() -> None:

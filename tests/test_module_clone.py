@@ -10,10 +10,10 @@ import torch
 from torch import nn
 
 from _tiny_nets import tiny_model
-from saswot.module_clone import clone_sharing_weights, is_immutable
-from saswot.stats import prepare_copy
-from saswot.tnb101.builder import build_network
-from saswot.tnb101.encoding import parse_arch
+from saswot.runtime.module_clone import clone_sharing_weights, is_immutable
+from saswot.proxies._stats import prepare_copy
+from saswot.spaces.tnb101.builder import build_network
+from saswot.spaces.tnb101.encoding import parse_arch
 
 
 @dataclass(frozen=True)

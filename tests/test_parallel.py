@@ -1,4 +1,4 @@
-"""Executors (saswot.parallel): same results as the serial loop, retry of a dead worker, resume.
+"""Executors (saswot.runtime.parallel): same results as the serial loop, retry of a dead worker, resume.
 
 Local worker processes only; the Ray executor is tested in ``test_parallel_ray.py``.
 """
@@ -19,7 +19,7 @@ import pytest
 
 from saswot.cli.main import bare_option_values, main
 from saswot.errors import SaswotError
-from saswot.parallel import DIED_TWICE, LocalExecutor, SerialExecutor, make_executor
+from saswot.runtime.parallel import DIED_TWICE, LocalExecutor, SerialExecutor, make_executor
 from saswot.search.evolution import EvolutionConfig, evolve, random_search
 
 DATA = Path(os.environ.get("SASWOT_DATA", "data"))
@@ -277,7 +277,7 @@ def test_search_arch_workers_keep_the_history(tmp_path: Path, monkeypatch: pytes
 
 
 def test_search_proxy_statistics_on_workers_keep_the_search(tmp_path: Path) -> None:
-    from saswot.benchmark import TNBBenchmark
+    from saswot.spaces.tnb101.lookup import TNBBenchmark
 
     if not TNBBenchmark.default_path("micro", DATA).exists():
         pytest.skip("TNB101 benchmark file not found; set SASWOT_DATA")
@@ -299,7 +299,7 @@ def test_search_proxy_statistics_on_workers_keep_the_search(tmp_path: Path) -> N
 
 def build_or_die(victim: str, arch: object) -> object:
     """Build a TNB101 network, killing the worker process for the architecture ``victim``."""
-    from saswot.tnb101.builder import build_network
+    from saswot.spaces.tnb101.builder import build_network
 
     if arch.key == victim:  # type: ignore[attr-defined]
         os.kill(os.getpid(), signal.SIGKILL)
@@ -310,8 +310,8 @@ def test_rank_records_a_network_whose_worker_died_and_does_not_cache_it(tmp_path
     import functools
 
     from saswot.proxies import SENTINEL, resolve_proxies
-    from saswot.rank import ScoreCache, ScoreSettings, score_architectures
-    from saswot.tnb101.encoding import parse_arch
+    from saswot.workflows.score import ScoreCache, ScoreSettings, score_architectures
+    from saswot.spaces.tnb101.encoding import parse_arch
 
     archs = [parse_arch(k, "micro") for k in KEYS[:3]]
     settings = ScoreSettings(space="micro", batch_size=2, data="random")

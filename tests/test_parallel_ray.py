@@ -20,7 +20,7 @@ import pytest
 ray = pytest.importorskip("ray")
 
 from saswot.cli.main import main
-from saswot.parallel import DIED_TWICE, RayExecutor, make_executor
+from saswot.runtime.parallel import DIED_TWICE, RayExecutor, make_executor
 
 pytestmark = pytest.mark.ray
 

@@ -12,7 +12,7 @@ def test_plots_leave_backend_and_pyplot_alone(tmp_path: Path) -> None:
 import sys
 import matplotlib
 matplotlib.use("svg")
-from saswot.plots import plot_search_curves, proxy_scatter_plots
+from saswot.utils.plots import plot_search_curves, proxy_scatter_plots
 hist = [{{"evaluations": 1, "best_fitness": 0.1}}, {{"evaluations": 4, "best_fitness": 0.3}}]
 a = plot_search_curves({{"evolution": hist}}, r"{tmp_path}/curve.png", title="t")
 b = plot_search_curves([("random", hist)], r"{tmp_path}/curve2.png")

@@ -23,11 +23,11 @@ from saswot.proxies import (
     score_network,
     score_network_detailed,
 )
-from saswot.proxies.avt import AVTStats, avt_normalise, calibrate_avt, calibrate_avt_from_models
-from saswot.proxies.epe_nas import image_labels
-from saswot.proxies.jacov import jacov_from_jacobian
-from saswot.proxies.saswot_minus import saswot_minus_count
-from saswot.stats import LayerStats, NetStats
+from saswot.proxies._avt import AVTStats, avt_normalise, calibrate_avt, calibrate_avt_from_models
+from saswot.proxies.measures.epe_nas import image_labels
+from saswot.proxies.measures.jacov import jacov_from_jacobian
+from saswot.proxies.measures.saswot_minus import saswot_minus_count
+from saswot.proxies._stats import LayerStats, NetStats
 
 EXPECTED = {
     "fisher", "flops", "grad_norm", "grasp", "epe_nas", "jacov", "nwot", "params",
@@ -191,8 +191,8 @@ def test_jacov_and_epe_helpers() -> None:
 
 
 def test_grasp_on_the_shared_graph_equals_its_own_double_backward_pass() -> None:
-    from saswot.proxies.grasp import grasp_own_pass
-    from saswot.stats import prepare_copy
+    from saswot.proxies.measures.grasp import grasp_own_pass
+    from saswot.proxies._stats import prepare_copy
 
     model = tiny_model(seed=3)
     x, y = tiny_batch(seed=3)
@@ -206,8 +206,8 @@ def test_grasp_on_the_shared_graph_equals_its_own_double_backward_pass() -> None
 
 
 def test_synflow_identity_batchnorm_equals_removing_batchnorm() -> None:
-    from saswot.proxies.synflow import _strip_bn
-    from saswot.stats import prepare_copy
+    from saswot.proxies.measures.synflow import _strip_bn
+    from saswot.proxies._stats import prepare_copy
 
     model = tiny_model(seed=4)
     x, y = tiny_batch(seed=4)
@@ -256,7 +256,7 @@ def _overflowing_net(extra: nn.Module | None = None) -> nn.Sequential:
 
 def _synflow_with_passes(net: nn.Module) -> tuple[float, list[tuple[torch.dtype, int]]]:
     """synflow of ``net`` and the (dtype, scale exponent) of every pass it ran."""
-    from saswot.proxies.synflow import synflow_sum
+    from saswot.proxies.measures.synflow import synflow_sum
 
     x, y = tiny_batch()
     passes: list[tuple[torch.dtype, int]] = []
@@ -267,7 +267,7 @@ def _synflow_with_passes(net: nn.Module) -> tuple[float, list[tuple[torch.dtype,
 
 
 def _synflow_float64(net: nn.Module) -> float:
-    from saswot.proxies.synflow import _abs_tensors, _synflow_pass
+    from saswot.proxies.measures.synflow import _abs_tensors, _synflow_pass
 
     x, y = tiny_batch()
     ctx = ProxyContext(model=net, images=x, labels=y, settings=S5)
@@ -275,7 +275,7 @@ def _synflow_float64(net: nn.Module) -> float:
 
 
 def test_synflow_scaled_float32_equals_float64_when_float32_overflows() -> None:
-    from saswot.proxies.synflow import _abs_tensors, _synflow_pass
+    from saswot.proxies.measures.synflow import _abs_tensors, _synflow_pass
 
     net = _overflowing_net()
     x, y = tiny_batch()
@@ -291,8 +291,8 @@ def test_synflow_scaled_float32_equals_float64_when_float32_overflows() -> None:
 
 
 def test_synflow_strips_batchnorm_without_running_statistics() -> None:
-    from saswot.proxies.synflow import _strip_bn
-    from saswot.stats import prepare_copy
+    from saswot.proxies.measures.synflow import _strip_bn
+    from saswot.proxies._stats import prepare_copy
 
     model = tiny_model(seed=8)
     model.b1 = nn.BatchNorm2d(model.b1.num_features, track_running_stats=False)  # no running stats
@@ -306,7 +306,7 @@ def test_synflow_strips_batchnorm_without_running_statistics() -> None:
 
 
 def test_synflow_scaling_is_exact_where_float32_does_not_overflow() -> None:
-    from saswot.proxies.synflow import _BN, _abs_tensors, _identity_batchnorm, _synflow_pass
+    from saswot.proxies.measures.synflow import _BN, _abs_tensors, _identity_batchnorm, _synflow_pass
 
     model = tiny_model(seed=5)
     x, y = tiny_batch(seed=5)
@@ -327,7 +327,7 @@ def test_synflow_falls_back_to_float64_for_a_non_homogeneous_network() -> None:
 
 
 def test_zen_gaussian_init_does_not_depend_on_the_number_of_threads() -> None:
-    from saswot.proxies.zen import gaussian_tensors
+    from saswot.proxies.measures.zen import gaussian_tensors
 
     model = tiny_model(seed=7)
     serial = gaussian_tensors(model, 3, model, workers=1)

@@ -24,8 +24,8 @@ from saswot.proxies import (
     score_network,
     score_network_detailed,
 )
-from saswot.proxies.avt import AVTStats
-from saswot.proxies.spec import SHARED_PASS_STATS, required_stats
+from saswot.proxies._avt import AVTStats
+from saswot.proxies._spec import SHARED_PASS_STATS, required_stats
 
 AVT = AVTStats({"saswot_minus": (0.0, 100.0), "nwot": (0.0, 40.0)})
 S5 = ScoringSettings(num_classes=5, avt=AVT)
@@ -35,7 +35,7 @@ def test_importing_the_proxies_imports_no_search_machinery() -> None:
     code = (
         "import saswot.proxies, sys; "
         "assert 'scipy' not in sys.modules, 'scipy'; "
-        "bad = [m for m in sys.modules if m.startswith(('saswot.autoproxy.search', 'saswot.autoproxy.problem', "
+        "bad = [m for m in sys.modules if m.startswith(('saswot.search.proxy_search', 'saswot.search.proxy_problem', "
         "'saswot.search'))]; "
         "assert not bad, bad"
     )
@@ -144,12 +144,15 @@ def test_grasp_alone_keeps_the_graph_and_nothing_else() -> None:
 def test_fasterseg_scorer_takes_the_settings_object() -> None:
     import numpy as np
 
-    from saswot.fasterseg.decode import SpaceConfig, legality_errors
-    from saswot.fasterseg.search import FasterSegProblem, ProxyScorer, avt_components
+    from saswot.spaces.fasterseg.decode import SpaceConfig, legality_errors
+    from saswot.search.segmenter_scoring import ProxyScorer, avt_components
+    from saswot.spaces import get_space
+    from saswot.spaces.fasterseg.problem import FasterSegProblem
 
     images, labels = torch.randn(2, 3, 64, 128), torch.randint(0, 19, (2, 64, 128))
-    new = ProxyScorer("saswot", images, labels, ScoringSettings(num_classes=19, avt=AVT), init_seed=3)
-    old = ProxyScorer("saswot", images, labels, num_classes=19, seed=3, avt=AVT)  # older keywords
+    space = get_space("fasterseg")
+    new = ProxyScorer("saswot", space, images, labels, ScoringSettings(num_classes=19, avt=AVT), init_seed=3)
+    old = ProxyScorer("saswot", space, images, labels, ScoringSettings(num_classes=19, avt=AVT), init_seed=3)
     assert old.settings == new.settings and old.init_seed == 3
     assert avt_components(new.spec) == ("saswot_minus", "nwot")
     problem = FasterSegProblem(SpaceConfig(), new, num_classes=19)

@@ -8,8 +8,9 @@ import torch
 from _tiny_nets import tiny_batch, tiny_model
 from saswot.errors import DataNotFoundError, ScoreError, UnknownNameError
 from saswot.proxies import SENTINEL, ProxySpec, resolve_proxies
-from saswot.proxydata import make_batch
-from saswot.rank import ScoreCache, ScoreSettings, rank_result, score_architectures, table_rows
+from saswot.datasets.proxy_batch import make_batch
+from saswot.workflows.rank import rank_result, table_rows
+from saswot.workflows.score import ScoreCache, ScoreSettings, score_architectures
 
 SETTINGS = ScoreSettings(space="tiny", batch_size=4, resolution=(8, 8), data="random", num_classes=5)
 
@@ -76,7 +77,7 @@ def test_make_batch_random_and_camvid(tmp_path) -> None:
 
 
 def test_make_batch_camvid_real_data() -> None:
-    from saswot.proxydata import camvid_available
+    from saswot.datasets.proxy_batch import camvid_available
 
     if not camvid_available():
         pytest.skip("CamVid not available (set SASWOT_DATA)")

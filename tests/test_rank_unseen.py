@@ -7,7 +7,8 @@ import pytest
 from scipy.stats import kendalltau
 
 from saswot.proxies import REGISTRY
-from saswot.rank import ArchScores, rank_result, table_rows
+from saswot.workflows.rank import rank_result, table_rows
+from saswot.workflows.score import ArchScores
 
 
 def test_excluded_archs_are_left_out_of_that_proxy_only() -> None:

@@ -8,7 +8,7 @@ from torch import nn
 
 from saswot.errors import UnknownNameError
 from saswot.proxies import REGISTRY, ProxyContext, ScoringSettings, score_network
-from saswot.proxies.saswot_minus import (
+from saswot.proxies.measures.saswot_minus import (
     AXES,
     PAPER_READING,
     V1_READING,
@@ -22,7 +22,7 @@ from saswot.proxies.saswot_minus import (
     valid_pixels,
     weight_softmax,
 )
-from saswot.stats import LayerStats, NetStats, collect_stats
+from saswot.proxies._stats import LayerStats, NetStats, collect_stats
 
 
 def _linear_net() -> nn.Module:

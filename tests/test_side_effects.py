@@ -21,10 +21,10 @@ import torch
 from _tiny_nets import tiny_batch, tiny_model
 from test_train_synthdata import make_camvid
 
-import saswot.allocator as allocator
-from saswot.allocator import collect_on_exit
+import saswot.runtime.allocator as allocator
+from saswot.runtime.allocator import collect_on_exit
 from saswot.errors import SaswotError
-from saswot.threads import torch_threads
+from saswot.runtime.threads import torch_threads
 
 DATA = Path(os.environ.get("SASWOT_DATA", "data"))
 
@@ -150,8 +150,8 @@ def test_fit_uses_its_threads_and_gives_the_callers_back(
 def test_minibench_job_estimates_latency_with_its_threads(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mallopt_calls: list
 ) -> None:
-    import saswot.fasterseg.latency as latency
-    from saswot.fasterseg.minibench import RECIPES, RunContext, make_jobs, sample_archs, train_job
+    import saswot.spaces.fasterseg.latency as latency
+    from saswot.workflows.minibench import RECIPES, RunContext, make_jobs, sample_archs, train_job
 
     seen: list[int] = []
 
@@ -201,11 +201,11 @@ def test_collect_on_exit_frees_the_blocks_cycles(caller_gc: str) -> None:
 
 
 def test_stat_cache_and_scoring_leave_the_process_alone(tmp_path: Path, caller_gc: str, mallopt_calls: list) -> None:
-    from saswot.autoproxy.search import load_arch_stats
-    from saswot.autoproxy.statcache import StatCache
+    from saswot.search.proxy_search import load_arch_stats
+    from saswot.search.statcache import StatCache
     from saswot.proxies import resolve_proxies
-    from saswot.rank import ScoreSettings, score_architectures
-    from saswot.stats import collect_stats
+    from saswot.workflows.score import ScoreSettings, score_architectures
+    from saswot.proxies._stats import collect_stats
 
     x, y = tiny_batch()
     cache = StatCache(tmp_path / "stats", lambda key: collect_stats(tiny_model(seed=int(key)), x, y), "tiny")
@@ -231,7 +231,7 @@ def worker_threads(_: None, item: int) -> int:
 
 
 def test_worker_processes_set_their_own_threads_only(mallopt_calls: list) -> None:
-    from saswot.parallel import LocalExecutor
+    from saswot.runtime.parallel import LocalExecutor
 
     with unchanged(mallopt_calls), LocalExecutor(1, threads=OTHER_THREADS) as ex:
         values = [o.value for o in ex.map(worker_threads, None, [0, 1])]
@@ -241,11 +241,11 @@ def test_worker_processes_set_their_own_threads_only(mallopt_calls: list) -> Non
 def test_proxy_search_leaves_the_process_alone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mallopt_calls: list
 ) -> None:
-    import saswot.autoproxy.search as search_mod
-    from saswot.autoproxy.search import ProxySearchConfig, run_proxy_search
-    from saswot.autoproxy.statcache import StatCache
-    from saswot.benchmark import TNBBenchmark
-    from saswot.stats import collect_stats
+    import saswot.search.proxy_search as search_mod
+    from saswot.search.proxy_search import ProxySearchConfig, run_proxy_search
+    from saswot.search.statcache import StatCache
+    from saswot.spaces.tnb101.lookup import TNBBenchmark
+    from saswot.proxies._stats import collect_stats
 
     if not TNBBenchmark.default_path("micro", DATA).exists():
         pytest.skip("TNB101 benchmark file not found; set SASWOT_DATA")
@@ -268,7 +268,7 @@ def test_proxy_search_leaves_the_process_alone(
 # ----------------------------------------------------------------------------- figures
 def test_plots_keep_the_matplotlib_backend(tmp_path: Path, mallopt_calls: list) -> None:
     pytest.importorskip("matplotlib")
-    from saswot.plots import plot_search_curves, scatter_plot
+    from saswot.utils.plots import plot_search_curves, scatter_plot
 
     with unchanged(mallopt_calls):
         assert "matplotlib_backend" in process_state(None)

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from _tiny_nets import TinySeg, tiny_batch, tiny_model
-from saswot.stats import collect_stats, find_classifier, seg_loss
+from saswot.proxies._stats import collect_stats, find_classifier, seg_loss
 
 
 def test_layers_in_forward_order_with_shapes() -> None:
@@ -105,7 +105,7 @@ def test_find_classifier_fallback() -> None:
 
 
 def test_prepare_copy_can_share_weight_storage_without_sharing_parameters() -> None:
-    from saswot.stats import prepare_copy
+    from saswot.proxies._stats import prepare_copy
 
     model = tiny_model(seed=6)
     model.c1.weight.requires_grad_(False)  # a frozen layer stays frozen in the caller
@@ -125,7 +125,7 @@ def test_prepare_copy_can_share_weight_storage_without_sharing_parameters() -> N
 def test_tune_malloc_is_accepted_by_glibc() -> None:
     import platform
 
-    from saswot.allocator import tune_malloc
+    from saswot.runtime.allocator import tune_malloc
 
     result = tune_malloc()
     assert isinstance(result, bool)
@@ -137,7 +137,7 @@ def test_collect_on_exit_frees_the_blocks_cycles_and_respects_an_outer_freeze() 
     import gc
     import weakref
 
-    from saswot.allocator import collect_on_exit
+    from saswot.runtime.allocator import collect_on_exit
 
     class Node:
         pass

@@ -6,13 +6,13 @@ import pytest
 import torch
 from torch import nn
 
-from saswot.benchmark import TNBBenchmark
-from saswot.counting import count_model, leaf_flops
+from saswot.spaces.tnb101.lookup import TNBBenchmark
+from saswot.utils.counting import count_model, leaf_flops
 from saswot.errors import DataNotFoundError
-from saswot.seeding import make_rng
-from saswot.tnb101.builder import SegmentationDecoder, Stem, build_network
-from saswot.tnb101.encoding import parse_arch
-from saswot.tnb101.ops import FactorizedReduce, Zero
+from saswot.runtime.seeding import make_rng
+from saswot.spaces.tnb101.builder import SegmentationDecoder, Stem, build_network
+from saswot.spaces.tnb101.encoding import parse_arch
+from saswot.spaces.tnb101.ops import FactorizedReduce, Zero
 
 SHAPE = (1, 3, 256, 256)
 

@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from saswot.errors import InvalidArchError
-from saswot.tnb101.encoding import (
+from saswot.spaces.tnb101.encoding import (
     MacroArch,
     MicroArch,
     all_macro_archs,

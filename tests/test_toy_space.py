@@ -131,7 +131,7 @@ def test_commands_work_on_a_registered_toy_space(toy: ToySpace, tmp_path: Path,
     assert (lo, hi) == (min(params[k] for k in sampled), max(params[k] for k in sampled))
 
     # search-proxy: a short evolution over the toy archs' statistics (its batch is CamVid's)
-    from saswot.proxydata import dataset_available
+    from saswot.datasets.proxy_batch import dataset_available
 
     if not dataset_available("camvid"):
         pytest.skip("search-proxy's statistics batch needs CamVid; set SASWOT_DATA")
@@ -153,7 +153,7 @@ def test_unknown_space_names_the_registered_ones(toy: ToySpace, capsys: pytest.C
 
 
 def test_fasterseg_space_reads_the_shipped_trained_ground_truth(capsys: pytest.CaptureFixture[str]) -> None:
-    from saswot.fasterseg.space import DEFAULT_BENCH
+    from saswot.spaces.fasterseg.space import DEFAULT_BENCH
 
     entries = [json.loads(line) for line in DEFAULT_BENCH.read_text().splitlines() if line.strip()]
     finished = {}

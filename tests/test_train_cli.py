@@ -75,7 +75,7 @@ def test_eval_missing_test_split_and_bad_args(tmp_path, camvid_root, capsys) -> 
 
 
 def test_train_fasterseg_one_step(tmp_path, camvid_root) -> None:
-    pytest.importorskip("saswot.fasterseg")
+    pytest.importorskip("saswot.spaces.fasterseg")
     run = tmp_path / "fs"
     code = main(["train", "fasterseg", "--dataset", "camvid", "--data-root", str(camvid_root), "--epochs", "1",
                  "--crop", "64x64", "--batch-size", "2", "--workers", "0", "--max-batches", "1",

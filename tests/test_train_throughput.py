@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from saswot.datasets import AugmentConfig, DecodedCache, Resize, build_dataset, train_transform
-from saswot.fasterseg.minibench import Recipe, RunContext, make_jobs, sample_archs, sampled_jobs, train_job
+from saswot.workflows.minibench import Recipe, RunContext, make_jobs, sample_archs, sampled_jobs, train_job
 from saswot.train.checkpoint import load_checkpoint
 from saswot.train.loop import TrainConfig, fit
 from tests.test_train_synthdata import make_camvid
@@ -104,7 +104,7 @@ def test_minibench_job_evaluates_once_by_default_and_records_how_it_ran(tmp_path
 
 
 def test_first_n_jobs_are_the_prefix_of_the_spread_order() -> None:
-    from saswot.cli.minibench import _jobs
+    from saswot.cli.minibench_cmd import _jobs
 
     every = sampled_jobs(4, 0, [0])
     first = _jobs(None, 4, 0, 27.8, "0", 2)

@@ -1,5 +1,5 @@
 """Command-line options shared by the scoring commands (``rank``, ``avt-calibrate``,
-``search-proxy``, ``search-arch``): where the networks are scored (:mod:`saswot.parallel`)."""
+``search-proxy``, ``search-arch``): where the networks are scored (:mod:`saswot.runtime.parallel`)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 Each command group lives in its own module under ``saswot.cli`` and exposes ``register(app)``.
 This module lists the commands in :data:`COMMANDS` and loads a command's module only when that
 command runs, so ``saswot --version`` and ``saswot --help`` answer without importing torch.
-It is also the one place with process-wide effects: the torch thread count (:mod:`saswot.threads`)
+It is also the one place with process-wide effects: the torch thread count (:mod:`saswot.runtime.threads`)
 and glibc's malloc tuning are applied here, never by library calls. :class:`SaswotError` becomes
 a one-line ``error: ...`` message and exit code 2.
 """
@@ -43,54 +43,56 @@ class CommandEntry:
 #: Every command, in the order of ``saswot --help``. Add a command here and in its module.
 COMMANDS: dict[str, CommandEntry] = {
     "rank": CommandEntry(
-        "saswot.cli.rank",
+        "saswot.cli.rank_cmd",
         "Score a space's benchmark architectures with zero-cost proxies; Kendall/Spearman/Pearson vs ground truth.",
     ),
     "avt-calibrate": CommandEntry(
-        "saswot.cli.rank",
+        "saswot.cli.rank_cmd",
         "Pre-compute AVT min/max (SasWOT: saswot_minus and nwot) on a seeded architecture sample.",
     ),
     "search-proxy": CommandEntry(
-        "saswot.cli.search_proxy", "Search a proxy expression by evolution (paper Algorithm 1) against random search."
+        "saswot.cli.search_proxy_cmd",
+        "Search a proxy expression by evolution (paper Algorithm 1) against random search.",
     ),
     "arch-info": CommandEntry(
-        "saswot.cli.arch", "Parameters, GMACs and (with --latency) latency of an architecture of a search space."
+        "saswot.cli.arch_cmd", "Parameters, GMACs and (with --latency) latency of an architecture of a search space."
     ),
     "search-arch": CommandEntry(
-        "saswot.cli.arch", "Training-free search of a segmenter under a latency or MACs budget."
+        "saswot.cli.arch_cmd", "Training-free search of a segmenter under a latency or MACs budget."
     ),
     "score": CommandEntry(
-        "saswot.cli.score", "Score your own nn.Module (a factory given as pkg.module:function) with zero-cost proxies."
+        "saswot.cli.score_cmd",
+        "Score your own nn.Module (a factory given as pkg.module:function) with zero-cost proxies.",
     ),
     "train": CommandEntry(
-        "saswot.cli.train",
+        "saswot.cli.train_cmd",
         "Train a segmentation network (SGD, exponential LR, OHEM CE, aux heads, optional KD).",
         dir_outputs=frozenset({"out"}),
     ),
     "eval": CommandEntry(
-        "saswot.cli.train",
+        "saswot.cli.train_cmd",
         "Evaluate a checkpoint: mIoU from a confusion matrix over the whole split at full resolution.",
     ),
     "fps": CommandEntry(
-        "saswot.cli.train", "Measure inference speed: warm-up, synchronised timing, median/p90 latency and FPS."
+        "saswot.cli.train_cmd", "Measure inference speed: warm-up, synchronised timing, median/p90 latency and FPS."
     ),
     "export": CommandEntry(
-        "saswot.cli.train",
+        "saswot.cli.train_cmd",
         "Export a checkpoint to ONNX (verified with onnxruntime) and/or a slim inference checkpoint.",
     ),
     "bench": CommandEntry(
-        "saswot.cli.bench",
+        "saswot.cli.bench_cmd",
         "Inspect a space's ground-truth file (ground truth, recorded params/FLOPs/proxies).",
         threads=False,
     ),
     "spaces": CommandEntry(
-        "saswot.cli.bench", "List the registered search spaces and what each can do.", threads=False
+        "saswot.cli.bench_cmd", "List the registered search spaces and what each can do.", threads=False
     ),
     "data": CommandEntry(
-        "saswot.cli.data", "Fetch datasets (TransNAS-Bench-101, CamVid) with checksums and resume.", threads=False
+        "saswot.cli.data_cmd", "Fetch datasets (TransNAS-Bench-101, CamVid) with checksums and resume.", threads=False
     ),
     "minibench": CommandEntry(
-        "saswot.cli.minibench",
+        "saswot.cli.minibench_cmd",
         "Trained FasterSeg-space ground truth on CamVid: sample, train, evaluate; correlate proxies with it.",
         threads=False,
     ),
@@ -108,7 +110,7 @@ THREADS_HELP = (
 
 def check_outputs(params: dict[str, Any], dir_outputs: frozenset[str] = frozenset()) -> None:
     """Check every output option in ``params`` for writability before the command does any work."""
-    from saswot.io import check_writable
+    from saswot.utils.io import check_writable
 
     for name, value in params.items():
         if value is None or name not in FILE_OUTPUTS | DIR_OUTPUTS:
@@ -129,7 +131,7 @@ def _prepare(command: Any, entry: CommandEntry) -> Any:
     def run(*args: Any, **kwargs: Any) -> Any:
         check_outputs(kwargs, entry.dir_outputs)
         if takes_threads:
-            from saswot.threads import apply_threads, choose_threads
+            from saswot.runtime.threads import apply_threads, choose_threads
 
             apply_threads(choose_threads(kwargs.pop("threads", None)))
         return callback(*args, **kwargs)
@@ -209,10 +211,10 @@ def _root(
     ),
 ) -> None:
     """saswot: score, rank and discover zero-cost proxies; search, train, time and export segmenters."""
-    from saswot.allocator import tune_malloc
+    from saswot.runtime.allocator import tune_malloc
 
     # Scoring many networks reuses freed memory instead of re-faulting fresh pages (about 20 %
-    # of the wall time of `rank --proxies all`, see saswot.allocator).
+    # of the wall time of `rank --proxies all`, see saswot.runtime.allocator).
     tune_malloc()
 
 
@@ -239,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     User errors (:class:`SaswotError`) print ``error: ...`` on stderr and return 2; usage
     errors are reported by typer/click with exit code 2.
     """
-    from saswot.fdsharing import install_quiet_hooks
+    from saswot.runtime.fdsharing import install_quiet_hooks
 
     # the harmless connection errors of multiprocessing's descriptor-sharing thread (after Ctrl-C)
     restore_hooks = install_quiet_hooks()

@@ -13,7 +13,6 @@ from typing import Any
 
 import torch
 
-from saswot.datasets.base import DecodedCache, Sample, SegmentationDataset, read_image, read_label
 from saswot.datasets.camvid import camvid_label_map, camvid_samples
 from saswot.datasets.cityscapes import cityscapes_label_map, cityscapes_samples
 from saswot.datasets.palette import (
@@ -24,6 +23,7 @@ from saswot.datasets.palette import (
     IGNORE_INDEX,
     colorize,
 )
+from saswot.datasets.samples import DecodedCache, Sample, SegmentationDataset, read_image, read_label
 from saswot.datasets.transforms import (
     IMAGENET_MEAN,
     IMAGENET_STD,
@@ -34,7 +34,7 @@ from saswot.datasets.transforms import (
     train_transform,
 )
 from saswot.errors import UnknownNameError
-from saswot.paths import dataset_dir
+from saswot.utils.paths import dataset_dir
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import torch
 
-from saswot.datasets.base import Sample
 from saswot.datasets.palette import IGNORE_INDEX
+from saswot.datasets.samples import Sample
 from saswot.errors import CorruptDataError
-from saswot.paths import require_path
+from saswot.utils.paths import require_path
 
 NUM_CLASSES = 19
 

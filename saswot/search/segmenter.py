@@ -1,126 +1,254 @@
-"""The training-free segmenter search, whatever the space: settings, the one entry point, a result table.
+"""The training-free segmenter search, whatever the space: :func:`run_arch_search`.
 
-A space with the ``segmenter-search`` capability (:mod:`saswot.spaces`) implements
-``run_arch_search(settings, out, **options)``; :func:`run_arch_search` resolves the space and calls it::
+The space (one with the ``segmenter-search`` capability, :class:`saswot.spaces.base.SegmenterSearch`)
+gives the search problem and checks the budget; this module builds the proxy batch and the
+scorer, rejects an unreachable budget up front (through the space), calibrates AVT
+(for AVT-normalised proxies, on a seeded random sample of the same space), runs the evolution
+(checkpointed after every iteration, resumable) and optionally the random-search baseline with
+the same number of evaluations, and writes the result document, its curve and checkpoint::
 
-    from saswot.search.segmenter import ArchSearchSettings, run_arch_search
-    doc = run_arch_search(ArchSearchSettings(proxy="saswot", max_gmacs=27.8), "results/arch.json")
-    print(doc["search"]["score"], doc["search"]["gmacs"])
+    doc = run_arch_search(ArchSearchConfig(proxy="saswot", max_gmacs=27.8), "results/arch.json")
+    doc["search"]["gmacs"], doc["search"]["score"]
+
+Files beside ``out`` (one naming scheme, :func:`saswot.utils.io.sibling`): ``<stem>.ckpt.json``
+(evolution checkpoint), ``<stem>.avt.json`` (AVT statistics), ``<stem>.ensemble.json`` (the
+calibration of an ensemble proxy given without one, e.g. ``ensemble:nwot,flops``: its members'
+scores on ``avt_samples`` seeded random architectures of the space), ``<stem>.curve.png`` and, with
+the baseline, ``<stem>.random.json``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import contextlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from saswot.errors import SaswotError
+import numpy as np
+import torch
 
-#: Smallest side of a resolution in this space (five downsamplings to 1/32).
-MIN_SIDE = 32
-
-
-@dataclass(frozen=True)
-class ArchSearchSettings:
-    """Everything that defines one segmenter search (the ``saswot search-arch`` options).
-
-    Attributes:
-        proxy: proxy name or proxy JSON path.
-        generations, population, topk: evolution settings (iterations after the initial pool,
-            pool size, parents kept and bred per iteration).
-        max_latency_ms, max_gmacs: budget (at most one; LUT latency in ms or GMACs at ``target_resolution``).
-        target_resolution: HxW the budget applies to.
-        proxy_resolution: HxW of the proxy batch.
-        batch_size: images in the proxy batch.
-        num_classes: output classes of the networks.
-        data: a registered dataset (``camvid``; falls back to ``random`` when absent) or ``random``.
-        data_root: data root (else ``$SASWOT_DATA``, else ``./data``).
-        device: ``cpu`` or ``cuda``.
-        seed: seed of the search, the weights and the batch.
-        widths: width policy of spaces that decode widths (None: the space's default; FasterSeg:
-            ``fasterseg``, ``uniform4``..``uniform12`` or ``search``).
-        min_shared: minimum cells shared by the two branches (two-branch spaces).
-        avt_samples: random architectures for the AVT calibration.
-    """
-
-    proxy: str
-    generations: int = 20
-    population: int = 20
-    topk: int = 5
-    max_latency_ms: float | None = None
-    max_gmacs: float | None = None
-    target_resolution: tuple[int, int] = (1024, 2048)
-    proxy_resolution: tuple[int, int] = (256, 512)
-    batch_size: int = 2
-    num_classes: int = 19
-    data: str = "camvid"
-    data_root: str | None = None
-    device: str = "cpu"
-    seed: int = 0
-    widths: str | None = None
-    min_shared: int = 0
-    avt_samples: int = 20
-
-    def check(self) -> None:
-        """Reject settings that cannot work, with the fix.
-
-        Raises:
-            SaswotError: a resolution below 32, a proxy batch too small for BatchNorm at 1/64,
-                both budgets, or an unknown data source.
-        """
-        for what, (h, w) in (("target", self.target_resolution), ("proxy", self.proxy_resolution)):
-            if h < MIN_SIDE or w < MIN_SIDE:
-                raise SaswotError(f"the {what} resolution {h}x{w} is too small: each side must be at least {MIN_SIDE}")
-        h, w = self.proxy_resolution
-        if self.batch_size * (h // 64) * (w // 64) < 2:
-            raise SaswotError(
-                f"--proxy-resolution {h}x{w} with --batch-size {self.batch_size} is too small: zoomed "
-                "cells at 1/32 work at 1/64 and BatchNorm needs more than one value per channel; use at least 64x128 "
-                "(or 64x64 with --batch-size 2)"
-            )
-        if self.max_latency_ms is not None and self.max_gmacs is not None:
-            raise SaswotError("give either --max-latency-ms or --max-gmacs, not both")
-        from saswot.proxydata import proxy_sources
-
-        if self.data not in proxy_sources():
-            raise SaswotError(f"--data must be one of {', '.join(proxy_sources())} (got '{self.data}')")
+from saswot.config import ArchSearchConfig
+from saswot.datasets.proxy_batch import RANDOM, dataset_available, make_batch
+from saswot.errors import ScoreError, UnknownNameError
+from saswot.proxies import resolve_proxy
+from saswot.proxies._avt import AVTStats
+from saswot.proxies._ensemble import is_ensemble, member_names, parse_ensemble
+from saswot.proxies._settings import ScoringSettings
+from saswot.runtime.device import check_device
+from saswot.runtime.parallel import Executor
+from saswot.runtime.progress import make_progress
+from saswot.search.evolution import EvolutionConfig, evolve, random_search
+from saswot.search.segmenter_scoring import ProxyScorer, calibrate_avt_for_space, calibrate_ensemble_for_space
+from saswot.spaces.base import REGISTRY as SPACES
+from saswot.spaces.base import SEGMENTER_SEARCH, SearchSpace, SegmenterSearch, get_space
+from saswot.utils.io import checkpoint_path, sibling, write_json
+from saswot.utils.plots import plot_search_curves
 
 
 def run_arch_search(
-    settings: ArchSearchSettings,
+    settings: ArchSearchConfig,
     out: str | Path,
     *,
-    space: Any = None,
+    space: str | SearchSpace | None = None,
     resume: bool = False,
     random_baseline: bool = False,
     show_progress: bool = True,
-    executor: Any = None,
-    on_note: Any = None,
+    executor: Executor | None = None,
+    on_note: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Search a segmenter with a zero-cost proxy under a budget; write the result document to ``out`` and return it.
 
     Args:
-        settings: the search.
-        out: result arch JSON; the checkpoint (``<stem>.ckpt.json``), AVT statistics and curve go beside it.
+        settings: the search (see :class:`ArchSearchConfig`).
+        out: result arch JSON; the checkpoint, AVT statistics and curve go beside it.
         space: a registered space name or space with ``segmenter-search`` (default: the one that has it).
-        resume: continue from the checkpoint beside ``out``.
+        resume: continue from the checkpoint beside ``out`` (its settings must match).
         random_baseline: also run random search with the same number of evaluations.
         show_progress: progress bars on stderr.
-        executor: where networks are scored (:mod:`saswot.parallel`); None: in this process.
-        on_note: receives one-line notes.
-    """
-    from saswot.spaces import REGISTRY, SEGMENTER_SEARCH
+        executor: where networks are scored (:mod:`saswot.runtime.parallel`); None: in this process.
+        on_note: receives one-line notes (e.g. CamVid absent, unconstrained budget).
 
-    sp = REGISTRY.get(space, SEGMENTER_SEARCH) if space is not None else REGISTRY.default(SEGMENTER_SEARCH)
-    return sp.run_arch_search(  # type: ignore[attr-defined, no-any-return]
-        settings,
-        out,
-        resume=resume,
-        random_baseline=random_baseline,
-        show_progress=show_progress,
-        executor=executor,
-        on_note=on_note,
+    Returns:
+        The document written to ``out``: the best architecture's JSON plus ``"search"`` (score,
+        cost, history, top candidates, timing, settings).
+    """
+    note = on_note or (lambda _text: None)
+    s = settings
+    t_start = time.perf_counter()
+    s.check()
+    check_device(s.device)
+    source = s.data
+    if not dataset_available(s.data, s.data_root):
+        note(
+            f"{s.data} not found; using a random-input proxy batch (set --data-root or SASWOT_DATA to use real images)"
+        )
+        source = RANDOM
+    sp = get_space(space, SEGMENTER_SEARCH) if space is not None else SPACES.default(SEGMENTER_SEARCH)
+    if not isinstance(sp, SegmenterSearch):
+        raise UnknownNameError(f"space '{sp.name}' declares segmenter-search but has no segmenter_problem()")
+    config = EvolutionConfig(iterations=s.generations, population=s.population, topk=s.topk)
+    images, labels = make_batch(source, s.batch_size, s.proxy_resolution, s.num_classes, s.seed, s.data_root)
+    scoring = ScoringSettings(num_classes=s.num_classes, device=s.device)
+    out = Path(out)
+    ensemble = parse_ensemble(s.proxy) if is_ensemble(s.proxy) else None
+    calibrate_ensemble = ensemble is not None and ensemble.calibration is None
+    # an ensemble without stored calibration is calibrated below on this space (<stem>.ensemble.json);
+    # until then the problem scores with its first member (nothing is evaluated before that)
+    first = member_names([ensemble])[0] if calibrate_ensemble and ensemble is not None else s.proxy
+    scorer = ProxyScorer(first, sp, images, labels, scoring, init_seed=s.seed)
+    # an unreachable budget is rejected now, with the cheapest cost of the space, not after minutes of sampling
+    problem = sp.segmenter_problem(s, scorer, executor=executor, on_note=note)
+    lut = problem.lut
+    if calibrate_ensemble and ensemble is not None:
+        ens_path = sibling(out, ".ensemble.json")
+        avt_members = [m for m in member_names([ensemble]) if resolve_proxy(m).needs_avt]
+        if avt_members:
+            raise ScoreError(
+                f"--proxy {s.proxy}: {', '.join(avt_members)} need AVT statistics and cannot be an ensemble member "
+                "here; use their raw terms instead (saswot = saswot_minus and nwot: ensemble-avt:saswot_minus,nwot)"
+            )
+        if not (resume and ens_path.exists()):
+            with make_progress(disable=not show_progress) as progress:
+                task = progress.add_task("ensemble calibration", total=s.avt_samples, status="")
+                calib = calibrate_ensemble_for_space(
+                    problem,
+                    scorer,
+                    ensemble,
+                    s.avt_samples,
+                    s.seed,
+                    on_step=lambda: progress.advance(task),
+                    executor=problem.executor,
+                )
+            calib.write(ens_path)
+        scorer = ProxyScorer(f"{ensemble.name}@{ens_path}", sp, images, labels, scoring, init_seed=s.seed)
+        problem.scorer = scorer
+    ckpt, avt_path = checkpoint_path(out), sibling(out, ".avt.json")
+    meta = {
+        "space": problem.describe(),
+        "proxy": scorer.spec.cache_key,
+        "seed": s.seed,
+        "proxy_resolution": list(s.proxy_resolution),
+        "batch_size": s.batch_size,
+        "data": source,
+        "num_classes": s.num_classes,
+        "budget": {
+            "max_latency_ms": s.max_latency_ms,
+            "max_gmacs": s.max_gmacs,
+            "target": list(s.target_resolution),
+            "device": lut.tag if lut else None,
+        },
+    }
+    meta = json.loads(json.dumps(meta))  # tuples -> lists, as read back from a checkpoint
+
+    with contextlib.ExitStack() as stack:
+        progress = stack.enter_context(make_progress(disable=not show_progress))
+        if scorer.spec.needs_avt:
+            if resume and avt_path.exists():
+                scorer.avt = AVTStats.read(avt_path)
+            else:
+                task = progress.add_task("AVT calibration", total=s.avt_samples, status="")
+                scorer.avt = calibrate_avt_for_space(
+                    problem,
+                    scorer,
+                    s.avt_samples,
+                    s.seed,
+                    on_step=lambda: progress.advance(task),
+                    executor=problem.executor,
+                )
+                scorer.avt.write(avt_path)
+            meta["avt"] = scorer.avt.fingerprint()
+        max_evals = s.population + s.generations * (config.mutations + config.crossovers)
+        task = progress.add_task("evolution", total=max_evals, status="")
+
+        def on_iter(rec: Any) -> None:
+            progress.update(
+                task,
+                completed=min(rec.evaluations, max_evals),
+                status=f"it {rec.iteration} best {rec.best_fitness:.4g}",
+            )
+
+        result = evolve(
+            problem,
+            config,
+            np.random.default_rng(s.seed),
+            checkpoint=ckpt,
+            resume=resume,
+            meta=meta,
+            on_iteration=on_iter,
+            on_evaluate=lambda n: progress.update(task, completed=min(n, max_evals)),
+        )
+        # duplicates and rejected candidates are not evaluated, so the bar ends at the evaluations made
+        progress.update(task, total=result.evaluations, completed=result.evaluations)
+        rand_result = None
+        if random_baseline:
+            rtask = progress.add_task("random search", total=result.evaluations, status="")
+            rand_result = random_search(
+                problem,
+                result.evaluations,
+                np.random.default_rng([s.seed, 1]),
+                on_evaluate=lambda n: progress.update(rtask, completed=n),
+            )
+
+    def summary(res: Any, how: str) -> tuple[Any, dict[str, Any]]:
+        arch = problem.decode(res.best)
+        c = problem.cost(arch)
+        lat = problem.latency(arch) if lut is not None else None
+        return arch, {
+            "method": how,
+            "proxy": scorer.name,
+            "score": res.best_fitness,
+            "params_m": c["params_m"],
+            "gmacs": c["gmacs"],
+            "latency_ms": lat,
+            "latency_device": lut.tag if lut else None,
+            "evaluations": res.evaluations,
+            "rejected": res.rejected,
+            "history": res.history_json(),
+            "genome": res.best.to_json(),
+            "top": [{"key": problem.key(g), "score": v} for g, v in res.top],
+        }
+
+    best_arch, info = summary(result, "evolution")
+    info["config"] = {
+        **meta,
+        "evolution": asdict(config),
+        "avt_samples": s.avt_samples if scorer.spec.needs_avt else None,
+    }
+    if scorer.avt is not None:
+        info["avt"] = scorer.avt.to_json()
+    curves = [("evolution", info["history"])]
+    if rand_result is not None:
+        r_arch, r_info = summary(rand_result, "random")
+        r_info["config"] = info["config"]
+        random_file = sibling(out, ".random.json")
+        write_json(random_file, {**r_arch.to_json(), "name": f"{out.stem}-random", "search": r_info})
+        info["random"] = {k: r_info[k] for k in ("score", "params_m", "gmacs", "latency_ms", "evaluations")}
+        info["random"]["arch_file"] = str(random_file)
+        curves.append(("random", r_info["history"]))
+    info["wall_s"] = round(time.perf_counter() - t_start, 1)
+    info["torch_threads"] = torch.get_num_threads()
+    info["executor"] = executor.describe() if executor is not None else {"kind": "serial", "workers": 1}
+    times = problem.eval_seconds
+    info["timing"] = {
+        "networks_scored": len(times),
+        "mean_per_network_s": sum(times) / len(times) if times else None,
+        "per_network_s": [round(t, 4) for t in times],
+    }
+    info["worker_failures"] = dict(problem.failures)
+    curve = plot_search_curves(
+        curves,
+        sibling(out, ".curve.png"),
+        title=f"search with {scorer.name}",
+        xlabel="evaluated architectures",
+        ylabel="best proxy score",
     )
+    info["curve"] = str(curve)
+    doc = {**best_arch.to_json(), "name": out.stem, "search": info}
+    write_json(out, doc)
+    return doc
 
 
 def summary_rows(doc: dict[str, Any]) -> list[list[Any]]:

@@ -8,7 +8,7 @@ takes ``--space`` (``rank``, ``bench info``, ``avt-calibrate``, ``search-proxy``
 Spaces are found three ways, in this order:
 
 * registered in this process with :func:`register_space` (e.g. in a notebook or a test);
-* built in: every ``saswot.<package>.space`` module (imported on first lookup, so that
+* built in: every ``saswot.spaces.<package>.space`` module (imported on first lookup, so that
   ``import saswot.spaces`` stays light) registers its spaces;
 * installed packages exposing an entry point in the group ``saswot.spaces`` whose object is a
   space or a sequence of spaces.
@@ -27,6 +27,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from saswot.config import ArchSearchConfig
 from saswot.errors import SaswotError, UnknownNameError
 
 #: Capability names a space may declare in :attr:`SearchSpace.capabilities`.
@@ -125,6 +126,110 @@ class SearchSpace(Protocol):
         ...
 
 
+@runtime_checkable
+class SegmenterProblem(Protocol):
+    """The search problem a space with :data:`SEGMENTER_SEARCH` gives :func:`saswot.search.segmenter.run_arch_search`.
+
+    It is the engine's ``SearchProblem`` (:mod:`saswot.search.evolution`: sample, mutate,
+    crossover, key, is_valid, evaluate, to/from JSON) over the space's genomes, plus what the
+    generic search reads of the space: decoding, cost, latency, legality and a description.
+
+    Attributes:
+        space_name: the space's registry name (recorded in calibration files).
+        scorer: the fitness of a decoded network (``arch -> float | None``); the search sets it.
+        executor: where :meth:`evaluate_batch` scores networks (None: in this process).
+        lut: the latency table of a latency budget, or None.
+        failures: ``{arch key: reason}`` of networks whose worker died twice.
+        eval_seconds: wall seconds of each network scored.
+    """
+
+    space_name: str
+    scorer: Callable[[Any], float | None]
+    executor: Any
+    lut: Any
+    failures: dict[str, str]
+    eval_seconds: list[float]
+
+    def sample(self, rng: np.random.Generator) -> Any: ...
+
+    def mutate(self, genome: Any, rng: np.random.Generator) -> Any: ...
+
+    def crossover(self, a: Any, b: Any, rng: np.random.Generator) -> Any: ...
+
+    def key(self, genome: Any) -> str: ...
+
+    def is_valid(self, genome: Any) -> bool: ...
+
+    def evaluate(self, genome: Any) -> float | None: ...
+
+    def evaluate_batch(self, genomes: list[Any]) -> list[float | None]: ...
+
+    def to_json(self, genome: Any) -> Any: ...
+
+    def from_json(self, data: Any) -> Any: ...
+
+    def decode(self, genome: Any) -> Any:
+        """The network (architecture) a genome decodes to."""
+        ...
+
+    def cost(self, arch: Any) -> dict[str, float | None]:
+        """``params_m``, ``gmacs`` (at the budget's resolution) and ``latency_ms`` if known."""
+        ...
+
+    def latency(self, arch: Any) -> float:
+        """Latency (ms) at the budget's resolution, from :attr:`lut`."""
+        ...
+
+    def legal(self, arch: Any) -> bool:
+        """True if ``arch`` obeys the space's rules (whatever the budget)."""
+        ...
+
+    def describe(self) -> dict[str, Any]:
+        """The problem's settings as plain JSON (recorded in checkpoints)."""
+        ...
+
+
+@runtime_checkable
+class SegmenterSearch(Protocol):
+    """A space with :data:`SEGMENTER_SEARCH`: it gives the search problem of one segmenter search."""
+
+    def segmenter_problem(
+        self,
+        settings: ArchSearchConfig,
+        scorer: Callable[[Any], float | None],
+        *,
+        executor: Any = None,
+        on_note: Callable[[str], None] | None = None,
+    ) -> SegmenterProblem:
+        """The problem of ``settings`` (budget checked: an unreachable one raises with the cheapest cost)."""
+        ...
+
+
+@runtime_checkable
+class LatencyReporter(Protocol):
+    """A space with :data:`LATENCY`: latency of one architecture (``arch-info --latency``)."""
+
+    def latency_report(
+        self,
+        arch: Any,
+        resolution: tuple[int, int],
+        num_classes: int,
+        device: str = "cpu",
+        on_component: Any = None,
+    ) -> dict[str, Any]:
+        """LUT latency (total and per part) and measured end-to-end latency, in ms."""
+        ...
+
+
+@runtime_checkable
+class TrainableSpace(Protocol):
+    """A space whose architectures ``saswot train`` can train (read back from JSON, with auxiliary heads)."""
+
+    def from_json(self, data: Any) -> Any: ...
+
+    def build_for_training(self, arch: Any, *, num_classes: int, aux_heads: bool = False) -> Any: ...
+
+
 class BaseSpace:
     """Defaults for a :class:`SearchSpace`: subclass it and implement ``parse``, ``key`` and ``build``.
 
@@ -163,7 +268,7 @@ class BaseSpace:
         return [pool[int(i)] for i in rng.choice(len(pool), size=n, replace=False)]
 
     def cost(self, arch: Any, resolution: tuple[int, int], num_classes: int | None = None) -> ArchCost:
-        from saswot.counting import count_model
+        from saswot.utils.counting import count_model
 
         net = self.build(arch, num_classes=num_classes or self.num_classes, seed=0)
         counts = count_model(net, (1, 3, *resolution))
@@ -264,16 +369,14 @@ class SpaceRegistry:
 
 
 def discover_spaces(registry: SpaceRegistry) -> None:
-    """Import every ``saswot.<package>.space`` module and the ``saswot.spaces`` entry points.
+    """Import every ``saswot.spaces.<package>.space`` module and the ``saswot.spaces`` entry points.
 
     A built-in space module registers its spaces with :func:`register_space` when imported; an
     entry point's object (a space or a sequence of spaces) is registered here.
     """
-    import saswot
-
-    for info in sorted(pkgutil.iter_modules(saswot.__path__), key=lambda i: i.name):
-        if info.ispkg and importlib.util.find_spec(f"saswot.{info.name}.space") is not None:
-            importlib.import_module(f"saswot.{info.name}.space")
+    for info in sorted(pkgutil.iter_modules([str(Path(__file__).parent)]), key=lambda i: i.name):
+        if info.ispkg and importlib.util.find_spec(f"saswot.spaces.{info.name}.space") is not None:
+            importlib.import_module(f"saswot.spaces.{info.name}.space")
     from importlib.metadata import entry_points
 
     for ep in entry_points(group="saswot.spaces"):

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from saswot.errors import CorruptDataError, InvalidArchError, SaswotError, UnknownNameError
-from saswot.io import read_json
-from saswot.paths import require_path
+from saswot.utils.io import read_json
+from saswot.utils.paths import require_path
 
 #: Record fields that are not proxy scores.
 NON_PROXY_FIELDS = frozenset({"idx", "arch", "val_accuracy"})

@@ -20,8 +20,8 @@ import torch
 from torch import nn
 
 from saswot.errors import CorruptDataError, DataNotFoundError
-from saswot.io import atomic_path
 from saswot.train.models import ModelSpec, build_model
+from saswot.utils.io import atomic_path
 
 FORMAT = "saswot-seg/1"
 

@@ -14,10 +14,10 @@ from torch.utils.data import DataLoader
 from torchvision.io import write_png
 
 from saswot.datasets.palette import colorize
-from saswot.io import atomic_path
-from saswot.progress import track
-from saswot.stats import main_output
+from saswot.proxies._stats import main_output
+from saswot.runtime.progress import track
 from saswot.train.metrics import ConfusionMatrix
+from saswot.utils.io import atomic_path
 
 
 @torch.no_grad()

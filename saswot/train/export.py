@@ -12,8 +12,8 @@ import torch
 from torch import nn
 
 from saswot.errors import SaswotError
-from saswot.io import atomic_path
-from saswot.stats import main_output
+from saswot.proxies._stats import main_output
+from saswot.utils.io import atomic_path
 
 
 class ExportError(SaswotError):

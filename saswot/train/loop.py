@@ -37,17 +37,17 @@ from saswot.datasets import (
     image_only_resize,
     train_transform,
 )
-from saswot.device import resolve_device
 from saswot.errors import CorruptDataError, TrainingDivergedError
-from saswot.io import write_json, write_text
-from saswot.progress import make_progress
-from saswot.seeding import torch_generator, torch_seed
-from saswot.stats import main_output
-from saswot.threads import torch_threads
+from saswot.proxies._stats import main_output
+from saswot.runtime.device import resolve_device
+from saswot.runtime.progress import make_progress
+from saswot.runtime.seeding import torch_generator, torch_seed
+from saswot.runtime.threads import torch_threads
 from saswot.train.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
 from saswot.train.evaluate import evaluate
 from saswot.train.losses import LossConfig, SegmentationLoss
 from saswot.train.models import ModelSpec, build_model, resolve_model
+from saswot.utils.io import write_json, write_text
 
 
 @dataclass

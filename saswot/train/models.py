@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from saswot.errors import InvalidArchError, UnknownNameError
-from saswot.seeding import torch_seed
+from saswot.runtime.seeding import torch_seed
 
 
 @dataclass(frozen=True)
@@ -158,12 +158,16 @@ def _trainable_spaces() -> list[Any]:
 def _build_space_arch(spec: ModelSpec, aux_heads: bool) -> nn.Module:
     """Build ``<space>-arch``: the space reads the stored arch JSON and builds the network."""
     from saswot.spaces import SEGMENTER_SEARCH, get_space
+    from saswot.spaces.base import TrainableSpace
 
     space = get_space(spec.name[: -len(ARCH_SUFFIX)], SEGMENTER_SEARCH)
     if spec.arch is None:
         raise InvalidArchError(f"model '{spec.name}' needs an arch JSON.")
-    arch = space.from_json(spec.arch)  # type: ignore[attr-defined]
-    return space.build_for_training(arch, num_classes=spec.num_classes, aux_heads=aux_heads)  # type: ignore[attr-defined, no-any-return]
+    if not isinstance(space, TrainableSpace):
+        raise InvalidArchError(f"space '{space.name}' cannot build networks for training")
+    arch = space.from_json(spec.arch)
+    net: nn.Module = space.build_for_training(arch, num_classes=spec.num_classes, aux_heads=aux_heads)
+    return net
 
 
 def resolve_model(name_or_path: str, num_classes: int) -> ModelSpec:

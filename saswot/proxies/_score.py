@@ -1,0 +1,229 @@
+"""Proxy resolution and scoring: names, proxy files and ensembles -> specs -> scores.
+
+A proxy is a function ``fn(ctx: ProxyContext) -> float`` registered by name with
+:func:`register_proxy` (a bound method of the explicit :data:`REGISTRY` object) together with the
+statistics it reads (:class:`Stat`). :func:`score_network` resolves the proxies it is given
+(registry names, proxy JSON files, single-network ensembles), builds one
+:class:`ProxyContext` whose shared statistics pass collects exactly the union of what they
+require, and runs them under one frozen :class:`ScoringSettings`.
+
+Non-finite scores become :data:`SENTINEL` (``-1e8``, NAS-Bench-Suite-Zero's convention): the
+value ranks below every real score, and :func:`score_network_detailed` reports which proxies
+produced it and why.
+
+The definitions this module builds on live in :mod:`saswot.proxies._spec` (:class:`ProxySpec`,
+:class:`Stat`, the registry), :mod:`saswot.proxies._context` (:class:`ProxyContext`) and
+:mod:`saswot.proxies._settings` (:class:`ScoringSettings`); they are re-exported here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from saswot.errors import UnknownNameError
+from saswot.proxies._context import DIRECT_CONTEXT_STATS, ProxyContext, conv_linear_layers
+from saswot.proxies._ensemble import (
+    Ensemble,
+    EnsembleCalibration,
+    ensemble_spec,
+    is_ensemble,
+    load_calibration,
+    parse_ensemble,
+    proxy_of,
+    split_proxy_list,
+)
+from saswot.proxies._proxyfile import load_proxy_file
+from saswot.proxies._settings import ScoringSettings, settings_from
+from saswot.proxies._spec import (
+    DEFAULT_REQUIRES,
+    REGISTRY,
+    SENTINEL,
+    SHARED_PASS_STATS,
+    ProxyRegistry,
+    ProxySpec,
+    Stat,
+    register_proxy,
+    required_stats,
+)
+
+__all__ = [
+    "DEFAULT_REQUIRES",
+    "DIRECT_CONTEXT_STATS",
+    "REGISTRY",
+    "SENTINEL",
+    "SHARED_PASS_STATS",
+    "ProxyContext",
+    "ProxyRegistry",
+    "ProxySpec",
+    "ScoreReport",
+    "ScoringSettings",
+    "Stat",
+    "conv_linear_layers",
+    "ensemble_proxy_spec",
+    "make_context",
+    "register_proxy",
+    "required_stats",
+    "resolve_proxies",
+    "resolve_proxy",
+    "sanitize",
+    "score_network",
+    "score_network_detailed",
+]
+
+
+def resolve_proxy(name_or_path: str | ProxySpec) -> ProxySpec:
+    """Turn a registry name, the path of a proxy JSON file or a single-network ensemble
+    (``ensemble:a,b@micro``, ``aznas@macro``) into a :class:`ProxySpec`.
+
+    Raises:
+        UnknownNameError: unknown name (the message lists the valid names).
+        ScoreError: an ensemble without a stored calibration.
+    """
+    if isinstance(name_or_path, ProxySpec):
+        return name_or_path
+    text = str(name_or_path).strip()
+    if is_ensemble(text):  # single-network ensemble, scored against its stored calibration
+        return ensemble_proxy_spec(text)
+    if text.endswith(".json"):
+        return load_proxy_file(Path(text))
+    return REGISTRY.get(text)
+
+
+def ensemble_proxy_spec(ens: Ensemble | str, calib: EnsembleCalibration | None = None) -> ProxySpec:
+    """A :class:`ProxySpec` scoring one network with an ensemble in real time.
+
+    The calibration is ``calib`` or the one the ensemble names (``@micro``, ``@path.json``).
+    Members (registry names or proxy files) are resolved with :func:`resolve_proxy` and computed
+    through the context, so they share its statistics pass.
+
+    Raises:
+        ScoreError: no calibration given or named.
+    """
+    e = parse_ensemble(ens) if isinstance(ens, str) else ens
+    calib = calib if calib is not None else load_calibration(e)
+    members = {w: resolve_proxy(w) for w in dict.fromkeys(proxy_of(m)[0] for m in e.members)}
+    return ensemble_spec(e, members, calib)
+
+
+def resolve_proxies(arg: str | Sequence[str | ProxySpec]) -> list[ProxySpec]:
+    """``"all"``, a comma-separated string or a sequence of names/paths/specs -> specs.
+
+    Raises:
+        UnknownNameError: an unknown name, or an empty list.
+    """
+    if isinstance(arg, str):
+        plain, ensembles = split_proxy_list(arg)  # "ensemble:a,b" keeps its commas
+        items: list[str | ProxySpec] = [*plain, *(e.name for e in ensembles)]
+    else:
+        items = list(arg)
+    if not items:
+        raise UnknownNameError(f"no proxy given. Valid proxies: {', '.join(REGISTRY.names())}, or 'all'.")
+    specs: list[ProxySpec] = []
+    for item in items:  # 'all' may be combined with other names or files: "all,my-proxy.json"
+        if isinstance(item, str) and item.strip() == "all":
+            specs.extend(REGISTRY)
+        else:
+            specs.append(resolve_proxy(item))
+    seen: set[str] = set()
+    unique = []
+    for s in specs:
+        if s.name not in seen:
+            seen.add(s.name)
+            unique.append(s)
+    return unique
+
+
+@dataclass
+class ScoreReport:
+    """Scores of one network plus the proxies that failed (score replaced by :data:`SENTINEL`)."""
+
+    scores: dict[str, float]
+    failed: dict[str, str]
+
+
+def sanitize(value: float) -> tuple[float, str | None]:
+    """Map a non-finite value to :data:`SENTINEL`; returns (value, reason or None)."""
+    if value is None or not math.isfinite(value):
+        return SENTINEL, f"non-finite value {value}"
+    return float(value), None
+
+
+def make_context(
+    model: nn.Module,
+    images: Tensor,
+    labels: Tensor,
+    specs: Sequence[ProxySpec],
+    settings: ScoringSettings | None = None,
+    **keywords: Any,
+) -> ProxyContext:
+    """A :class:`ProxyContext` whose shared pass collects exactly what ``specs`` require.
+
+    ``settings`` may be replaced by the keywords of :class:`ScoringSettings` (older calls).
+    """
+    return ProxyContext(
+        model=model,
+        images=images,
+        labels=labels,
+        settings=settings_from(settings, keywords, "make_context"),
+        requires=required_stats(specs),
+    )
+
+
+def score_network_detailed(
+    model: nn.Module,
+    images: Tensor,
+    labels: Tensor,
+    proxies: str | Sequence[str | ProxySpec],
+    settings: ScoringSettings | None = None,
+    **keywords: Any,
+) -> ScoreReport:
+    """Score one network with several proxies sharing one statistics pass.
+
+    Args:
+        model: the network (never modified).
+        images: N x 3 x H x W batch.
+        labels: N x H x W labels.
+        proxies: names, proxy files, ensembles or specs (a string: comma-separated, or ``"all"``).
+        settings: the scoring settings. Older calls may pass its fields as keywords instead
+            (``num_classes=17, avt=stats``); the two cannot be mixed.
+
+    Returns:
+        A :class:`ScoreReport`; failed proxies get :data:`SENTINEL` and a reason.
+    """
+    settings = settings_from(settings, keywords, "score_network_detailed")
+    specs = resolve_proxies(proxies if isinstance(proxies, str) else list(proxies))
+    ctx = make_context(model, images, labels, specs, settings)
+    scores: dict[str, float] = {}
+    failed: dict[str, str] = {}
+    with torch.random.fork_rng(devices=[]):
+        for spec in specs:
+            raw = ctx.values[spec.name] if spec.name in ctx.values else float(spec.fn(ctx))
+            ctx.values.setdefault(spec.name, raw)
+            value, reason = sanitize(raw)
+            scores[spec.name] = value
+            if reason:
+                failed[spec.name] = reason
+    return ScoreReport(scores=scores, failed=failed)
+
+
+def score_network(
+    model: nn.Module,
+    images: Tensor,
+    labels: Tensor,
+    proxies: str | Sequence[str | ProxySpec],
+    settings: ScoringSettings | None = None,
+    **keywords: Any,
+) -> dict[str, float]:
+    """Scores ``{proxy: value}`` of one network (NaN/inf -> :data:`SENTINEL`).
+
+    Same arguments as :func:`score_network_detailed`, which also says which proxies failed.
+    """
+    settings = settings_from(settings, keywords, "score_network")
+    return score_network_detailed(model, images, labels, proxies, settings).scores

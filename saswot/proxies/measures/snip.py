@@ -1,0 +1,14 @@
+"""snip: sum over conv/linear layers of |W * dL/dW| (connection sensitivity)."""
+
+from __future__ import annotations
+
+import math
+
+from saswot.proxies._context import ProxyContext
+from saswot.proxies._spec import Stat, register_proxy
+
+
+@register_proxy("snip", requires={Stat.LAYERS}, description="sum_l sum |W_l * dL/dW_l|")
+def snip(ctx: ProxyContext) -> float:
+    """Sum over layers and elements of |W * dL/dW|."""
+    return math.fsum(float((layer.weight * layer.grad).abs_().sum()) for layer in ctx.stats.layers)

@@ -1,0 +1,279 @@
+"""Library side of ``saswot rank``: score a space's benchmark architectures with zero-cost proxies
+(:mod:`saswot.workflows.score`, cached) and correlate every proxy with the ground truth."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from saswot.proxies import SENTINEL
+from saswot.runtime.parallel import Executor, SerialExecutor
+from saswot.utils.correlation import correlation_table
+from saswot.workflows.score import (
+    ArchScores,
+    ScoreSettings,
+    failures,
+    request_settings,
+    resolve_data_source,
+    score_space_archs,
+    scoring_timing,
+)
+
+
+def rank_result(
+    per_arch: Mapping[str, ArchScores],
+    truth: Mapping[str, float],
+    proxies: Sequence[str],
+    *,
+    space: str,
+    task: str,
+    config: Mapping[str, Any],
+    samples: int,
+    sample_size: int,
+    seed: int,
+    exclude: Mapping[str, Collection[str]] | None = None,
+) -> dict[str, Any]:
+    """The JSON document of ``saswot rank`` (correlations as fractions, not x100).
+
+    The same ``samples`` random subsets (seeded with ``seed``) are used for every proxy;
+    sentinel scores stay in (they rank last) and are listed under ``"failures"``. A proxy with
+    an ``exclude`` entry (a discovered proxy: the architectures used to search and validate it)
+    is correlated on the other architectures only, with subsets drawn from those (same seed);
+    ``"archs_per_proxy"`` gives the number each proxy was judged on.
+    """
+    keys = list(per_arch)
+    gt = [float(truth[k]) for k in keys]
+    exclude = {p: set(v) for p, v in (exclude or {}).items() if p in proxies and set(v) & set(keys)}
+    score_lists = {p: [per_arch[k].scores[p] for k in keys] for p in proxies if p not in exclude}
+    corr = correlation_table(score_lists, gt, samples, sample_size, seed)
+    counts = {p: len(keys) for p in score_lists}
+    for p, used in exclude.items():
+        unseen = [k for k in keys if k not in used]
+        corr[p] = correlation_table(
+            {p: [per_arch[k].scores[p] for k in unseen]}, [float(truth[k]) for k in unseen], samples, sample_size, seed
+        )[p]
+        counts[p] = len(unseen)
+    order = list(proxies)
+    return {
+        "space": space,
+        "task": task,
+        "config": dict(config),
+        "archs": {k: {"ground_truth": truth[k], "scores": dict(per_arch[k].scores)} for k in keys},
+        "correlation": {p: corr[p] for p in order if p in corr},
+        "archs_per_proxy": {p: counts[p] for p in order if p in counts},
+        "failures": failures(per_arch),
+    }
+
+
+def table_rows(result: Mapping[str, Any], scale: float = 100.0) -> tuple[list[str], list[list[Any]]]:
+    """Table-3-style rows: proxy, then mean +- std of Kendall, Spearman, Pearson (x ``scale``)."""
+    columns = ["proxy", "Kendall", "Spearman", "Pearson", "archs", "failed"]
+    rows = []
+    fails = result.get("failures", {})
+    counts = result.get("archs_per_proxy", {})
+    for proxy, corr in result["correlation"].items():
+        row: list[Any] = [proxy]
+        for metric in ("kendall", "spearman", "pearson"):
+            m, s = corr[metric]["mean"], corr[metric]["std"]
+            row.append(f"{m * scale:.2f} ± {s * scale:.2f}" if m == m else "nan")
+        row.append(counts.get(proxy, len(result.get("archs", {}))))
+        row.append(fails.get(proxy, {}).get("count", 0))
+        rows.append(row)
+    return columns, rows
+
+
+@dataclass(frozen=True)
+class RankRequest:
+    """One ``saswot rank`` run: which archs of which space, which proxies, which proxy batch.
+
+    Attributes:
+        space: a registered search space with ground truth (:mod:`saswot.spaces`).
+        proxies: ``all``, names, proxy files and ensembles (``ensemble:a,b``; groups separated by ``;``).
+        bench: ground-truth file (default: the space's file under the data root).
+        task: the benchmark task (default: the benchmark's default task).
+        samples, sample_size: random subsets for mean ± std of the correlations.
+        seed: seed of the batch, the initialisation, the arch sample and the subsets.
+        archs: ``"all"`` or the size of a random sample.
+        batch_size, resolution, data, data_root, device: the proxy batch and where to score.
+        cache: score cache folder (default ``<cache root>/scores``).
+        avt_file: AVT statistics (default: packaged for the space).
+    """
+
+    space: str
+    proxies: str
+    bench: str | None = None
+    task: str | None = None
+    samples: int = 10
+    sample_size: int = 50
+    seed: int = 0
+    archs: str = "all"
+    batch_size: int = 4
+    resolution: tuple[int, int] = (64, 64)
+    data: str = "camvid"
+    data_root: str | None = None
+    device: str = "cpu"
+    cache: str | Path | None = None
+    avt_file: str | Path | None = None
+
+
+@dataclass
+class RankOutcome:
+    """The result document of a rank run and the per-architecture scores behind it."""
+
+    result: dict[str, Any]
+    per_arch: dict[str, ArchScores]
+    truth: dict[str, float]
+    names: list[str]
+
+
+def select_archs(bench: Any, archs: str, task: str | None, seed: int) -> list[Any]:
+    """``"all"`` architectures of ``task`` or a seeded random sample of ``int(archs)``.
+
+    Raises:
+        InvalidArchError: not a number or ``all``, below 1, or nothing to rank.
+    """
+    from saswot.errors import InvalidArchError
+    from saswot.runtime.seeding import make_rng
+
+    if archs.strip().lower() == "all":
+        selected = bench.archs(task)
+    else:
+        try:
+            n = int(archs)
+        except ValueError:
+            raise InvalidArchError(f"bad --archs '{archs}': give a number or 'all'") from None
+        if n < 1:
+            raise InvalidArchError(f"--archs must be >= 1 (got {n}): the architecture list would be empty")
+        selected = bench.sample(n, make_rng(seed), task)
+    if not selected:
+        raise InvalidArchError(f"no architectures to rank for task '{task}' in {bench.path}")
+    return selected
+
+
+def load_benchmark(space: Any, bench: str | Path | None, data_root: str | None) -> Any:
+    """The ground truth of ``space`` (a name or a space): ``bench`` or the space's default file.
+
+    Raises:
+        UnknownNameError: an unknown space, or one without ground truth.
+    """
+    from saswot.spaces import BENCHMARK, get_space
+
+    sp = get_space(space, BENCHMARK)
+    return sp.benchmark(bench, data_root)
+
+
+def avt_mismatch(avt: Any, settings: ScoreSettings) -> list[str]:
+    """Settings in which ``avt`` was calibrated differently from ``settings`` (batch, resolution, data, seed, classes)."""
+    meta = dict(avt.meta.get("settings", {}))
+    current = settings.to_json()
+    return [
+        k for k in ("batch_size", "resolution", "data", "seed", "num_classes") if k in meta and meta[k] != current[k]
+    ]
+
+
+def run_rank(
+    req: RankRequest,
+    *,
+    progress: bool = True,
+    executor: Executor | None = None,
+    on_note: Callable[[str], None] | None = None,
+) -> RankOutcome:
+    """Score the requested architectures of a space and correlate every proxy with the ground truth.
+
+    Args:
+        req: what to rank.
+        progress: progress bar on stderr.
+        executor: where networks are scored (:mod:`saswot.runtime.parallel`); None: in this process.
+        on_note: receives one-line warnings (CamVid absent, AVT calibrated differently, ...).
+
+    Returns:
+        A :class:`RankOutcome`; ``result`` is the JSON document of ``saswot rank``.
+    """
+
+    from saswot.errors import InvalidArchError
+    from saswot.proxies import resolve_proxies
+    from saswot.proxies._avt import AVTStats
+    from saswot.runtime.device import check_device
+    from saswot.spaces import BENCHMARK, get_space
+    from saswot.spaces.base import require_benchmark
+    from saswot.workflows.ensemble_rank import add_ensemble_scores, split_for_rank
+
+    note = on_note or (lambda _text: None)
+    if req.samples < 1 or req.sample_size < 2:
+        raise InvalidArchError("--samples must be >= 1 and --sample-size >= 2")
+    if req.batch_size < 2:
+        raise InvalidArchError("--batch-size must be >= 2 (NWOT, jacov and epe_nas compare images)")
+    device = check_device(req.device)
+    space = get_space(req.space, BENCHMARK)
+    to_score, ensembles = split_for_rank(req.proxies)  # ensembles: members are scored, then aggregated below
+    specs = resolve_proxies(to_score)
+    bm = require_benchmark(space, req.bench, req.data_root)
+    task = req.task or bm.default_task
+    selected = select_archs(bm, req.archs, task, req.seed)
+    if req.sample_size >= len(selected):
+        note(
+            f"--sample-size {req.sample_size} is not smaller than the {len(selected)} architectures ranked, so every "
+            "sample holds the same architectures and each ± is 0.00; rank more architectures (--archs) or lower "
+            "--sample-size"
+        )
+    truth = bm.ground_truths(task)
+    source = resolve_data_source(req.data, req.data_root, note)
+    settings = request_settings(space, req, source, device)
+    avt = None
+    if any(s.needs_avt for s in specs):
+        avt = AVTStats.read(req.avt_file) if req.avt_file else AVTStats.load(space.name)
+        diff = avt_mismatch(avt, settings)
+        if diff:
+            meta = dict(avt.meta.get("settings", {}))
+            note(
+                f"AVT statistics were calibrated with different settings ({', '.join(diff)}: "
+                f"{ {k: meta[k] for k in diff} }); saswot scores may fall outside [0, 2]. "
+                "Recalibrate with `saswot avt-calibrate` for these settings."
+            )
+    ex = executor if executor is not None else SerialExecutor()
+    per_arch, wall = score_space_archs(
+        space,
+        selected,
+        specs,
+        settings,
+        cache=req.cache,
+        avt=avt,
+        data_root=req.data_root,
+        progress=progress,
+        description=f"rank {space.name}",
+        executor=ex,
+    )
+    add_ensemble_scores(per_arch, ensembles)  # pool-level rank aggregation (ensembles, aznas)
+    config = {
+        **settings.to_json(),
+        "task": task,
+        "proxies": [s.name for s in specs],
+        "samples": req.samples,
+        "sample_size": req.sample_size,
+        "archs": req.archs,
+        "n_archs": len(per_arch),
+        "bench": str(bm.path),
+        "data_requested": req.data,
+        "avt": avt.to_json() if avt is not None else None,
+        "sentinel": SENTINEL,
+    }
+    names = [s.name for s in specs] + [e.name for e in ensembles]
+    # discovered proxies are judged on the architectures not used to search or validate them
+    chosen = {s.name: s.chosen_on[1] for s in specs if s.chosen_on is not None and s.chosen_on[0] == space.name}
+    result = rank_result(
+        per_arch,
+        truth,
+        names,
+        space=space.name,
+        task=task,
+        config=config,
+        samples=req.samples,
+        sample_size=req.sample_size,
+        seed=req.seed,
+        exclude=chosen,
+    )
+    result["executor"] = ex.describe()
+    result["timing"] = scoring_timing(per_arch, wall)
+    return RankOutcome(result=result, per_arch=dict(per_arch), truth=truth, names=names)

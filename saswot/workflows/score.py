@@ -1,0 +1,369 @@
+"""Scoring many architectures with zero-cost proxies, with an on-disk cache (``rank``, ``avt-calibrate``).
+
+The cache stores one small JSON file per architecture under
+``<cache>/<settings-hash>/<arch-key>.json`` holding ``{proxy-cache-key: score}``. The settings
+hash covers everything that changes a score (space, batch size, resolution, data source, seed,
+number of classes, ignore index, activation bound, device, cache format version); a proxy's cache
+key is its name, extended with the AVT fingerprint for AVT-based proxies and with a content hash
+for proxies loaded from files. Files are written atomically after every architecture, so an
+interrupted run resumes where it stopped and a repeated run recomputes nothing.
+
+Networks are scored by one task function, :func:`score_one`, run by any executor of
+:mod:`saswot.runtime.parallel` (serially here, local worker processes or Ray); the cache is written by
+the calling process only, as results arrive.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from saswot.datasets.proxy_batch import make_batch
+from saswot.errors import ScoreError
+from saswot.proxies import SENTINEL, ProxySpec, ScoringSettings, score_network_detailed
+from saswot.runtime.allocator import collect_on_exit
+from saswot.runtime.parallel import Executor, SerialExecutor
+from saswot.runtime.progress import make_progress
+from saswot.utils.io import read_json, write_json
+
+#: Bump when the meaning of cached scores changes.
+CACHE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ScoreSettings:
+    """Everything (besides the architecture and the proxy) that changes a proxy score."""
+
+    space: str
+    batch_size: int = 4
+    resolution: tuple[int, int] = (64, 64)
+    data: str = "camvid"
+    seed: int = 0
+    num_classes: int = 17
+    ignore_index: int = 255
+    act_max_elems: int = 4096
+    device: str = "cpu"
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain dict (resolution as a list)."""
+        d = asdict(self)
+        d["resolution"] = list(self.resolution)
+        return d
+
+    def fingerprint(self) -> str:
+        """Short hash of the settings and :data:`CACHE_VERSION`."""
+        blob = json.dumps({"v": CACHE_VERSION, **self.to_json()}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def scoring(self, avt: Any = None) -> ScoringSettings:
+        """The :class:`saswot.proxies.ScoringSettings` of these settings, with ``avt`` statistics."""
+        return ScoringSettings(
+            num_classes=self.num_classes,
+            ignore_index=self.ignore_index,
+            device=self.device,
+            act_max_elems=self.act_max_elems,
+            seed=self.seed,
+            avt=avt,
+        )
+
+
+def proxy_cache_key(spec: ProxySpec, avt: Any = None) -> str:
+    """Cache identity of a proxy (AVT-based proxies include the AVT fingerprint)."""
+    key = spec.cache_key
+    if spec.needs_avt and avt is not None:
+        key = f"{key}@avt-{avt.fingerprint()}"
+    return key
+
+
+class ScoreCache:
+    """Per-architecture score files under ``root/<settings fingerprint>/``."""
+
+    def __init__(self, root: str | Path, settings: ScoreSettings) -> None:
+        self.folder = Path(root) / settings.fingerprint()
+        self.settings = settings
+
+    def _path(self, arch_key: str) -> Path:
+        safe = re.sub(r"[^0-9A-Za-z_.-]+", "_", arch_key).strip("_") or "arch"
+        if len(safe) > 120:  # long keys (e.g. FasterSeg's) keep a readable prefix and a hash: names stay < 255 bytes
+            safe = f"{safe[:80]}-{hashlib.sha256(arch_key.encode()).hexdigest()[:16]}"
+        return self.folder / f"{safe}.json"
+
+    def get(self, arch_key: str) -> dict[str, float]:
+        """Cached ``{proxy key: score}`` of an architecture (empty if none)."""
+        path = self._path(arch_key)
+        if not path.is_file():
+            return {}
+        data = read_json(path, "score cache file", "Delete the cache folder to rebuild it.")
+        if data.get("arch") != arch_key:
+            return {}
+        return {k: float(v) for k, v in data.get("scores", {}).items()}
+
+    def put(self, arch_key: str, scores: Mapping[str, float]) -> None:
+        """Merge ``scores`` into the architecture's cache file (atomic write)."""
+        merged = self.get(arch_key)
+        merged.update({k: float(v) for k, v in scores.items()})
+        write_json(
+            self._path(arch_key),
+            {"arch": arch_key, "settings": self.settings.to_json(), "scores": merged},
+        )
+
+
+@dataclass
+class ArchScores:
+    """Scores of one architecture, the proxies that failed on it and the time it took.
+
+    ``seconds`` is the wall time of scoring the network in its worker (None when every score came
+    from the cache).
+    """
+
+    scores: dict[str, float]
+    failed: dict[str, str]
+    seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class ScoreJob:
+    """What every per-architecture scoring task reads (sent once to each task; picklable when
+    ``build`` and the proxies are module-level functions or ``functools.partial`` of them)."""
+
+    specs: tuple[ProxySpec, ...]
+    settings: ScoreSettings
+    build: Callable[[Any], nn.Module]
+    images: torch.Tensor
+    labels: torch.Tensor
+    avt: Any = None
+
+
+def score_one(job: ScoreJob, item: tuple[Any, tuple[str, ...]]) -> tuple[dict[str, float], dict[str, str]]:
+    """Score one architecture with the named proxies of ``job`` (the task of every executor).
+
+    The network's weights and the batch depend only on ``job`` and the architecture, never on the
+    process that runs the task, so every executor gives the same scores.
+
+    Args:
+        job: shared settings, proxies, builder and batch.
+        item: ``(architecture, names of the proxies to compute)``.
+
+    Returns:
+        ``(scores, failed)`` of :func:`saswot.proxies.score_network_detailed`.
+    """
+    arch, names = item
+    wanted = [s for s in job.specs if s.name in set(names)]
+    # free this network's reference cycles before building the next one, with a collection
+    # that skips the long-lived objects (saswot.runtime.allocator)
+    with collect_on_exit():
+        model = job.build(arch)
+        report = score_network_detailed(model, job.images, job.labels, wanted, job.settings.scoring(job.avt))
+        out = (dict(report.scores), dict(report.failed))
+        del model, report
+    return out
+
+
+def score_architectures(
+    archs: Sequence[Any],
+    specs: Sequence[ProxySpec],
+    settings: ScoreSettings,
+    build: Callable[[Any], nn.Module],
+    *,
+    key: Callable[[Any], str] = lambda a: a.key,
+    avt: Any = None,
+    cache: ScoreCache | None = None,
+    data_root: str | None = None,
+    batch: tuple[torch.Tensor, torch.Tensor] | None = None,
+    progress: bool = True,
+    description: str = "scoring",
+    executor: Executor | None = None,
+) -> dict[str, ArchScores]:
+    """Score every architecture with every proxy (one shared statistics pass per network).
+
+    Architectures are scored by ``executor`` (default: in this process, in order); this process
+    alone reads and writes the cache, once per architecture, as each result arrives, so an
+    interrupted run keeps every finished architecture. An architecture whose worker died twice
+    gets :data:`~saswot.proxies.SENTINEL` for its missing proxies, with the reason in
+    ``failed``, and is not cached (a rerun scores it again).
+
+    Args:
+        archs: architectures (anything ``build`` accepts).
+        specs: proxies.
+        settings: score settings (batch, resolution, data, seed, ...).
+        build: ``arch -> nn.Module`` (called only for architectures with missing scores; must be
+            picklable, e.g. a ``functools.partial``, for process or Ray executors).
+        key: canonical key of an architecture (cache + result key).
+        avt: AVT statistics for AVT-based proxies.
+        cache: optional score cache (read before, written after each architecture).
+        data_root: where CamVid is looked up.
+        batch: a ready batch (else ``make_batch`` from ``settings``).
+        progress: show a progress bar on stderr.
+        description: progress bar label.
+        executor: where the networks are scored (:mod:`saswot.runtime.parallel`); None: serially here.
+
+    Returns:
+        ``{arch key: ArchScores}`` in the order of ``archs``.
+    """
+    if not archs:
+        raise ScoreError("no architecture to score: the architecture list is empty")
+    if batch is None:
+        batch = make_batch(
+            settings.data,
+            settings.batch_size,
+            settings.resolution,
+            settings.num_classes,
+            settings.seed,
+            data_root,
+        )
+    images, labels = batch
+    ex = executor if executor is not None else SerialExecutor()
+    ckeys = {s.name: proxy_cache_key(s, avt) for s in specs}
+    job = ScoreJob(specs=tuple(specs), settings=settings, build=build, images=images, labels=labels, avt=avt)
+    keys = [key(a) for a in archs]
+    found: dict[str, dict[str, float]] = {}
+    todo: list[tuple[Any, tuple[str, ...]]] = []
+    todo_keys: list[str] = []
+    for arch, k in zip(archs, keys):
+        if k in found:
+            continue
+        cached = cache.get(k) if cache is not None else {}
+        found[k] = {s.name: cached[ckeys[s.name]] for s in specs if ckeys[s.name] in cached}
+        missing = tuple(s.name for s in specs if ckeys[s.name] not in cached)
+        if missing:
+            todo.append((arch, missing))
+            todo_keys.append(k)
+    failed_by: dict[str, dict[str, str]] = {k: {} for k in found}
+    seconds: dict[str, float] = {}
+    with make_progress(disable=not progress) as bar:
+        n_cached = len(found) - len(todo)
+        label = f"{description} ({n_cached} cached)" if n_cached else description
+        task = bar.add_task(label, total=len(todo), status="" if ex.workers == 1 else f"{ex.workers} {ex.kind} workers")
+        for outcome in ex.map(score_one, job, todo):
+            k = todo_keys[outcome.index]
+            names = todo[outcome.index][1]
+            if outcome.ok:
+                scores, failed = outcome.value  # type: ignore[misc]
+                found[k].update(scores)
+                failed_by[k].update(failed)
+                seconds[k] = outcome.seconds
+                if cache is not None:
+                    cache.put(k, {ckeys[n]: v for n, v in scores.items()})
+            else:
+                found[k].update(dict.fromkeys(names, SENTINEL))
+                failed_by[k].update({n: str(outcome.error) for n in names})
+            bar.advance(task)
+            if ex.workers == 1:
+                bar.update(task, status=k)
+    out: dict[str, ArchScores] = {}
+    for k in keys:
+        scores, failed = found[k], failed_by[k]
+        for name, value in scores.items():
+            if value == SENTINEL and name not in failed:
+                failed[name] = "non-finite value (cached sentinel)"
+        out[k] = ArchScores(scores={s.name: scores[s.name] for s in specs}, failed=failed, seconds=seconds.get(k))
+    return out
+
+
+def failures(per_arch: Mapping[str, ArchScores]) -> dict[str, dict[str, Any]]:
+    """``{proxy: {"count": n, "archs": [keys]}}`` for proxies that hit the sentinel."""
+    out: dict[str, dict[str, Any]] = {}
+    for k, rec in per_arch.items():
+        for name in rec.failed:
+            entry = out.setdefault(name, {"count": 0, "archs": []})
+            entry["count"] += 1
+            entry["archs"].append(k)
+    return out
+
+
+def resolve_data_source(data: str, data_root: str | None, on_note: Callable[[str], None] | None = None) -> str:
+    """The proxy-batch source actually used: a dataset falls back to ``random`` (with a note) when it is absent.
+
+    Raises:
+        InvalidArchError: an unknown source.
+    """
+    from saswot.datasets.proxy_batch import RANDOM, dataset_available, proxy_sources
+    from saswot.errors import InvalidArchError
+
+    if data not in proxy_sources():
+        raise InvalidArchError(f"unknown --data '{data}'; use one of: {', '.join(proxy_sources())}")
+    if not dataset_available(data, data_root):
+        if on_note is not None:
+            on_note(
+                f"{data} not found under the data root; falling back to --data random (Gaussian images, random "
+                f"labels). Put it at <data-root>/{data}/ or set SASWOT_DATA."
+            )
+        return RANDOM
+    return data
+
+
+def score_space_archs(
+    space: Any,
+    archs: Sequence[Any],
+    specs: Sequence[ProxySpec],
+    settings: ScoreSettings,
+    *,
+    cache: str | Path | None = None,
+    avt: Any = None,
+    data_root: str | None = None,
+    progress: bool = True,
+    description: str = "scoring",
+    executor: Executor | None = None,
+) -> tuple[dict[str, ArchScores], float]:
+    """:func:`score_architectures` for architectures of a search space: networks built by the space with
+    ``settings.seed``, keyed by the space's canonical key, cached under ``cache`` (default ``<cache root>/scores``).
+
+    Returns:
+        ``({arch key: ArchScores}, wall seconds)``.
+    """
+    import functools
+    import time
+
+    from saswot.utils.paths import cache_dir
+
+    store = ScoreCache(cache if cache is not None else cache_dir("scores"), settings)
+    t0 = time.perf_counter()
+    per_arch = score_architectures(
+        archs,
+        specs,
+        settings,
+        functools.partial(space.build, num_classes=settings.num_classes, seed=settings.seed),
+        key=space.key,
+        avt=avt,
+        cache=store,
+        data_root=data_root,
+        progress=progress,
+        description=description,
+        executor=executor,
+    )
+    return per_arch, time.perf_counter() - t0
+
+
+def request_settings(space: Any, req: Any, source: str, device: str) -> ScoreSettings:
+    """The score settings of a rank or AVT request (:class:`RankRequest`, :class:`AVTRequest`) on ``space``,
+    with the proxy-batch source actually used and the checked device."""
+    return ScoreSettings(
+        space=space.name,
+        batch_size=req.batch_size,
+        resolution=(int(req.resolution[0]), int(req.resolution[1])),
+        data=source,
+        seed=req.seed,
+        num_classes=space.num_classes,
+        device=device,
+    )
+
+
+def scoring_timing(per_arch: Mapping[str, ArchScores], wall_s: float) -> dict[str, Any]:
+    """Timing block of a result file: wall time, per-network seconds (None: from the cache)."""
+    per = {k: rec.seconds for k, rec in per_arch.items()}
+    done = [v for v in per.values() if v is not None]
+    return {
+        "wall_s": round(wall_s, 3),
+        "computed": len(done),
+        "cached": len(per) - len(done),
+        "mean_per_arch_s": (sum(done) / len(done)) if done else None,
+        "per_arch_s": per,
+    }
