@@ -44,7 +44,8 @@ from saswot.runtime.parallel import Executor, LocalExecutor, RayExecutor, Serial
 from saswot.proxies import resolve_proxies
 from saswot.proxies._avt import AVTStats
 from saswot.datasets.proxy_batch import camvid_available, make_batch
-from saswot.workflows.score import ScoreSettings, score_architectures
+from saswot.config import ProxyBatch
+from saswot.workflows.score import score_architectures
 from saswot.spaces.tnb101.builder import build_network
 
 #: TransNAS-Bench-101: 4096 micro + 3256 macro networks.
@@ -55,7 +56,7 @@ def _empty(_: None, x: int) -> int:
     return x
 
 
-def run_mode(name: str, make: Any, archs: list[Any], settings: ScoreSettings, batch: Any, avt: Any,
+def run_mode(name: str, make: Any, archs: list[Any], settings: ProxyBatch, batch: Any, avt: Any,
              proxies: str) -> dict[str, Any]:
     """Score ``archs`` on the executor made by ``make()``; timings and scores."""
     specs = resolve_proxies(proxies)
@@ -66,7 +67,7 @@ def run_mode(name: str, make: Any, archs: list[Any], settings: ScoreSettings, ba
     try:
         per = score_architectures(archs, specs, settings,
                                   functools.partial(build_network, num_classes=settings.num_classes, seed=settings.seed),
-                                  avt=avt, batch=batch, progress=False, executor=ex)
+                                  avt=avt, images_labels=batch, progress=False, executor=ex)
         t_done = time.perf_counter()
         info = ex.describe()
     finally:
@@ -143,7 +144,7 @@ def main() -> None:
     bm = TNBBenchmark.load(TNBBenchmark.default_path("micro", args.data_root), "micro")
     archs = bm.sample(args.archs, np.random.default_rng(0), "segmentsemantic")
     source = "camvid" if camvid_available(args.data_root) else "random"
-    settings = ScoreSettings(space="micro", data=source)
+    settings = ProxyBatch(data=source)
     batch = make_batch(source, settings.batch_size, settings.resolution, settings.num_classes, settings.seed,
                        args.data_root)
     avt = AVTStats.load("micro")

@@ -30,6 +30,8 @@ import time
 
 import torch
 
+from saswot.proxies import ScoringSettings
+from saswot.config import ProxyBatch
 from saswot.runtime.allocator import tune_malloc
 from saswot.utils.io import write_json
 from saswot.proxies import make_context, resolve_proxies, score_network
@@ -49,7 +51,7 @@ def _fb(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
 def _breakdown(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, names: list[str], avt: object, fb: float) -> dict[str, float]:
     """Seconds / fb of each part of one scoring call (copy, shared pass, each proxy in order)."""
     specs = resolve_proxies(names)
-    ctx = make_context(model, x, y, specs, num_classes=17, avt=avt)
+    ctx = make_context(model, x, y, specs, ScoringSettings(ProxyBatch(num_classes=17), avt=avt))
     parts: dict[str, float] = {}
     t = time.perf_counter()
     ctx.work_copy()
@@ -93,7 +95,7 @@ def main() -> None:
     names = [s.name for s in resolve_proxies(args.proxies)]
     gc.freeze()  # long-lived objects skipped while a network is scored, as in saswot.runtime.allocator.collect_on_exit
     if args.warmup:  # first-call costs (lazy imports, meta-device tracing) are not per-arch costs
-        score_network(build_network(archs[0], 17, seed=args.seed), x, y, names, num_classes=17, avt=avt)
+        score_network(build_network(archs[0], 17, seed=args.seed), x, y, names, ScoringSettings(ProxyBatch(num_classes=17), avt=avt))
     rows, records = [], []
     for arch in archs:
         t = time.perf_counter()
@@ -102,7 +104,7 @@ def main() -> None:
         work = prepare_copy(model)
         fbs = [_fb(work, x, y) for _ in range(args.reps)]
         t = time.perf_counter()
-        score_network(model, x, y, names, num_classes=17, avt=avt)
+        score_network(model, x, y, names, ScoringSettings(ProxyBatch(num_classes=17), avt=avt))
         t_all = time.perf_counter() - t
         fbs += [_fb(work, x, y) for _ in range(args.reps)]
         fb = statistics.median(fbs)
@@ -110,7 +112,7 @@ def main() -> None:
         if args.separate:
             t = time.perf_counter()
             for n in names:
-                score_network(copy.deepcopy(model), x, y, [n], num_classes=17, avt=avt)
+                score_network(copy.deepcopy(model), x, y, [n], ScoringSettings(ProxyBatch(num_classes=17), avt=avt))
             rec["separate_s"] = time.perf_counter() - t
             rec["ratio_separate"] = rec["separate_s"] / fb
         if args.breakdown:

@@ -20,6 +20,8 @@ import time
 import numpy as np
 import torch
 
+from saswot.proxies import ScoringSettings
+from saswot.config import ProxyBatch
 from saswot.runtime.allocator import tune_malloc
 from saswot.spaces.tnb101.lookup import TNBBenchmark
 from saswot.utils.io import write_json
@@ -32,7 +34,7 @@ from saswot.spaces.tnb101.builder import TNBArch, build_network
 
 def _check(arch: TNBArch, images: torch.Tensor) -> dict[str, object]:
     model = build_network(arch, 17, seed=0)
-    ctx = make_context(model, images, torch.zeros(images.shape[0], *images.shape[2:]), resolve_proxies(["synflow"]), num_classes=17)
+    ctx = make_context(model, images, torch.zeros(images.shape[0], *images.shape[2:]), resolve_proxies(["synflow"]), ScoringSettings(ProxyBatch(num_classes=17)))
     passes: list[tuple[torch.dtype, int]] = []
     t = time.perf_counter()
     value = synflow_module._log_or_flag(synflow_module.synflow_sum(ctx, passes))

@@ -24,7 +24,8 @@ from saswot.spaces.tnb101.lookup import TNBBenchmark
 from saswot.utils.correlation import correlations, sample_indices
 from saswot.utils.io import read_json
 from saswot.proxies import REGISTRY
-from saswot.workflows.score import ScoreSettings
+from saswot.config import ProxyBatch
+from saswot.workflows.score import settings_fingerprint
 
 #: Proxies left out of every choice (none: every registered proxy's definition is final and cached).
 EXCLUDED: tuple[str, ...] = ()
@@ -61,7 +62,7 @@ def load_dev_scores(space: str, cache: Path, data_root: str | None = None, seed:
     """
     bm = TNBBenchmark.load(TNBBenchmark.default_path(space, data_root), space)
     truth = bm.ground_truths(TASK)
-    folder = Path(cache) / ScoreSettings(space=space).fingerprint()
+    folder = Path(cache) / settings_fingerprint(space, ProxyBatch())
     by_key = {spec.cache_key: spec.name for spec in REGISTRY if spec.name not in EXCLUDED and not spec.needs_avt}
     cached: dict[str, dict[str, float]] = {}
     for path in sorted(folder.glob("*.json")):

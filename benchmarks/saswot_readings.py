@@ -72,7 +72,8 @@ from saswot.proxies.measures.saswot_minus import (
     valid_pixels,
 )
 from saswot.datasets.proxy_batch import camvid_available, make_batch
-from saswot.workflows.score import ScoreSettings
+from saswot.config import ProxyBatch
+from saswot.workflows.score import cache_settings
 from saswot.runtime.seeding import make_rng
 from saswot.proxies._stats import collect_stats
 from saswot.utils.tables import table_to_markdown
@@ -344,9 +345,9 @@ def write_avt(space: str, data_root: str | None, n: int = 200, sample_seed: int 
     keys = [a.key for a in bench.sample(n, make_rng(sample_seed))]
     old = AVTStats.load(space)
     cfg = CONFIGS["default"]
-    settings = ScoreSettings(space=space, batch_size=cfg.batch_size, resolution=(cfg.resolution, cfg.resolution),
-                             data=cfg.data, seed=cfg.seed)
-    if list(old.meta.get("archs", [])) != keys or old.meta.get("settings") != settings.to_json():
+    settings = cache_settings(space, ProxyBatch(batch_size=cfg.batch_size, resolution=(cfg.resolution, cfg.resolution),
+                                                data=cfg.data, seed=cfg.seed))
+    if list(old.meta.get("archs", [])) != keys or old.meta.get("settings") != settings:
         raise SystemExit(f"the shipped AVT file of {space} was made on other archs/settings: recalibrate nwot too")
     raw = load_raw(space, "default", None)
     values = reading_scores(raw, keys, PAPER_READING)

@@ -7,6 +7,12 @@ and exits with :attr:`SaswotError.exit_code` (2), never with a traceback.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+
+#: A parameter named in a :class:`ParameterError` template: ``{batch.batch_size}``.
+_PARAM = re.compile(r"\{([A-Za-z_][\w.]*)\}")
+
 
 class SaswotError(Exception):
     """Base class for user-facing errors; the message must say what is wrong and how to fix it."""
@@ -47,3 +53,28 @@ class OutputError(SaswotError, OSError):
 
 class TrainingDivergedError(ScoreError):
     """Training diverged (non-finite loss, exploding weights); the last good checkpoint is kept."""
+
+
+class ParameterError(SaswotError, ValueError):
+    """A parameter of a run has a value that cannot work.
+
+    The message is a template that names parameters in braces, e.g.
+    ``"{batch.batch_size} must be >= 2"``: ``str()`` shows the parameter names (the library's
+    words); the command line shows its options instead (:meth:`render`).
+    """
+
+    def __init__(self, template: str) -> None:
+        super().__init__(template)
+        self.template = template
+
+    @property
+    def params(self) -> list[str]:
+        """The parameters the message names, in order."""
+        return _PARAM.findall(self.template)
+
+    def render(self, name: Callable[[str], str]) -> str:
+        """The message with every parameter written as ``name(parameter)``."""
+        return _PARAM.sub(lambda m: name(m.group(1)), self.template)
+
+    def __str__(self) -> str:
+        return self.render(lambda param: param)

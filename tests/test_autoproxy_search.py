@@ -11,6 +11,8 @@ import pytest
 import torch
 from torch import nn
 
+from saswot.proxies import ScoringSettings
+from saswot.config import ProxyBatch
 from saswot.proxies import load_proxy_file
 from saswot.proxies.expr import parse_expression
 from saswot.search.proxy_problem import ProxySearchProblem
@@ -128,14 +130,14 @@ def test_proxy_file_via_resolve_proxy(tiny_archs: tuple, tmp_path: Path) -> None
     spec = resolve_proxy(str(f))
     assert spec.name == "tiny"
     net = _net(1)
-    ours = score_network(net, x, y, [spec], num_classes=3)
+    ours = score_network(net, x, y, [spec], ScoringSettings(ProxyBatch(num_classes=3)))
     assert ours["tiny"] != 0.0
     assert ours["tiny"] == pytest.approx(float(arch_stats_and_score(net, x, y)))
     g = tmp_path / "q.json"
     _write_proxy(g, "nwot", archs)
     comb = load_proxy_file(g)
     assert comb.requires == {Stat.LAYERS, Stat.NWOT_KERNEL} and not comb.needs_avt and "avt" in comb.description
-    val = score_network(net, x, y, [comb, "nwot"], num_classes=3)
+    val = score_network(net, x, y, [comb, "nwot"], ScoringSettings(ProxyBatch(num_classes=3)))
     # Paper Eq. 3 with the expression in place of SasWOT-minus, recomputed here from the raw
     # expression value (the same file without combine_with), the raw NWOT value and the ranges
     # stored in the file: avt(e) + avt(n) = (e - e_min)/(e_max - e_min) + (n - n_min)/(n_max - n_min).

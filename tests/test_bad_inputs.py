@@ -14,8 +14,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_cli_rank import _args, tiny_bench  # noqa: F401  (tiny_bench is a fixture)
-from test_train_synthdata import make_camvid
 
 from saswot.cli.main import main
 from saswot.errors import OutputError
@@ -45,7 +43,7 @@ def blocker(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+def trained(make_camvid, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A tiny trained checkpoint and its data root."""
     root = make_camvid(tmp_path_factory.mktemp("data"), n_train=2, n_val=1)
     run = tmp_path_factory.mktemp("run")
@@ -118,15 +116,15 @@ def test_all_plus_a_proxy_file(tmp_path: Path) -> None:
     assert names[: len(REGISTRY)] == REGISTRY.names() and names[-1] == "mine"
 
 
-def test_sample_size_not_below_arch_count_warns(tiny_bench: Path, tmp_path: Path,
+def test_sample_size_not_below_arch_count_warns(rank_args, tiny_bench: Path, tmp_path: Path,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(_args(tiny_bench, tmp_path / "r.json")) == 0
-    assert "every sample holds the same architectures" in capsys.readouterr().err
+    assert main(rank_args(tiny_bench, tmp_path / "r.json")) == 0
+    assert "every sample holds the same architectures" in " ".join(capsys.readouterr().err.split())
 
 
-def test_concurrent_runs_share_one_cache(tiny_bench: Path, tmp_path: Path) -> None:
+def test_concurrent_runs_share_one_cache(rank_args, tiny_bench: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
-    procs = [subprocess.Popen([sys.executable, "-m", "saswot", *_args(tiny_bench, tmp_path / f"r{i}.json"),
+    procs = [subprocess.Popen([sys.executable, "-m", "saswot", *rank_args(tiny_bench, tmp_path / f"r{i}.json"),
                                "--cache", str(cache), "--threads", "1"],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
              for i in range(2)]

@@ -9,35 +9,11 @@ import pytest
 
 from saswot.cli.main import main
 
-KEYS = ["(1, 0, 0, 2, 1, 0)", "(2, 2, 1, 0, 0, 0)", "(1, 1, 0, 0, 0, 0)"]
 
 
-@pytest.fixture()
-def tiny_bench(tmp_path: Path) -> Path:
-    import os
-
-    src = Path(os.environ.get("SASWOT_DATA", "data")) / "tnb101" / "zc_transbench101_micro.json"
-    if not src.is_file():
-        pytest.skip("TNB101 data not available (set SASWOT_DATA)")
-    table = json.loads(src.read_text())["segmentsemantic"]
-    keys = [k for k in KEYS if k in table][:3]
-    keys += [k for k in table if k not in keys][: 3 - len(keys)]
-    path = tmp_path / "bench_micro.json"
-    path.write_text(json.dumps({"segmentsemantic": {k: table[k] for k in keys}}))
-    return path
-
-
-def _args(bench: Path, out: Path, *extra: str) -> list[str]:
-    return [
-        "rank", "--space", "micro", "--bench", str(bench), "--proxies", "params,l2_norm",
-        "--archs", "all", "--samples", "2", "--sample-size", "3", "--batch-size", "2",
-        "--resolution", "64", "--data", "random", "--quiet", "--out", str(out), *extra,
-    ]
-
-
-def test_rank_writes_json_markdown_plots_and_resumes(tiny_bench: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+def test_rank_writes_json_markdown_plots_and_resumes(rank_args, tiny_bench: Path, tmp_path: Path, monkeypatch, capsys) -> None:
     out = tmp_path / "res" / "r.json"
-    assert main(_args(tiny_bench, out, "--plots", str(tmp_path / "plots"))) == 0
+    assert main(rank_args(tiny_bench, out, "--plots", str(tmp_path / "plots"))) == 0
     doc = json.loads(out.read_text())
     assert doc["space"] == "micro" and doc["task"] == "segmentsemantic"
     assert len(doc["archs"]) == 3
@@ -58,13 +34,13 @@ def test_rank_writes_json_markdown_plots_and_resumes(tiny_bench: Path, tmp_path:
 
     monkeypatch.setattr(builder, "build_network", boom)
     out2 = tmp_path / "res" / "r2.json"
-    assert main(_args(tiny_bench, out2)) == 0  # same cache folder (beside --out): nothing recomputed
+    assert main(rank_args(tiny_bench, out2)) == 0  # same cache folder (beside --out): nothing recomputed
     assert json.loads(out2.read_text())["archs"] == doc["archs"]
 
 
-def test_rank_user_errors_exit_2(tiny_bench: Path, tmp_path: Path, capsys) -> None:
+def test_rank_user_errors_exit_2(rank_args, tiny_bench: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "r.json"
-    args = _args(tiny_bench, out)
+    args = rank_args(tiny_bench, out)
     bad_proxy = list(args)
     bad_proxy[bad_proxy.index("params,l2_norm")] = "params,nosuch"
     assert main(bad_proxy) == 2

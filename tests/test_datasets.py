@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-from test_train_synthdata import make_camvid, make_cityscapes
 
 from saswot.datasets import (
     AugmentConfig,
@@ -19,7 +18,7 @@ from saswot.errors import CorruptDataError, DataNotFoundError, UnknownNameError
 
 
 @pytest.mark.parametrize("jpeg", [True, False])
-def test_camvid_parsing_and_void_mapping(tmp_path, jpeg) -> None:
+def test_camvid_parsing_and_void_mapping(make_camvid, tmp_path, jpeg) -> None:
     root = make_camvid(tmp_path, n_train=3, n_val=2, jpeg=jpeg)
     ds = build_dataset("camvid", "train", root)
     assert len(ds) == 3 and len(build_dataset("camvid", "val", root)) == 2
@@ -31,7 +30,7 @@ def test_camvid_parsing_and_void_mapping(tmp_path, jpeg) -> None:
     assert values <= set(range(11)) | {255}
 
 
-def test_cityscapes_labelids_to_trainids(tmp_path) -> None:
+def test_cityscapes_labelids_to_trainids(make_cityscapes, tmp_path) -> None:
     root = make_cityscapes(tmp_path)
     ds = build_dataset("cityscapes", "train", root)
     assert len(ds) == 4
@@ -43,7 +42,7 @@ def test_cityscapes_labelids_to_trainids(tmp_path) -> None:
     assert get_dataset_info("cityscapes").num_classes == 19
 
 
-def test_missing_data_messages(tmp_path) -> None:
+def test_missing_data_messages(make_camvid, tmp_path) -> None:
     with pytest.raises(DataNotFoundError, match="SASWOT_DATA"):
         build_dataset("camvid", "train", tmp_path)
     make_camvid(tmp_path)
@@ -55,7 +54,7 @@ def test_missing_data_messages(tmp_path) -> None:
         build_dataset("pascal", "val", tmp_path)
 
 
-def test_malformed_data(tmp_path) -> None:
+def test_malformed_data(make_camvid, tmp_path) -> None:
     root = make_camvid(tmp_path, n_train=2)
     listing = root / "camvid" / "train.txt"
     good = listing.read_text()
@@ -73,7 +72,7 @@ def test_malformed_data(tmp_path) -> None:
         build_dataset("camvid", "train", root)
 
 
-def test_train_transform_pads_flips_and_is_reproducible(tmp_path) -> None:
+def test_train_transform_pads_flips_and_is_reproducible(make_camvid, tmp_path) -> None:
     root = make_camvid(tmp_path, n_train=2, h=48, w=64)
     tf = train_transform(AugmentConfig(crop=(80, 96), scales=(1.0,), flip=True))
     ds = build_dataset("camvid", "train", root, tf, seed=3)
@@ -95,7 +94,7 @@ def test_train_transform_pads_flips_and_is_reproducible(tmp_path) -> None:
         assert set(lab.unique().tolist()) <= set(range(11)) | {255}
 
 
-def test_eval_transform_keeps_label_resolution(tmp_path) -> None:
+def test_eval_transform_keeps_label_resolution(make_camvid, tmp_path) -> None:
     root = make_camvid(tmp_path, n_val=1)
     ds = build_dataset("camvid", "val", root, eval_transform(size=(24, 32)))
     image, label = ds[0]

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from _tiny_nets import tiny_batch, tiny_model
+from saswot.config import ProxyBatch
 from saswot.workflows.ensemble_rank import (
     Ensemble,
     EnsembleCalibration,
@@ -83,7 +84,7 @@ def test_calibrated_single_scores_order_the_calibration_sample_like_the_pool() -
 def test_single_network_ensemble_spec(tmp_path) -> None:
     x, y = tiny_batch()
     models = [tiny_model(seed=s) for s in range(4)]
-    settings = ScoringSettings(num_classes=5)
+    settings = ScoringSettings(ProxyBatch(num_classes=5))
     raw = [score_network(m, x, y, ["nwot", "snip"], settings) for m in models]
     calib = EnsembleCalibration.fit({p: [r[p] for r in raw] for p in ("nwot", "snip")})
     path = calib.write(tmp_path / "calib.json")

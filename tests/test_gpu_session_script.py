@@ -13,13 +13,12 @@ import sys
 import tarfile
 from pathlib import Path
 
-from tests.test_gpu_table4_script import tiny_setup
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "benchmarks" / "gpu_session.sh"
 
 
-def test_gpu_session_script_trains_times_and_packs_on_cpu(tmp_path: Path) -> None:
+def test_gpu_session_script_trains_times_and_packs_on_cpu(tiny_setup, tmp_path: Path) -> None:
     root = tiny_setup(tmp_path, amp=False)
     ret, work = tmp_path / "ret", tmp_path / "work"
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",

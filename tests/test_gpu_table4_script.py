@@ -8,23 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.test_train_synthdata import make_camvid
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu_table4.sh"
 
 
-def tiny_setup(tmp_path: Path, **recipe_changes: object) -> Path:
-    """Synthetic 64×64 CamVid under ``tmp_path/data`` and a one-batch recipe at ``tmp_path/recipe.json``;
-    returns the data root."""
-    root = make_camvid(tmp_path / "data", n_train=4, n_val=2, h=64, w=64)
-    recipe = {"name": "smoke", "dataset": "camvid", "epochs": 1, "base_size": None, "crop": [64, 64],
-              "scales": [1.0], "eval_size": None, "batch_size": 2, "lr": 0.01, "lr_final_ratio": 0.1,
-              "eval_every": 1, "amp": True, "max_batches": 1, **recipe_changes}
-    (tmp_path / "recipe.json").write_text(json.dumps(recipe))
-    return root
-
-
-def test_gpu_table4_script_runs_end_to_end_on_cpu(tmp_path: Path) -> None:
+def test_gpu_table4_script_runs_end_to_end_on_cpu(tiny_setup, tmp_path: Path) -> None:
     root = tiny_setup(tmp_path)
     out = tmp_path / "out"
     env = {**os.environ, "SASWOT_DATA": str(root), "SASWOT_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1",

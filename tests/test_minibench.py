@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from saswot.config import ProxyBatch
 from saswot.errors import CorruptDataError, SaswotError
 from saswot.spaces.fasterseg.cost import arch_cost
 from saswot.workflows.minibench import (
     ENTRY_FORMAT,
     BenchFile,
     Claims,
-    ProxySettings,
     Recipe,
     RunContext,
     bench_correlations,
@@ -34,7 +34,6 @@ from saswot.workflows.minibench import (
     summarize_by_label,
     train_job,
 )
-from tests.test_train_synthdata import make_camvid
 
 TINY = Recipe(name="t", epochs=1, base_size=None, crop=(64, 64), scales=(1.0,), eval_size=None, batch_size=2,
               lr=0.01, eval_every=1)
@@ -145,7 +144,7 @@ class _Stop(Exception):
     pass
 
 
-def test_worker_trains_appends_skips_and_resumes(tmp_path: Path, one_torch_thread: None) -> None:
+def test_worker_trains_appends_skips_and_resumes(make_camvid, tmp_path: Path, one_torch_thread: None) -> None:
     root = make_camvid(tmp_path / "data", n_train=4, n_val=2, h=64, w=64)
     archs = sample_archs(2, 0, pool_factor=2)
     two = Recipe(**{**TINY.to_json(), "epochs": 2, "crop": (64, 64)})
@@ -190,7 +189,7 @@ def test_rank_correlates_proxies_with_a_bench_file(tmp_path: Path, one_torch_thr
         bf.append(_entry(a.key(), miou=p / 10, arch=a.to_json(), params_m=p))  # truth = params
     groups = load_bench(bf.path)
     keys = list(groups)
-    settings = ProxySettings(resolution=(64, 128), batch_size=2, data="random")
+    settings = ProxyBatch(resolution=(64, 128), batch_size=2, data="random", num_classes=19)
     scores, _ = score_bench_archs([archs[[a.key() for a in archs].index(k)] for k in keys], ["params", "nwot"],
                                   settings, progress=False)
     corr = bench_correlations(scores, [groups[k]["miou"] for k in keys])
@@ -234,7 +233,7 @@ def test_one_architecture_under_two_labels_is_trained_once_and_reported_twice() 
         make_jobs([("p+q", a)], [0])
 
 
-def test_a_diverging_job_is_recorded_once_and_left_out_of_the_ground_truth(
+def test_a_diverging_job_is_recorded_once_and_left_out_of_the_ground_truth(make_camvid, 
     tmp_path: Path, one_torch_thread: None
 ) -> None:
     root = make_camvid(tmp_path / "data", n_train=2, n_val=1, h=64, w=64)

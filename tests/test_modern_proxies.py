@@ -9,6 +9,8 @@ import torch
 from torch import nn
 
 from _tiny_nets import tiny_batch, tiny_model
+from saswot.proxies import ScoringSettings
+from saswot.config import ProxyBatch
 from saswot.proxies import score_network
 from saswot.proxies._featpass import primary_blocks
 from saswot.proxies.measures.aznas import feature_entropy, progressivity, trainability
@@ -40,7 +42,7 @@ def test_meco_through_an_identity_conv() -> None:
     images = torch.stack([x, x + y]).reshape(1, 2, 2, 2).repeat(2, 1, 1, 1)
     images[1] = torch.randn(2, 2, 2)  # only the first image counts
     labels = torch.zeros(2, 2, 2, dtype=torch.long)
-    s = score_network(conv, images, labels, ["meco"], num_classes=2)["meco"]
+    s = score_network(conv, images, labels, ["meco"], ScoringSettings(ProxyBatch(num_classes=2)))["meco"]
     assert s == pytest.approx(1 - 1 / math.sqrt(2))
 
 
@@ -55,9 +57,9 @@ def test_zico_known_values() -> None:
 
 def test_zico_is_finite_on_a_tiny_net_and_needs_two_images() -> None:
     x, y = tiny_batch()
-    assert math.isfinite(score_network(tiny_model(), x, y, ["zico"], num_classes=5)["zico"])
+    assert math.isfinite(score_network(tiny_model(), x, y, ["zico"], ScoringSettings(ProxyBatch(num_classes=5)))["zico"])
     with pytest.raises(Exception, match="at least 2"):
-        score_network(tiny_model(), x[:1], y[:1], ["zico"], num_classes=5)
+        score_network(tiny_model(), x[:1], y[:1], ["zico"], ScoringSettings(ProxyBatch(num_classes=5)))
 
 
 def test_swap_counts_distinct_sample_wise_patterns() -> None:
@@ -74,7 +76,7 @@ def test_swap_views_and_bound() -> None:
     views = sample_views(x)
     assert views.shape == (VIEWS * 2, *x.shape[1:])
     assert torch.equal(views[:2], x) and torch.equal(views[2:4], x.flip(-1))
-    s = score_network(tiny_model(), x, y, ["swap"], num_classes=5)["swap"]
+    s = score_network(tiny_model(), x, y, ["swap"], ScoringSettings(ProxyBatch(num_classes=5)))["swap"]
     units = 6 * 8 * 8 + 6 * 4 * 4  # inputs of the ReLU and the LeakyReLU of TinySeg
     assert 1 <= s <= min(units, 2 ** (VIEWS * 2))
 
@@ -109,7 +111,7 @@ def test_az_components_share_one_pass() -> None:
     x, y = tiny_batch()
     model = tiny_model()
     names = ["az_expressivity", "az_progressivity", "az_trainability", "az_complexity"]
-    together = score_network(model, x, y, names, num_classes=5)
+    together = score_network(model, x, y, names, ScoringSettings(ProxyBatch(num_classes=5)))
     for n in names:
-        assert score_network(model, x, y, [n], num_classes=5)[n] == pytest.approx(together[n], rel=1e-9)
-    assert together["az_complexity"] == score_network(model, x, y, ["flops"], num_classes=5)["flops"]
+        assert score_network(model, x, y, [n], ScoringSettings(ProxyBatch(num_classes=5)))[n] == pytest.approx(together[n], rel=1e-9)
+    assert together["az_complexity"] == score_network(model, x, y, ["flops"], ScoringSettings(ProxyBatch(num_classes=5)))["flops"]

@@ -310,12 +310,13 @@ def test_rank_records_a_network_whose_worker_died_and_does_not_cache_it(tmp_path
     import functools
 
     from saswot.proxies import SENTINEL, resolve_proxies
-    from saswot.workflows.score import ScoreCache, ScoreSettings, score_architectures
+    from saswot.config import ProxyBatch
+    from saswot.workflows.score import ScoreCache, score_architectures
     from saswot.spaces.tnb101.encoding import parse_arch
 
     archs = [parse_arch(k, "micro") for k in KEYS[:3]]
-    settings = ScoreSettings(space="micro", batch_size=2, data="random")
-    cache = ScoreCache(tmp_path, settings)
+    settings = ProxyBatch(batch_size=2, data="random")
+    cache = ScoreCache(tmp_path, "micro", settings)
     with LocalExecutor(2, threads=1) as ex:
         per = score_architectures(archs, resolve_proxies("params,l2_norm"), settings,
                                   functools.partial(build_or_die, archs[1].key), cache=cache, progress=False,

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from _tiny_nets import tiny_batch, tiny_model
+from saswot.config import ProxyBatch
 from saswot.errors import ScoreError, UnknownNameError
 from saswot.proxies import (
     REGISTRY,
@@ -35,8 +36,8 @@ EXPECTED = {
 }
 AVT = AVTStats({"saswot_minus": (0.0, 100.0), "nwot": (0.0, 40.0)})
 #: Settings of the tiny networks (5 classes), with and without AVT statistics.
-S5 = ScoringSettings(num_classes=5)
-S5_AVT = ScoringSettings(num_classes=5, avt=AVT)
+S5 = ScoringSettings(ProxyBatch(num_classes=5))
+S5_AVT = ScoringSettings(ProxyBatch(num_classes=5), avt=AVT)
 
 
 def _score(name: str, model: nn.Module, seed: int = 0) -> float:
@@ -121,7 +122,7 @@ def test_params_flops_l2_norm_known_values() -> None:
 
 def _ctx_with_layers(layers: list[LayerStats]) -> ProxyContext:
     ctx = ProxyContext(
-        model=nn.Identity(), images=torch.zeros(2, 3, 2, 2), labels=torch.zeros(2, 2, 2), settings=ScoringSettings(2)
+        model=nn.Identity(), images=torch.zeros(2, 3, 2, 2), labels=torch.zeros(2, 2, 2), settings=ScoringSettings(ProxyBatch(num_classes=2))
     )
     ctx._stats = NetStats(layers=layers, nwot_kernel=None, input_grad=None, features=None, logits_shape=(), loss=0.0)
     return ctx

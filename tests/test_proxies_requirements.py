@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from _tiny_nets import tiny_batch, tiny_model
+from saswot.config import ProxyBatch
 from saswot.errors import ScoreError, UnknownNameError
 from saswot.proxies import (
     REGISTRY,
@@ -28,7 +29,7 @@ from saswot.proxies._avt import AVTStats
 from saswot.proxies._spec import SHARED_PASS_STATS, required_stats
 
 AVT = AVTStats({"saswot_minus": (0.0, 100.0), "nwot": (0.0, 40.0)})
-S5 = ScoringSettings(num_classes=5, avt=AVT)
+S5 = ScoringSettings(ProxyBatch(num_classes=5), avt=AVT)
 
 
 def test_importing_the_proxies_imports_no_search_machinery() -> None:
@@ -97,22 +98,19 @@ def test_requires_holds_stat_members_only() -> None:
         ProxySpec(name="x", fn=lambda ctx: 0.0, requires={"layers"})  # type: ignore[arg-type]
 
 
-def test_settings_object_and_keyword_fallback_agree() -> None:
+def test_settings_object_is_required_and_its_seed_moves_only_seeded_proxies() -> None:
     x, y = tiny_batch()
     model = tiny_model()
     names = ["snip", "nwot", "zen", "saswot"]
     new = score_network(model, x, y, names, S5)
-    old = score_network(model, x, y, names, num_classes=5, avt=AVT)
-    assert new == old
-    detailed = score_network_detailed(model, x, y, names, ScoringSettings(5, seed=1, avt=AVT))
+    detailed = score_network_detailed(model, x, y, names, ScoringSettings(ProxyBatch(num_classes=5, seed=1), avt=AVT))
     assert detailed.scores["snip"] == new["snip"] and detailed.scores["zen"] != new["zen"]  # seed changes zen only
-    with pytest.raises(TypeError, match="not both"):
-        score_network(model, x, y, names, S5, num_classes=5)
-    with pytest.raises(TypeError, match="unexpected"):
-        score_network(model, x, y, names, num_classes=5, bogus=1)
-    with pytest.raises(TypeError, match="ScoringSettings"):
-        score_network(model, x, y, names)
-    assert S5.replace(device="meta").device == "meta" and S5.device == "cpu"
+    with pytest.raises(TypeError):
+        score_network(model, x, y, names, num_classes=5)  # type: ignore[call-arg]  # no keyword path
+    with pytest.raises(TypeError):
+        score_network(model, x, y, names)  # type: ignore[call-arg]
+    moved = S5.replace(batch=S5.batch.replace(device="meta"))
+    assert moved.device == "meta" and S5.device == "cpu"
     with pytest.raises(AttributeError):
         S5.seed = 3  # type: ignore[misc]
 
@@ -151,8 +149,8 @@ def test_fasterseg_scorer_takes_the_settings_object() -> None:
 
     images, labels = torch.randn(2, 3, 64, 128), torch.randint(0, 19, (2, 64, 128))
     space = get_space("fasterseg")
-    new = ProxyScorer("saswot", space, images, labels, ScoringSettings(num_classes=19, avt=AVT), init_seed=3)
-    old = ProxyScorer("saswot", space, images, labels, ScoringSettings(num_classes=19, avt=AVT), init_seed=3)
+    new = ProxyScorer("saswot", space, images, labels, ScoringSettings(ProxyBatch(num_classes=19), avt=AVT), init_seed=3)
+    old = ProxyScorer("saswot", space, images, labels, ScoringSettings(ProxyBatch(num_classes=19), avt=AVT), init_seed=3)
     assert old.settings == new.settings and old.init_seed == 3
     assert avt_components(new.spec) == ("saswot_minus", "nwot")
     problem = FasterSegProblem(SpaceConfig(), new, num_classes=19)

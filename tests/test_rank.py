@@ -10,9 +10,10 @@ from saswot.errors import DataNotFoundError, ScoreError, UnknownNameError
 from saswot.proxies import SENTINEL, ProxySpec, resolve_proxies
 from saswot.datasets.proxy_batch import make_batch
 from saswot.workflows.rank import rank_result, table_rows
-from saswot.workflows.score import ScoreCache, ScoreSettings, score_architectures
+from saswot.config import ProxyBatch
+from saswot.workflows.score import ScoreCache, score_architectures
 
-SETTINGS = ScoreSettings(space="tiny", batch_size=4, resolution=(8, 8), data="random", num_classes=5)
+BATCH = ProxyBatch(batch_size=4, resolution=(8, 8), data="random", num_classes=5)
 
 
 def _build(seed: int) -> torch.nn.Module:
@@ -22,9 +23,9 @@ def _build(seed: int) -> torch.nn.Module:
 def test_scores_cache_and_resume(tmp_path) -> None:
     specs = resolve_proxies("l2_norm,snip,nwot")
     archs = [0, 1, 2, 3]
-    cache = ScoreCache(tmp_path, SETTINGS)
+    cache = ScoreCache(tmp_path, "tiny", BATCH)
     first = score_architectures(
-        archs, specs, SETTINGS, _build, key=str, cache=cache, batch=tiny_batch(), progress=False
+        archs, specs, BATCH, _build, key=str, cache=cache, images_labels=tiny_batch(), progress=False
     )
     assert list(first) == ["0", "1", "2", "3"]
 
@@ -32,22 +33,22 @@ def test_scores_cache_and_resume(tmp_path) -> None:
         raise AssertionError("cached architecture was rebuilt")
 
     again = score_architectures(
-        archs, specs, SETTINGS, no_build, key=str, cache=ScoreCache(tmp_path, SETTINGS), batch=tiny_batch(), progress=False
+        archs, specs, BATCH, no_build, key=str, cache=ScoreCache(tmp_path, "tiny", BATCH), images_labels=tiny_batch(), progress=False
     )
     assert {k: v.scores for k, v in again.items()} == {k: v.scores for k, v in first.items()}
     # a new proxy only computes the missing score; other settings use another cache folder
     more = score_architectures(
-        archs[:1], resolve_proxies("l2_norm,plain"), SETTINGS, _build, key=str, cache=cache, batch=tiny_batch(), progress=False
+        archs[:1], resolve_proxies("l2_norm,plain"), BATCH, _build, key=str, cache=cache, images_labels=tiny_batch(), progress=False
     )
     assert more["0"].scores["l2_norm"] == first["0"].scores["l2_norm"]
-    other = ScoreCache(tmp_path, ScoreSettings(space="tiny", batch_size=2, resolution=(8, 8), data="random"))
+    other = ScoreCache(tmp_path, "tiny", ProxyBatch(batch_size=2, resolution=(8, 8), data="random"))
     assert other.folder != cache.folder and other.get("0") == {}
 
 
 def test_result_document_and_failures() -> None:
     name = "test_rank_nan"
     specs = resolve_proxies(["l2_norm", ProxySpec(name=name, fn=lambda ctx: float("nan"), requires=())])
-    per = score_architectures([0, 1, 2], specs, SETTINGS, _build, key=str, batch=tiny_batch(), progress=False)
+    per = score_architectures([0, 1, 2], specs, BATCH, _build, key=str, images_labels=tiny_batch(), progress=False)
     truth = {"0": 1.0, "1": 3.0, "2": 2.0}
     res = rank_result(per, truth, ["l2_norm", name], space="tiny", task="t", config={"a": 1}, samples=2, sample_size=3, seed=0)
     assert set(res) >= {"space", "task", "config", "archs", "correlation", "failures"}
@@ -61,7 +62,7 @@ def test_result_document_and_failures() -> None:
 
 def test_empty_arch_list_is_an_error() -> None:
     with pytest.raises(ScoreError, match="empty"):
-        score_architectures([], resolve_proxies("l2_norm"), SETTINGS, _build, key=str, progress=False)
+        score_architectures([], resolve_proxies("l2_norm"), BATCH, _build, key=str, progress=False)
 
 
 def test_make_batch_random_and_camvid(tmp_path) -> None:

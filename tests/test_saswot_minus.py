@@ -6,6 +6,7 @@ import pytest
 import torch
 from torch import nn
 
+from saswot.config import ProxyBatch
 from saswot.errors import UnknownNameError
 from saswot.proxies import REGISTRY, ProxyContext, ScoringSettings, score_network
 from saswot.proxies.measures.saswot_minus import (
@@ -77,13 +78,13 @@ def test_every_reading_on_the_tiny_network(reading: Reading) -> None:
     expected = count / 6 if reading.per_layer == "fraction" else float(count)  # one layer: sum == mean
     spec = saswot_minus_variant(reading.key)
     assert spec.name == f"saswot_minus[{reading.key}]"
-    assert score_network(_linear_net(), x, y, [spec], ScoringSettings(2))[spec.name] == pytest.approx(expected)
+    assert score_network(_linear_net(), x, y, [spec], ScoringSettings(ProxyBatch(num_classes=2)))[spec.name] == pytest.approx(expected)
 
 
 def test_shipped_reading_on_the_tiny_network() -> None:
     """The registered proxies: saswot_minus (the study's reading) and saswot_minus_v1."""
     x, y = _batch()
-    s = score_network(_linear_net(), x, y, ["saswot_minus", "saswot_minus_v1"], ScoringSettings(2))
+    s = score_network(_linear_net(), x, y, ["saswot_minus", "saswot_minus_v1"], ScoringSettings(ProxyBatch(num_classes=2)))
     assert PAPER_READING == Reading("filter", "mean", "count", "sum")
     assert s["saswot_minus"] == 2.0  # softmax over each row (filter) of 0 is 1/3 < G = .5 twice
     assert V1_READING == Reading("dim0", "mean", "count", "sum")
@@ -159,7 +160,7 @@ def test_shipped_reading_two_layers_by_hand() -> None:
     conv_g = torch.tensor([0.3, 0.2, 0.26, -1.0]).reshape(1, 2, 1, 2)
     conv = LayerStats("b", "conv", torch.zeros(1, 2, 1, 2), conv_g, torch.zeros(1))
     ctx = ProxyContext(
-        model=nn.Identity(), images=torch.zeros(2, 3, 2, 2), labels=torch.zeros(2, 2, 2), settings=ScoringSettings(2)
+        model=nn.Identity(), images=torch.zeros(2, 3, 2, 2), labels=torch.zeros(2, 2, 2), settings=ScoringSettings(ProxyBatch(num_classes=2))
     )
     ctx._stats = NetStats(layers=[lin, conv], nwot_kernel=None, input_grad=None, features=None, logits_shape=(), loss=0.0)
     # filter softmax: 1/3 per row of the linear W (< .6, .4 -> 2), 1/4 over the conv filter (< .3, .26 -> 2)

@@ -19,7 +19,6 @@ from typing import Any
 import pytest
 import torch
 from _tiny_nets import tiny_batch, tiny_model
-from test_train_synthdata import make_camvid
 
 import saswot.runtime.allocator as allocator
 from saswot.runtime.allocator import collect_on_exit
@@ -119,7 +118,7 @@ def test_torch_threads_restores_the_count_also_on_error() -> None:
         pass
 
 
-def test_fit_uses_its_threads_and_gives_the_callers_back(
+def test_fit_uses_its_threads_and_gives_the_callers_back(make_camvid, 
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mallopt_calls: list
 ) -> None:
     import saswot.train.loop as loop
@@ -147,7 +146,7 @@ def test_fit_uses_its_threads_and_gives_the_callers_back(
     assert seen == [OTHER_THREADS]
 
 
-def test_minibench_job_estimates_latency_with_its_threads(
+def test_minibench_job_estimates_latency_with_its_threads(make_camvid, 
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mallopt_calls: list
 ) -> None:
     import saswot.spaces.fasterseg.latency as latency
@@ -204,12 +203,13 @@ def test_stat_cache_and_scoring_leave_the_process_alone(tmp_path: Path, caller_g
     from saswot.search.proxy_search import load_arch_stats
     from saswot.search.statcache import StatCache
     from saswot.proxies import resolve_proxies
-    from saswot.workflows.score import ScoreSettings, score_architectures
+    from saswot.config import ProxyBatch
+    from saswot.workflows.score import score_architectures
     from saswot.proxies._stats import collect_stats
 
     x, y = tiny_batch()
     cache = StatCache(tmp_path / "stats", lambda key: collect_stats(tiny_model(seed=int(key)), x, y), "tiny")
-    settings = ScoreSettings(space="tiny", batch_size=4, resolution=(8, 8), data="random", num_classes=5)
+    settings = ProxyBatch(batch_size=4, resolution=(8, 8), data="random", num_classes=5)
     with unchanged(mallopt_calls):
         seconds: dict[str, float] = {}
         stats = load_arch_stats(cache, ["0", "1", "0"], seconds=seconds)
@@ -220,7 +220,7 @@ def test_stat_cache_and_scoring_leave_the_process_alone(tmp_path: Path, caller_g
             settings,
             lambda a: tiny_model(seed=a),
             key=str,
-            batch=(x, y),
+            images_labels=(x, y),
             progress=False,
         )
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_train_synthdata import make_camvid
 
 from saswot.cli.main import main
 
@@ -14,7 +13,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture()
-def camvid_root(tmp_path):
+def camvid_root(make_camvid, tmp_path):
     return make_camvid(tmp_path / "data", n_train=4, n_val=2)
 
 

@@ -6,7 +6,6 @@ import json
 
 import pytest
 import torch
-from test_train_synthdata import make_camvid, make_cityscapes
 
 from saswot.errors import DataNotFoundError, InvalidArchError, TrainingDivergedError, UnknownNameError
 from saswot.train.checkpoint import inference_checkpoint, load_checkpoint, model_from_checkpoint, save_checkpoint
@@ -62,7 +61,7 @@ def _cfg(root, out, epochs, **kw) -> TrainConfig:
                        crop=(32, 32), batch_size=2, workers=0, seed=1, **kw)
 
 
-def test_fit_writes_run_dir_and_resume_matches_uninterrupted(tmp_path) -> None:
+def test_fit_writes_run_dir_and_resume_matches_uninterrupted(make_camvid, tmp_path) -> None:
     root = make_camvid(tmp_path / "data", n_train=4, n_val=1)
     full = fit(_cfg(root, tmp_path / "full", 2), progress=False)
     assert full["epochs_done"] == 2
@@ -84,13 +83,13 @@ def test_fit_writes_run_dir_and_resume_matches_uninterrupted(tmp_path) -> None:
     assert [json.loads(l)["epoch"] for l in (part / "metrics.jsonl").read_text().splitlines()] == [1, 2]
 
 
-def test_resume_without_checkpoint_fails_clearly(tmp_path) -> None:
+def test_resume_without_checkpoint_fails_clearly(make_camvid, tmp_path) -> None:
     root = make_camvid(tmp_path / "data", n_train=2, n_val=1)
     with pytest.raises(DataNotFoundError, match="last.pt"):
         fit(_cfg(root, tmp_path / "none", 1, resume=True), progress=False)
 
 
-def test_inference_checkpoint_fp16_roundtrip(tmp_path) -> None:
+def test_inference_checkpoint_fp16_roundtrip(make_camvid, tmp_path) -> None:
     root = make_camvid(tmp_path / "data", n_train=2, n_val=1)
     fit(_cfg(root, tmp_path / "r", 1), progress=False)
     ck = load_checkpoint(tmp_path / "r" / "best.pt")
@@ -103,7 +102,7 @@ def test_inference_checkpoint_fp16_roundtrip(tmp_path) -> None:
         assert torch.allclose(full(x), half(x), atol=5e-2)
 
 
-def test_distillation_from_teacher_checkpoint(tmp_path) -> None:
+def test_distillation_from_teacher_checkpoint(make_camvid, tmp_path) -> None:
     root = make_camvid(tmp_path / "data", n_train=2, n_val=1)
     fit(_cfg(root, tmp_path / "teacher", 1, max_batches=1), progress=False)
     fit(_cfg(root, tmp_path / "student", 1, max_batches=1, teacher=str(tmp_path / "teacher" / "best.pt")),
@@ -112,7 +111,7 @@ def test_distillation_from_teacher_checkpoint(tmp_path) -> None:
     assert metrics["train_kd"] >= 0.0 and "train_aux" in metrics
 
 
-def test_fit_on_synthetic_cityscapes(tmp_path) -> None:
+def test_fit_on_synthetic_cityscapes(make_cityscapes, tmp_path) -> None:
     root = make_cityscapes(tmp_path / "data")
     cfg = TrainConfig(model="tiny", dataset="cityscapes", out=str(tmp_path / "cs"), data_root=str(root),
                       epochs=1, crop=(32, 32), batch_size=2, workers=0, max_batches=1)
@@ -123,7 +122,7 @@ def test_fit_on_synthetic_cityscapes(tmp_path) -> None:
     assert 0.0 <= summary["best_miou"] <= 1.0
 
 
-def test_divergence_stops_with_a_clear_message_and_keeps_the_last_good_checkpoint(tmp_path) -> None:
+def test_divergence_stops_with_a_clear_message_and_keeps_the_last_good_checkpoint(make_camvid, tmp_path) -> None:
     root = make_camvid(tmp_path / "data", n_train=4, n_val=1)
     with pytest.raises(TrainingDivergedError, match="epoch 1; no checkpoint had been written yet. Lower the learning"):
         fit(_cfg(root, tmp_path / "fresh", 2, lr=1e12), progress=False)

@@ -13,7 +13,6 @@ from saswot.datasets import AugmentConfig, DecodedCache, Resize, build_dataset, 
 from saswot.workflows.minibench import Recipe, RunContext, make_jobs, sample_archs, sampled_jobs, train_job
 from saswot.train.checkpoint import load_checkpoint
 from saswot.train.loop import TrainConfig, fit
-from tests.test_train_synthdata import make_camvid
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -36,7 +35,7 @@ def _cfg(root: Path, out: Path, **kw: object) -> TrainConfig:
     return TrainConfig(**{**base, **kw})  # type: ignore[arg-type]
 
 
-def test_cached_dataset_gives_identical_samples_and_decodes_each_file_once(tmp_path: Path) -> None:
+def test_cached_dataset_gives_identical_samples_and_decodes_each_file_once(make_camvid, tmp_path: Path) -> None:
     root = make_camvid(tmp_path / "data", n_train=3, n_val=1, h=48, w=64)
     aug = train_transform(AugmentConfig((24, 32), (0.75, 1.0, 1.25), None))
     reference = build_dataset("camvid", "train", root, train_transform(AugmentConfig((24, 32), (0.75, 1.0, 1.25),
@@ -60,7 +59,7 @@ def test_cached_dataset_gives_identical_samples_and_decodes_each_file_once(tmp_p
     assert other[0][0].shape[-2:] == (24, 32) and len(cache) == 4
 
 
-def test_fit_with_a_cache_ends_with_bit_identical_weights(tmp_path: Path) -> None:
+def test_fit_with_a_cache_ends_with_bit_identical_weights(make_camvid, tmp_path: Path) -> None:
     root = make_camvid(tmp_path / "data", n_train=4, n_val=2, h=48, w=64)
     plain = fit(_cfg(root, tmp_path / "plain"), progress=False)
     cache = DecodedCache()
@@ -73,7 +72,7 @@ def test_fit_with_a_cache_ends_with_bit_identical_weights(tmp_path: Path) -> Non
     assert len(cache) == 4 + 2  # train and val files, each decoded once
 
 
-def test_channels_last_trains_the_same_computation(tmp_path: Path) -> None:
+def test_channels_last_trains_the_same_computation(make_camvid, tmp_path: Path) -> None:
     root = make_camvid(tmp_path / "data", n_train=4, n_val=2, h=48, w=64)
     fit(_cfg(root, tmp_path / "nchw", epochs=1), progress=False)
     fit(_cfg(root, tmp_path / "nhwc", epochs=1, channels_last=True), progress=False)
@@ -86,7 +85,7 @@ def test_channels_last_trains_the_same_computation(tmp_path: Path) -> None:
     assert conv.is_contiguous(memory_format=torch.channels_last)
 
 
-def test_minibench_job_evaluates_once_by_default_and_records_how_it_ran(tmp_path: Path) -> None:
+def test_minibench_job_evaluates_once_by_default_and_records_how_it_ran(make_camvid, tmp_path: Path) -> None:
     root = make_camvid(tmp_path / "data", n_train=4, n_val=2, h=64, w=64)
     arch = sample_archs(1, 0, pool_factor=1)[0]
     recipe = Recipe(name="t", epochs=2, base_size=None, crop=(64, 64), scales=(1.0,), eval_size=None, batch_size=2,

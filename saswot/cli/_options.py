@@ -3,9 +3,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 import typer
+
+from saswot.errors import ParameterError, SaswotError
+
+C = TypeVar("C")
 
 WORKERS_HELP = "score on N local worker processes (each with its share of the CPU threads); default: serially"
 RAY_HELP = (
@@ -30,8 +36,6 @@ def parse_resolution(text: str, option: str = "--resolution", minimum: int = 1) 
     Raises:
         SaswotError: not of that form, or a side below ``minimum``.
     """
-    from saswot.errors import SaswotError
-
     parts = str(text).strip().lower().replace("×", "x").split("x")
     try:
         values = [int(p) for p in parts]
@@ -103,3 +107,39 @@ def cache_option() -> Any:
 def quiet_option() -> Any:
     """``--quiet``: no progress bars."""
     return typer.Option(False, "--quiet", help="no progress bar")
+
+
+def build_config(cls: type[C], values: Mapping[str, Any], **given: Any) -> C:
+    """An instance of the config dataclass ``cls`` (:mod:`saswot.config`) from a command's options.
+
+    Every field of ``cls`` takes ``given[name]`` (an option that needed converting: a parsed
+    resolution, a nested config), else the option of the same name in ``values`` (the command's
+    ``locals()``); a field named by neither keeps its default. So a command declares each option
+    once, under the name of the field it sets, and never copies fields by hand.
+    """
+    if not dataclasses.is_dataclass(cls):
+        raise TypeError(f"{cls!r} is not a config dataclass")
+    kwargs = {
+        f.name: given[f.name] if f.name in given else values[f.name]
+        for f in dataclasses.fields(cls)
+        if f.name in given or f.name in values
+    }
+    return cls(**kwargs)
+
+
+#: Options whose name is not the parameter's (``batch.resolution`` is ``--resolution`` in most commands).
+OPTION_OF: dict[str, str] = {"avt_file": "--avt", "max_latency_ms": "--max-latency-ms"}
+
+
+def option_name(param: str, overrides: Mapping[str, str] | None = None) -> str:
+    """The command-line option of a parameter named in a :class:`~saswot.errors.ParameterError`.
+
+    ``batch.batch_size`` -> ``--batch-size``; ``overrides`` and :data:`OPTION_OF` name the exceptions.
+    """
+    table = {**OPTION_OF, **(overrides or {})}
+    return table.get(param) or "--" + param.rsplit(".", 1)[-1].replace("_", "-")
+
+
+def as_cli_error(exc: ParameterError, overrides: Mapping[str, str] | None = None) -> SaswotError:
+    """``exc`` with its parameters written as this command's options."""
+    return SaswotError(exc.render(lambda p: option_name(p, overrides)))

@@ -8,9 +8,9 @@ from typing import Any, Optional
 
 import typer
 
+from saswot.cli._options import as_cli_error, build_config, ray_option, space_option, workers_option
 from saswot.cli._options import parse_resolution as parse_arg
-from saswot.cli._options import ray_option, space_option, workers_option
-from saswot.errors import SaswotError, UnknownNameError
+from saswot.errors import ParameterError, SaswotError, UnknownNameError
 
 
 def parse_resolution(text: str, option: str = "--resolution") -> tuple[int, int]:
@@ -131,7 +131,8 @@ def search_arch(
     ray: Optional[str] = ray_option(),
 ) -> None:
     """Training-free search of a segmenter under a latency or MACs budget."""
-    from saswot.config import ArchSearchConfig
+    from saswot.config import ArchSearchConfig, ProxyBatch
+    from saswot.datasets.proxy_batch import proxy_sources
     from saswot.runtime.parallel import make_executor
     from saswot.runtime.progress import stderr_console
     from saswot.search.segmenter import run_arch_search, summary_rows
@@ -139,37 +140,28 @@ def search_arch(
     from saswot.utils.tables import print_table
 
     sp = REGISTRY.get(space, SEGMENTER_SEARCH) if space else REGISTRY.default(SEGMENTER_SEARCH)
-    settings = ArchSearchConfig(
-        proxy=proxy,
-        generations=generations,
-        population=population,
-        topk=topk,
-        max_latency_ms=max_latency_ms,
-        max_gmacs=max_gmacs,
+    batch = build_config(ProxyBatch, locals(), resolution=parse_resolution(proxy_resolution, "--proxy-resolution"))
+    settings = build_config(
+        ArchSearchConfig,
+        locals(),
         target_resolution=parse_resolution(target_resolution, "--target-resolution"),
-        proxy_resolution=parse_resolution(proxy_resolution, "--proxy-resolution"),
-        batch_size=batch_size,
-        num_classes=num_classes,
-        data=data,
-        data_root=data_root,
-        device=device,
-        seed=seed,
-        widths=widths,
-        min_shared=min_shared,
-        avt_samples=avt_samples,
+        batch=batch,
     )
-    settings.check()  # before any worker starts
-    with make_executor(workers, ray) as executor:
-        doc = run_arch_search(
-            settings,
-            out,
-            space=sp,
-            resume=resume,
-            random_baseline=random,
-            show_progress=not quiet,
-            executor=executor,
-            on_note=lambda text: stderr_console.print(f"[yellow]note[/]: {text}", highlight=False),
-        )
+    try:
+        settings.check(proxy_sources())  # before any worker starts
+        with make_executor(workers, ray) as executor:
+            doc = run_arch_search(
+                settings,
+                out,
+                space=sp,
+                resume=resume,
+                random_baseline=random,
+                show_progress=not quiet,
+                executor=executor,
+                on_note=lambda text: stderr_console.print(f"[yellow]note[/]: {text}", highlight=False),
+            )
+    except ParameterError as exc:
+        raise as_cli_error(exc, {"batch.resolution": "--proxy-resolution"}) from None
     print_table(
         f"search-arch ({doc['search']['proxy']}) -> {out}",
         ["method", "score", "params (M)", "GMACs", "latency (ms)", "evaluations"],

@@ -21,7 +21,8 @@ import typer
 from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from saswot import __version__
-from saswot.errors import SaswotError
+from saswot.cli._options import option_name
+from saswot.errors import ParameterError, SaswotError
 
 
 @dataclass(frozen=True)
@@ -258,6 +259,9 @@ def main(argv: list[str] | None = None) -> int:
             interrupted = True
             _print_error(INTERRUPTED_MESSAGE)
         return code
+    except ParameterError as exc:  # a library error names parameters: show this command's options
+        _print_error(exc.render(option_name))
+        return exc.exit_code
     except SaswotError as exc:
         _print_error(str(exc))
         return exc.exit_code

@@ -211,16 +211,18 @@ def rank(
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
 ) -> None:
     """Kendall / Spearman / Pearson of proxies vs trained mIoU over the benchmark's architectures."""
+    from saswot.cli._options import build_config
     from saswot.cli.arch_cmd import parse_resolution
+    from saswot.config import ProxyBatch
     from saswot.runtime.threads import apply_threads, choose_threads
     from saswot.spaces.fasterseg import FasterSegArch
     from saswot.utils.io import write_json
     from saswot.utils.tables import print_table
     from saswot.workflows.minibench import (
         BenchFile,
-        ProxySettings,
         bench_correlations,
         load_bench,
+        proxy_settings_json,
         score_bench_archs,
     )
 
@@ -241,17 +243,11 @@ def rank(
     archs = [FasterSegArch.from_json(groups[k]["arch"]) for k in keys]
     truth = [groups[k]["miou"] for k in keys]
     res = parse_resolution(proxy_resolution, "--proxy-resolution")
-    settings = ProxySettings(
-        num_classes=num_classes,
-        resolution=res,
-        batch_size=batch_size,
-        seed=seed,
-        data=data,
-        avt_samples=avt_samples,
-        device=device,
-    )
+    batch = build_config(ProxyBatch, locals(), resolution=res)
     names = _all_proxies() if proxies.strip() == "all" else [p.strip() for p in proxies.split(",") if p.strip()]
-    scores, avts = score_bench_archs(archs, names, settings, data_root=data_root, progress=not quiet)
+    scores, avts = score_bench_archs(
+        archs, names, batch, avt_samples=avt_samples, data_root=data_root, progress=not quiet
+    )
     corr = bench_correlations(scores, truth)
     if plots is not None:
         from saswot.proxies import SENTINEL
@@ -269,7 +265,7 @@ def rank(
         "bench": [str(b) for b in bench],
         "n_archs": len(keys),
         "diverged": diverged,
-        "settings": settings.to_json(),
+        "settings": proxy_settings_json(batch, avt_samples),
         "correlations": corr,
         "archs": [
             {

@@ -10,6 +10,7 @@ import typer
 
 from saswot.cli._options import (
     bench_option,
+    build_config,
     cache_option,
     data_option,
     data_root_option,
@@ -21,6 +22,7 @@ from saswot.cli._options import (
     workers_option,
 )
 from saswot.cli._options import parse_resolution as parse_arg
+from saswot.config import AVTConfig, ProxyBatch, RankConfig
 from saswot.runtime.progress import stderr_console
 from saswot.utils.tables import print_table, table_to_markdown
 
@@ -78,25 +80,10 @@ def rank(
     from saswot.runtime.parallel import DIED_TWICE, make_executor
     from saswot.utils.io import write_json, write_text
     from saswot.utils.plots import proxy_scatter_plots
-    from saswot.workflows.rank import RankRequest, run_rank, table_rows
+    from saswot.workflows.rank import run_rank, table_rows
 
-    req = RankRequest(
-        space=space,
-        proxies=proxies,
-        bench=bench,
-        task=task,
-        samples=samples,
-        sample_size=sample_size,
-        seed=seed,
-        archs=archs,
-        batch_size=batch_size,
-        resolution=parse_resolution(resolution),
-        data=data,
-        data_root=data_root,
-        device=device,
-        cache=cache,
-        avt_file=avt_file,
-    )
+    batch = build_config(ProxyBatch, locals(), resolution=parse_resolution(resolution))
+    req = build_config(RankConfig, locals(), batch=batch)
     with make_executor(workers, ray) as executor:
         outcome = run_rank(req, progress=not quiet, executor=executor, on_note=_warn)
     result, per_arch = outcome.result, outcome.per_arch
@@ -158,23 +145,10 @@ def avt_calibrate(
     """Pre-compute AVT min/max (SasWOT: saswot_minus and nwot) on a seeded architecture sample."""
     from saswot.runtime.parallel import make_executor
     from saswot.utils.io import read_json, write_json
-    from saswot.workflows.avt import AVTRequest, run_avt_calibration
+    from saswot.workflows.avt import run_avt_calibration
 
-    req = AVTRequest(
-        space=space,
-        n=n,
-        proxies=proxies,
-        sample_seed=sample_seed,
-        seed=seed,
-        batch_size=batch_size,
-        resolution=parse_resolution(resolution),
-        data=data,
-        data_root=data_root,
-        device=device,
-        cache=cache,
-        bench=bench,
-        task=task,
-    )
+    batch = build_config(ProxyBatch, locals(), resolution=parse_resolution(resolution))
+    req = build_config(AVTConfig, locals(), batch=batch)
     with make_executor(workers, ray) as executor:
         stats, file_ranges = run_avt_calibration(
             req, proxy_file=proxy_file, progress=not quiet, executor=executor, on_note=_warn

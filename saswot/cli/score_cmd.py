@@ -37,7 +37,9 @@ def score_cmd(
     """Score your own nn.Module (a factory given as pkg.module:function) with zero-cost proxies."""
     import torch
 
+    from saswot.cli._options import build_config
     from saswot.cli.arch_cmd import parse_resolution
+    from saswot.config import ProxyBatch
     from saswot.datasets.proxy_batch import make_batch
     from saswot.proxies import ScoringSettings, resolve_proxies, score_network_detailed
     from saswot.proxies._avt import AVTStats
@@ -91,7 +93,8 @@ def score_cmd(
         )
     classes = num_classes or int(logits.shape[1])
     images, labels = make_batch(data, batch_size, hw, classes, seed, data_root)
-    settings = ScoringSettings(num_classes=classes, device=device, seed=seed, avt=avt_stats)
+    batch = build_config(ProxyBatch, locals(), resolution=hw, num_classes=classes)
+    settings = ScoringSettings(batch, avt=avt_stats)
     report = score_network_detailed(net, images, labels, specs, settings)
     counts = count_model(net, (1, 3, *hw))
     wall = time.perf_counter() - t0

@@ -22,7 +22,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -40,7 +39,7 @@ from saswot.proxies._ensemble import (
     split_proxy_list,
 )
 from saswot.proxies._proxyfile import load_proxy_file
-from saswot.proxies._settings import ScoringSettings, settings_from
+from saswot.proxies._settings import ScoringSettings
 from saswot.proxies._spec import (
     DEFAULT_REQUIRES,
     REGISTRY,
@@ -160,18 +159,14 @@ def make_context(
     images: Tensor,
     labels: Tensor,
     specs: Sequence[ProxySpec],
-    settings: ScoringSettings | None = None,
-    **keywords: Any,
+    settings: ScoringSettings,
 ) -> ProxyContext:
-    """A :class:`ProxyContext` whose shared pass collects exactly what ``specs`` require.
-
-    ``settings`` may be replaced by the keywords of :class:`ScoringSettings` (older calls).
-    """
+    """A :class:`ProxyContext` whose shared pass collects exactly what ``specs`` require."""
     return ProxyContext(
         model=model,
         images=images,
         labels=labels,
-        settings=settings_from(settings, keywords, "make_context"),
+        settings=settings,
         requires=required_stats(specs),
     )
 
@@ -181,8 +176,7 @@ def score_network_detailed(
     images: Tensor,
     labels: Tensor,
     proxies: str | Sequence[str | ProxySpec],
-    settings: ScoringSettings | None = None,
-    **keywords: Any,
+    settings: ScoringSettings,
 ) -> ScoreReport:
     """Score one network with several proxies sharing one statistics pass.
 
@@ -191,13 +185,11 @@ def score_network_detailed(
         images: N x 3 x H x W batch.
         labels: N x H x W labels.
         proxies: names, proxy files, ensembles or specs (a string: comma-separated, or ``"all"``).
-        settings: the scoring settings. Older calls may pass its fields as keywords instead
-            (``num_classes=17, avt=stats``); the two cannot be mixed.
+        settings: the scoring settings (proxy batch and AVT statistics).
 
     Returns:
         A :class:`ScoreReport`; failed proxies get :data:`SENTINEL` and a reason.
     """
-    settings = settings_from(settings, keywords, "score_network_detailed")
     specs = resolve_proxies(proxies if isinstance(proxies, str) else list(proxies))
     ctx = make_context(model, images, labels, specs, settings)
     scores: dict[str, float] = {}
@@ -218,12 +210,10 @@ def score_network(
     images: Tensor,
     labels: Tensor,
     proxies: str | Sequence[str | ProxySpec],
-    settings: ScoringSettings | None = None,
-    **keywords: Any,
+    settings: ScoringSettings,
 ) -> dict[str, float]:
     """Scores ``{proxy: value}`` of one network (NaN/inf -> :data:`SENTINEL`).
 
     Same arguments as :func:`score_network_detailed`, which also says which proxies failed.
     """
-    settings = settings_from(settings, keywords, "score_network")
     return score_network_detailed(model, images, labels, proxies, settings).scores

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from saswot.config import ArchSearchConfig
-from saswot.datasets.proxy_batch import RANDOM, dataset_available, make_batch
+from saswot.datasets.proxy_batch import RANDOM, dataset_available, make_batch, proxy_sources
 from saswot.errors import ScoreError, UnknownNameError
 from saswot.proxies import resolve_proxy
 from saswot.proxies._avt import AVTStats
@@ -78,27 +78,30 @@ def run_arch_search(
     note = on_note or (lambda _text: None)
     s = settings
     t_start = time.perf_counter()
-    s.check()
-    check_device(s.device)
-    source = s.data
-    if not dataset_available(s.data, s.data_root):
+    s.check(proxy_sources())
+    check_device(s.batch.device)
+    source = s.batch.data
+    if not dataset_available(s.batch.data, s.data_root):
         note(
-            f"{s.data} not found; using a random-input proxy batch (set --data-root or SASWOT_DATA to use real images)"
+            f"{s.batch.data} not found; using a random-input proxy batch (set --data-root or SASWOT_DATA to use real images)"
         )
         source = RANDOM
     sp = get_space(space, SEGMENTER_SEARCH) if space is not None else SPACES.default(SEGMENTER_SEARCH)
     if not isinstance(sp, SegmenterSearch):
         raise UnknownNameError(f"space '{sp.name}' declares segmenter-search but has no segmenter_problem()")
     config = EvolutionConfig(iterations=s.generations, population=s.population, topk=s.topk)
-    images, labels = make_batch(source, s.batch_size, s.proxy_resolution, s.num_classes, s.seed, s.data_root)
-    scoring = ScoringSettings(num_classes=s.num_classes, device=s.device)
+    images, labels = make_batch(
+        source, s.batch.batch_size, s.batch.resolution, s.batch.num_classes, s.batch.seed, s.data_root
+    )
+    # the batch and the weights use the search's seed; the proxies' own random draws use seed 0
+    scoring = ScoringSettings(s.batch.replace(seed=0))
     out = Path(out)
     ensemble = parse_ensemble(s.proxy) if is_ensemble(s.proxy) else None
     calibrate_ensemble = ensemble is not None and ensemble.calibration is None
     # an ensemble without stored calibration is calibrated below on this space (<stem>.ensemble.json);
     # until then the problem scores with its first member (nothing is evaluated before that)
     first = member_names([ensemble])[0] if calibrate_ensemble and ensemble is not None else s.proxy
-    scorer = ProxyScorer(first, sp, images, labels, scoring, init_seed=s.seed)
+    scorer = ProxyScorer(first, sp, images, labels, scoring, init_seed=s.batch.seed)
     # an unreachable budget is rejected now, with the cheapest cost of the space, not after minutes of sampling
     problem = sp.segmenter_problem(s, scorer, executor=executor, on_note=note)
     lut = problem.lut
@@ -118,22 +121,22 @@ def run_arch_search(
                     scorer,
                     ensemble,
                     s.avt_samples,
-                    s.seed,
+                    s.batch.seed,
                     on_step=lambda: progress.advance(task),
                     executor=problem.executor,
                 )
             calib.write(ens_path)
-        scorer = ProxyScorer(f"{ensemble.name}@{ens_path}", sp, images, labels, scoring, init_seed=s.seed)
+        scorer = ProxyScorer(f"{ensemble.name}@{ens_path}", sp, images, labels, scoring, init_seed=s.batch.seed)
         problem.scorer = scorer
     ckpt, avt_path = checkpoint_path(out), sibling(out, ".avt.json")
     meta = {
         "space": problem.describe(),
         "proxy": scorer.spec.cache_key,
-        "seed": s.seed,
-        "proxy_resolution": list(s.proxy_resolution),
-        "batch_size": s.batch_size,
+        "seed": s.batch.seed,
+        "proxy_resolution": list(s.batch.resolution),
+        "batch_size": s.batch.batch_size,
         "data": source,
-        "num_classes": s.num_classes,
+        "num_classes": s.batch.num_classes,
         "budget": {
             "max_latency_ms": s.max_latency_ms,
             "max_gmacs": s.max_gmacs,
@@ -154,7 +157,7 @@ def run_arch_search(
                     problem,
                     scorer,
                     s.avt_samples,
-                    s.seed,
+                    s.batch.seed,
                     on_step=lambda: progress.advance(task),
                     executor=problem.executor,
                 )
@@ -173,7 +176,7 @@ def run_arch_search(
         result = evolve(
             problem,
             config,
-            np.random.default_rng(s.seed),
+            np.random.default_rng(s.batch.seed),
             checkpoint=ckpt,
             resume=resume,
             meta=meta,
@@ -188,7 +191,7 @@ def run_arch_search(
             rand_result = random_search(
                 problem,
                 result.evaluations,
-                np.random.default_rng([s.seed, 1]),
+                np.random.default_rng([s.batch.seed, 1]),
                 on_evaluate=lambda n: progress.update(rtask, completed=n),
             )
 

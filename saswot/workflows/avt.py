@@ -4,49 +4,23 @@ benchmark architectures (SasWOT's AVT, paper Eq. 4)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from saswot.errors import ScoreError
-from saswot.runtime.parallel import Executor, SerialExecutor
-from saswot.workflows.score import (
-    request_settings,
-    resolve_data_source,
-    score_space_archs,
-    scoring_timing,
-)
-
-
-@dataclass(frozen=True)
-class AVTRequest:
-    """One AVT calibration: min/max of raw proxies over a seeded sample of a space's benchmark archs.
-
-    Attributes:
-        space: a registered space with ground truth.
-        n: size of the pre-sampled architecture set.
-        proxies: the raw proxies whose ranges to record.
-        sample_seed: seed of the architecture sample.
-        seed, batch_size, resolution, data, data_root, device, cache, bench, task: as :class:`RankRequest`.
-    """
-
-    space: str
-    n: int = 50
-    proxies: str = "saswot_minus,nwot"
-    sample_seed: int = 2024
-    seed: int = 0
-    batch_size: int = 4
-    resolution: tuple[int, int] = (64, 64)
-    data: str = "camvid"
-    data_root: str | None = None
-    device: str = "cpu"
-    cache: str | Path | None = None
-    bench: str | None = None
-    task: str | None = None
+from saswot.config import AVTConfig
+from saswot.errors import ParameterError, ScoreError
+from saswot.proxies import load_proxy_file, resolve_proxies
+from saswot.proxies._avt import calibrate_avt
+from saswot.runtime.device import check_device
+from saswot.runtime.parallel import DIED_TWICE, Executor, SerialExecutor
+from saswot.runtime.seeding import make_rng
+from saswot.spaces import BENCHMARK, get_space
+from saswot.spaces.base import require_benchmark
+from saswot.workflows.score import cache_settings, resolve_data_source, score_space_archs, scoring_timing
 
 
 def run_avt_calibration(
-    req: AVTRequest,
+    req: AVTConfig,
     *,
     proxy_file: str | Path | None = None,
     progress: bool = True,
@@ -61,34 +35,27 @@ def run_avt_calibration(
         the caller writes them into the file).
 
     Raises:
-        InvalidArchError: ``n`` below 2 or an AVT-normalised proxy among ``req.proxies``.
+        ParameterError: ``n`` below 2 or an AVT-normalised proxy among ``req.proxies``.
         ScoreError: a worker died twice on some architecture (the others are cached: rerun).
     """
-
-    from saswot.errors import InvalidArchError
-    from saswot.proxies import resolve_proxies
-    from saswot.proxies._avt import calibrate_avt
-    from saswot.runtime.device import check_device
-    from saswot.runtime.parallel import DIED_TWICE
-    from saswot.runtime.seeding import make_rng
-    from saswot.spaces import BENCHMARK, get_space
-    from saswot.spaces.base import require_benchmark
-
     if req.n < 2:
-        raise InvalidArchError("--n must be >= 2")
+        raise ParameterError("{n} must be >= 2")
     space = get_space(req.space, BENCHMARK)
     bm = require_benchmark(space, req.bench, req.data_root)
     archs = bm.sample(req.n, make_rng(req.sample_seed), req.task or bm.default_task)
-    source = resolve_data_source(req.data, req.data_root, on_note)
-    settings = request_settings(space, req, source, check_device(req.device))
+    source = resolve_data_source(req.batch.data, req.data_root, on_note)
+    batch = req.batch.replace(
+        resolution=(int(req.batch.resolution[0]), int(req.batch.resolution[1])),
+        data=source,
+        num_classes=space.num_classes,
+        device=check_device(req.batch.device),
+    )
     recorded = resolve_proxies(req.proxies)
     if any(s.needs_avt for s in recorded):
-        raise InvalidArchError("--proxies: AVT ranges are taken of raw proxies, not of AVT-based ones (e.g. saswot)")
+        raise ParameterError("{proxies}: AVT ranges are taken of raw proxies, not of AVT-based ones (e.g. saswot)")
     specs = recorded
     expression = None
     if proxy_file is not None:
-        from saswot.proxies import load_proxy_file
-
         expression = load_proxy_file(Path(proxy_file), combine=None)
         specs = resolve_proxies([*recorded, expression, "nwot"])
     ex = executor if executor is not None else SerialExecutor()
@@ -96,7 +63,7 @@ def run_avt_calibration(
         space,
         archs,
         specs,
-        settings,
+        batch,
         cache=req.cache,
         data_root=req.data_root,
         progress=progress,
@@ -120,11 +87,11 @@ def run_avt_calibration(
         file_ranges = calibrate_avt({"expression": lists[expression.name], "nwot": lists["nwot"]})
     meta = {
         "space": space.name,
-        "settings": settings.to_json(),
+        "settings": cache_settings(space.name, batch),
         "sample_seed": req.sample_seed,
         "archs": keys,
-        "command": f"saswot avt-calibrate --space {space.name} --n {req.n} --seed {req.seed} --sample-seed "
-        f"{req.sample_seed} --batch-size {req.batch_size} --resolution {req.resolution[0]}x{req.resolution[1]} "
+        "command": f"saswot avt-calibrate --space {space.name} --n {req.n} --seed {batch.seed} --sample-seed "
+        f"{req.sample_seed} --batch-size {batch.batch_size} --resolution {batch.resolution[0]}x{batch.resolution[1]} "
         f"--data {source} --proxies {req.proxies}",
         "executor": ex.describe(),
         "timing": scoring_timing(per_arch, wall),

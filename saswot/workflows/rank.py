@@ -8,14 +8,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from saswot.proxies import SENTINEL
+from saswot.config import ProxyBatch, RankConfig
+from saswot.errors import InvalidArchError, ParameterError
+from saswot.proxies import SENTINEL, resolve_proxies
+from saswot.proxies._avt import AVTStats
+from saswot.runtime.device import check_device
 from saswot.runtime.parallel import Executor, SerialExecutor
+from saswot.runtime.seeding import make_rng
+from saswot.spaces import BENCHMARK, get_space
+from saswot.spaces.base import require_benchmark
 from saswot.utils.correlation import correlation_table
+from saswot.workflows.ensemble_rank import add_ensemble_scores, split_for_rank
 from saswot.workflows.score import (
     ArchScores,
-    ScoreSettings,
+    cache_settings,
     failures,
-    request_settings,
     resolve_data_source,
     score_space_archs,
     scoring_timing,
@@ -84,40 +91,6 @@ def table_rows(result: Mapping[str, Any], scale: float = 100.0) -> tuple[list[st
     return columns, rows
 
 
-@dataclass(frozen=True)
-class RankRequest:
-    """One ``saswot rank`` run: which archs of which space, which proxies, which proxy batch.
-
-    Attributes:
-        space: a registered search space with ground truth (:mod:`saswot.spaces`).
-        proxies: ``all``, names, proxy files and ensembles (``ensemble:a,b``; groups separated by ``;``).
-        bench: ground-truth file (default: the space's file under the data root).
-        task: the benchmark task (default: the benchmark's default task).
-        samples, sample_size: random subsets for mean ± std of the correlations.
-        seed: seed of the batch, the initialisation, the arch sample and the subsets.
-        archs: ``"all"`` or the size of a random sample.
-        batch_size, resolution, data, data_root, device: the proxy batch and where to score.
-        cache: score cache folder (default ``<cache root>/scores``).
-        avt_file: AVT statistics (default: packaged for the space).
-    """
-
-    space: str
-    proxies: str
-    bench: str | None = None
-    task: str | None = None
-    samples: int = 10
-    sample_size: int = 50
-    seed: int = 0
-    archs: str = "all"
-    batch_size: int = 4
-    resolution: tuple[int, int] = (64, 64)
-    data: str = "camvid"
-    data_root: str | None = None
-    device: str = "cpu"
-    cache: str | Path | None = None
-    avt_file: str | Path | None = None
-
-
 @dataclass
 class RankOutcome:
     """The result document of a rank run and the per-architecture scores behind it."""
@@ -132,20 +105,18 @@ def select_archs(bench: Any, archs: str, task: str | None, seed: int) -> list[An
     """``"all"`` architectures of ``task`` or a seeded random sample of ``int(archs)``.
 
     Raises:
-        InvalidArchError: not a number or ``all``, below 1, or nothing to rank.
+        ParameterError: ``archs`` not a number or ``all``, or below 1.
+        InvalidArchError: nothing to rank.
     """
-    from saswot.errors import InvalidArchError
-    from saswot.runtime.seeding import make_rng
-
     if archs.strip().lower() == "all":
         selected = bench.archs(task)
     else:
         try:
             n = int(archs)
         except ValueError:
-            raise InvalidArchError(f"bad --archs '{archs}': give a number or 'all'") from None
+            raise ParameterError(f"bad {{archs}} '{archs}': give a number or 'all'") from None
         if n < 1:
-            raise InvalidArchError(f"--archs must be >= 1 (got {n}): the architecture list would be empty")
+            raise ParameterError(f"{{archs}} must be >= 1 (got {n}): the architecture list would be empty")
         selected = bench.sample(n, make_rng(seed), task)
     if not selected:
         raise InvalidArchError(f"no architectures to rank for task '{task}' in {bench.path}")
@@ -158,23 +129,21 @@ def load_benchmark(space: Any, bench: str | Path | None, data_root: str | None) 
     Raises:
         UnknownNameError: an unknown space, or one without ground truth.
     """
-    from saswot.spaces import BENCHMARK, get_space
-
     sp = get_space(space, BENCHMARK)
     return sp.benchmark(bench, data_root)
 
 
-def avt_mismatch(avt: Any, settings: ScoreSettings) -> list[str]:
-    """Settings in which ``avt`` was calibrated differently from ``settings`` (batch, resolution, data, seed, classes)."""
+def avt_mismatch(avt: Any, batch: ProxyBatch) -> list[str]:
+    """Settings in which ``avt`` was calibrated differently from ``batch`` (batch size, resolution, data, seed, classes)."""
     meta = dict(avt.meta.get("settings", {}))
-    current = settings.to_json()
+    current = batch.to_json()
     return [
         k for k in ("batch_size", "resolution", "data", "seed", "num_classes") if k in meta and meta[k] != current[k]
     ]
 
 
 def run_rank(
-    req: RankRequest,
+    req: RankConfig,
     *,
     progress: bool = True,
     executor: Executor | None = None,
@@ -191,40 +160,34 @@ def run_rank(
     Returns:
         A :class:`RankOutcome`; ``result`` is the JSON document of ``saswot rank``.
     """
-
-    from saswot.errors import InvalidArchError
-    from saswot.proxies import resolve_proxies
-    from saswot.proxies._avt import AVTStats
-    from saswot.runtime.device import check_device
-    from saswot.spaces import BENCHMARK, get_space
-    from saswot.spaces.base import require_benchmark
-    from saswot.workflows.ensemble_rank import add_ensemble_scores, split_for_rank
-
     note = on_note or (lambda _text: None)
     if req.samples < 1 or req.sample_size < 2:
-        raise InvalidArchError("--samples must be >= 1 and --sample-size >= 2")
-    if req.batch_size < 2:
-        raise InvalidArchError("--batch-size must be >= 2 (NWOT, jacov and epe_nas compare images)")
-    device = check_device(req.device)
+        raise ParameterError("{samples} must be >= 1 and {sample_size} >= 2")
+    req.batch.check()
+    device = check_device(req.batch.device)
     space = get_space(req.space, BENCHMARK)
     to_score, ensembles = split_for_rank(req.proxies)  # ensembles: members are scored, then aggregated below
     specs = resolve_proxies(to_score)
     bm = require_benchmark(space, req.bench, req.data_root)
     task = req.task or bm.default_task
-    selected = select_archs(bm, req.archs, task, req.seed)
+    selected = select_archs(bm, req.archs, task, req.batch.seed)
     if req.sample_size >= len(selected):
         note(
-            f"--sample-size {req.sample_size} is not smaller than the {len(selected)} architectures ranked, so every "
-            "sample holds the same architectures and each ± is 0.00; rank more architectures (--archs) or lower "
-            "--sample-size"
+            f"sample size {req.sample_size} is not smaller than the {len(selected)} architectures ranked, so every "
+            "sample holds the same architectures and each ± is 0.00; rank more architectures or lower the sample size"
         )
     truth = bm.ground_truths(task)
-    source = resolve_data_source(req.data, req.data_root, note)
-    settings = request_settings(space, req, source, device)
+    source = resolve_data_source(req.batch.data, req.data_root, note)
+    batch = req.batch.replace(
+        resolution=(int(req.batch.resolution[0]), int(req.batch.resolution[1])),
+        data=source,
+        num_classes=space.num_classes,
+        device=device,
+    )
     avt = None
     if any(s.needs_avt for s in specs):
         avt = AVTStats.read(req.avt_file) if req.avt_file else AVTStats.load(space.name)
-        diff = avt_mismatch(avt, settings)
+        diff = avt_mismatch(avt, batch)
         if diff:
             meta = dict(avt.meta.get("settings", {}))
             note(
@@ -237,7 +200,7 @@ def run_rank(
         space,
         selected,
         specs,
-        settings,
+        batch,
         cache=req.cache,
         avt=avt,
         data_root=req.data_root,
@@ -247,7 +210,7 @@ def run_rank(
     )
     add_ensemble_scores(per_arch, ensembles)  # pool-level rank aggregation (ensembles, aznas)
     config = {
-        **settings.to_json(),
+        **cache_settings(space.name, batch),
         "task": task,
         "proxies": [s.name for s in specs],
         "samples": req.samples,
@@ -255,7 +218,7 @@ def run_rank(
         "archs": req.archs,
         "n_archs": len(per_arch),
         "bench": str(bm.path),
-        "data_requested": req.data,
+        "data_requested": req.batch.data,
         "avt": avt.to_json() if avt is not None else None,
         "sentinel": SENTINEL,
     }
@@ -271,7 +234,7 @@ def run_rank(
         config=config,
         samples=req.samples,
         sample_size=req.sample_size,
-        seed=req.seed,
+        seed=req.batch.seed,
         exclude=chosen,
     )
     result["executor"] = ex.describe()

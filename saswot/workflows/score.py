@@ -15,64 +15,44 @@ the calling process only, as results arrive.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
+import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from saswot.datasets.proxy_batch import make_batch
-from saswot.errors import ScoreError
+from saswot.config import ProxyBatch
+from saswot.datasets.proxy_batch import RANDOM, dataset_available, make_batch, proxy_sources
+from saswot.errors import ParameterError, ScoreError
 from saswot.proxies import SENTINEL, ProxySpec, ScoringSettings, score_network_detailed
 from saswot.runtime.allocator import collect_on_exit
 from saswot.runtime.parallel import Executor, SerialExecutor
 from saswot.runtime.progress import make_progress
 from saswot.utils.io import read_json, write_json
+from saswot.utils.paths import cache_dir
 
 #: Bump when the meaning of cached scores changes.
 CACHE_VERSION = 1
 
 
-@dataclass(frozen=True)
-class ScoreSettings:
-    """Everything (besides the architecture and the proxy) that changes a proxy score."""
+def cache_settings(space: str, batch: ProxyBatch) -> dict[str, Any]:
+    """What keys a score cache and is recorded in result files: the space and the proxy batch."""
+    b = batch.to_json()
+    order = ("batch_size", "resolution", "data", "seed", "num_classes", "ignore_index", "act_max_elems", "device")
+    return {"space": space, **{k: b[k] for k in order}}
 
-    space: str
-    batch_size: int = 4
-    resolution: tuple[int, int] = (64, 64)
-    data: str = "camvid"
-    seed: int = 0
-    num_classes: int = 17
-    ignore_index: int = 255
-    act_max_elems: int = 4096
-    device: str = "cpu"
 
-    def to_json(self) -> dict[str, Any]:
-        """Plain dict (resolution as a list)."""
-        d = asdict(self)
-        d["resolution"] = list(self.resolution)
-        return d
-
-    def fingerprint(self) -> str:
-        """Short hash of the settings and :data:`CACHE_VERSION`."""
-        blob = json.dumps({"v": CACHE_VERSION, **self.to_json()}, sort_keys=True)
-        return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-    def scoring(self, avt: Any = None) -> ScoringSettings:
-        """The :class:`saswot.proxies.ScoringSettings` of these settings, with ``avt`` statistics."""
-        return ScoringSettings(
-            num_classes=self.num_classes,
-            ignore_index=self.ignore_index,
-            device=self.device,
-            act_max_elems=self.act_max_elems,
-            seed=self.seed,
-            avt=avt,
-        )
+def settings_fingerprint(space: str, batch: ProxyBatch) -> str:
+    """Short hash of :func:`cache_settings` and :data:`CACHE_VERSION` (the cache folder's name)."""
+    blob = json.dumps({"v": CACHE_VERSION, **cache_settings(space, batch)}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 def proxy_cache_key(spec: ProxySpec, avt: Any = None) -> str:
@@ -86,9 +66,9 @@ def proxy_cache_key(spec: ProxySpec, avt: Any = None) -> str:
 class ScoreCache:
     """Per-architecture score files under ``root/<settings fingerprint>/``."""
 
-    def __init__(self, root: str | Path, settings: ScoreSettings) -> None:
-        self.folder = Path(root) / settings.fingerprint()
-        self.settings = settings
+    def __init__(self, root: str | Path, space: str, batch: ProxyBatch) -> None:
+        self.folder = Path(root) / settings_fingerprint(space, batch)
+        self.settings = cache_settings(space, batch)
 
     def _path(self, arch_key: str) -> Path:
         safe = re.sub(r"[^0-9A-Za-z_.-]+", "_", arch_key).strip("_") or "arch"
@@ -112,7 +92,7 @@ class ScoreCache:
         merged.update({k: float(v) for k, v in scores.items()})
         write_json(
             self._path(arch_key),
-            {"arch": arch_key, "settings": self.settings.to_json(), "scores": merged},
+            {"arch": arch_key, "settings": self.settings, "scores": merged},
         )
 
 
@@ -135,7 +115,7 @@ class ScoreJob:
     ``build`` and the proxies are module-level functions or ``functools.partial`` of them)."""
 
     specs: tuple[ProxySpec, ...]
-    settings: ScoreSettings
+    batch: ProxyBatch
     build: Callable[[Any], nn.Module]
     images: torch.Tensor
     labels: torch.Tensor
@@ -161,7 +141,7 @@ def score_one(job: ScoreJob, item: tuple[Any, tuple[str, ...]]) -> tuple[dict[st
     # that skips the long-lived objects (saswot.runtime.allocator)
     with collect_on_exit():
         model = job.build(arch)
-        report = score_network_detailed(model, job.images, job.labels, wanted, job.settings.scoring(job.avt))
+        report = score_network_detailed(model, job.images, job.labels, wanted, ScoringSettings(job.batch, job.avt))
         out = (dict(report.scores), dict(report.failed))
         del model, report
     return out
@@ -170,14 +150,14 @@ def score_one(job: ScoreJob, item: tuple[Any, tuple[str, ...]]) -> tuple[dict[st
 def score_architectures(
     archs: Sequence[Any],
     specs: Sequence[ProxySpec],
-    settings: ScoreSettings,
+    batch: ProxyBatch,
     build: Callable[[Any], nn.Module],
     *,
     key: Callable[[Any], str] = lambda a: a.key,
     avt: Any = None,
     cache: ScoreCache | None = None,
     data_root: str | None = None,
-    batch: tuple[torch.Tensor, torch.Tensor] | None = None,
+    images_labels: tuple[torch.Tensor, torch.Tensor] | None = None,
     progress: bool = True,
     description: str = "scoring",
     executor: Executor | None = None,
@@ -193,14 +173,14 @@ def score_architectures(
     Args:
         archs: architectures (anything ``build`` accepts).
         specs: proxies.
-        settings: score settings (batch, resolution, data, seed, ...).
+        batch: the proxy batch's settings (source, size, resolution, seed, classes, device, ...).
         build: ``arch -> nn.Module`` (called only for architectures with missing scores; must be
             picklable, e.g. a ``functools.partial``, for process or Ray executors).
         key: canonical key of an architecture (cache + result key).
         avt: AVT statistics for AVT-based proxies.
         cache: optional score cache (read before, written after each architecture).
         data_root: where CamVid is looked up.
-        batch: a ready batch (else ``make_batch`` from ``settings``).
+        images_labels: a ready batch (else ``make_batch`` from ``batch``).
         progress: show a progress bar on stderr.
         description: progress bar label.
         executor: where the networks are scored (:mod:`saswot.runtime.parallel`); None: serially here.
@@ -210,19 +190,19 @@ def score_architectures(
     """
     if not archs:
         raise ScoreError("no architecture to score: the architecture list is empty")
-    if batch is None:
-        batch = make_batch(
-            settings.data,
-            settings.batch_size,
-            settings.resolution,
-            settings.num_classes,
-            settings.seed,
+    if images_labels is None:
+        images_labels = make_batch(
+            batch.data,
+            batch.batch_size,
+            batch.resolution,
+            batch.num_classes,
+            batch.seed,
             data_root,
         )
-    images, labels = batch
+    images, labels = images_labels
     ex = executor if executor is not None else SerialExecutor()
     ckeys = {s.name: proxy_cache_key(s, avt) for s in specs}
-    job = ScoreJob(specs=tuple(specs), settings=settings, build=build, images=images, labels=labels, avt=avt)
+    job = ScoreJob(specs=tuple(specs), batch=batch, build=build, images=images, labels=labels, avt=avt)
     keys = [key(a) for a in archs]
     found: dict[str, dict[str, float]] = {}
     todo: list[tuple[Any, tuple[str, ...]]] = []
@@ -283,17 +263,14 @@ def resolve_data_source(data: str, data_root: str | None, on_note: Callable[[str
     """The proxy-batch source actually used: a dataset falls back to ``random`` (with a note) when it is absent.
 
     Raises:
-        InvalidArchError: an unknown source.
+        ParameterError: an unknown source.
     """
-    from saswot.datasets.proxy_batch import RANDOM, dataset_available, proxy_sources
-    from saswot.errors import InvalidArchError
-
     if data not in proxy_sources():
-        raise InvalidArchError(f"unknown --data '{data}'; use one of: {', '.join(proxy_sources())}")
+        raise ParameterError(f"unknown {{batch.data}} '{data}'; use one of: {', '.join(proxy_sources())}")
     if not dataset_available(data, data_root):
         if on_note is not None:
             on_note(
-                f"{data} not found under the data root; falling back to --data random (Gaussian images, random "
+                f"{data} not found under the data root; falling back to the random source (Gaussian images, random "
                 f"labels). Put it at <data-root>/{data}/ or set SASWOT_DATA."
             )
         return RANDOM
@@ -304,7 +281,7 @@ def score_space_archs(
     space: Any,
     archs: Sequence[Any],
     specs: Sequence[ProxySpec],
-    settings: ScoreSettings,
+    batch: ProxyBatch,
     *,
     cache: str | Path | None = None,
     avt: Any = None,
@@ -314,23 +291,18 @@ def score_space_archs(
     executor: Executor | None = None,
 ) -> tuple[dict[str, ArchScores], float]:
     """:func:`score_architectures` for architectures of a search space: networks built by the space with
-    ``settings.seed``, keyed by the space's canonical key, cached under ``cache`` (default ``<cache root>/scores``).
+    ``batch.seed``, keyed by the space's canonical key, cached under ``cache`` (default ``<cache root>/scores``).
 
     Returns:
         ``({arch key: ArchScores}, wall seconds)``.
     """
-    import functools
-    import time
-
-    from saswot.utils.paths import cache_dir
-
-    store = ScoreCache(cache if cache is not None else cache_dir("scores"), settings)
+    store = ScoreCache(cache if cache is not None else cache_dir("scores"), space.name, batch)
     t0 = time.perf_counter()
     per_arch = score_architectures(
         archs,
         specs,
-        settings,
-        functools.partial(space.build, num_classes=settings.num_classes, seed=settings.seed),
+        batch,
+        functools.partial(space.build, num_classes=batch.num_classes, seed=batch.seed),
         key=space.key,
         avt=avt,
         cache=store,
@@ -340,20 +312,6 @@ def score_space_archs(
         executor=executor,
     )
     return per_arch, time.perf_counter() - t0
-
-
-def request_settings(space: Any, req: Any, source: str, device: str) -> ScoreSettings:
-    """The score settings of a rank or AVT request (:class:`RankRequest`, :class:`AVTRequest`) on ``space``,
-    with the proxy-batch source actually used and the checked device."""
-    return ScoreSettings(
-        space=space.name,
-        batch_size=req.batch_size,
-        resolution=(int(req.resolution[0]), int(req.resolution[1])),
-        data=source,
-        seed=req.seed,
-        num_classes=space.num_classes,
-        device=device,
-    )
 
 
 def scoring_timing(per_arch: Mapping[str, ArchScores], wall_s: float) -> dict[str, Any]:

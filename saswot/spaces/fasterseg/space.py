@@ -194,11 +194,11 @@ class FasterSegSpace(BaseSpace):
         """
         s = settings
         config = SpaceConfig(widths=s.widths or "fasterseg", min_shared=s.min_shared)
-        lut = LatencyTable(s.device) if s.max_latency_ms is not None else None
+        lut = LatencyTable(s.batch.device) if s.max_latency_ms is not None else None
         budget = Budget(max_latency_ms=s.max_latency_ms, max_gmacs=s.max_gmacs, target_resolution=s.target_resolution)
-        problem = FasterSegProblem(config, scorer, budget, lut, s.num_classes)
+        problem = FasterSegProblem(config, scorer, budget, lut, s.batch.num_classes)
         problem.executor = executor if executor is not None and executor.kind != "serial" else None
-        check_budget(problem, s.seed, on_note=on_note)
+        check_budget(problem, s.batch.seed, on_note=on_note)
         return problem
 
     def __reduce__(self) -> tuple[Any, tuple[()]]:

@@ -17,9 +17,9 @@ The pieces, each usable on its own:
 
 from saswot.spaces.fasterseg.benchfile import ENTRY_FORMAT, BenchFile, entry_id, load_bench
 from saswot.workflows.minibench.analysis import (
-    ProxySettings,
     bench_correlations,
     noise_summary,
+    proxy_settings_json,
     score_bench_archs,
     summarize_by_label,
 )
@@ -62,7 +62,6 @@ __all__ = [
     "Claims",
     "Job",
     "Progress",
-    "ProxySettings",
     "Recipe",
     "RunContext",
     "arch_costs",
@@ -74,6 +73,7 @@ __all__ = [
     "make_jobs",
     "noise_summary",
     "progress_of",
+    "proxy_settings_json",
     "resolve_recipe",
     "run_worker",
     "sample_archs",

@@ -4,101 +4,74 @@ of a noise study."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
+from saswot.config import SEGMENTER_BATCH, ProxyBatch
+from saswot.datasets.proxy_batch import make_batch
 from saswot.errors import CorruptDataError
+from saswot.proxies import resolve_proxies
+from saswot.proxies._settings import ScoringSettings
+from saswot.search.segmenter_scoring import ProxyScorer, calibrate_avt_for_space
 from saswot.spaces.fasterseg.arch import FasterSegArch
+from saswot.spaces.fasterseg.builder import build_network
 from saswot.spaces.fasterseg.decode import SpaceConfig
+from saswot.spaces.fasterseg.problem import FasterSegProblem
+from saswot.spaces.fasterseg.space import SPACE
 from saswot.workflows.minibench.jobfile import (
     LABEL_SEP,
 )
+from saswot.workflows.score import score_architectures
 
 
-@dataclass(frozen=True)
-class ProxySettings:
-    """How the proxies are scored on the benchmark's architectures (``search-arch``'s defaults).
-
-    Attributes:
-        num_classes: classes of the networks built for scoring.
-        resolution: proxy batch (H, W).
-        batch_size: proxy batch size.
-        seed: weights, batch and AVT-calibration seed.
-        data: ``camvid`` or ``random``.
-        avt_samples: random legal architectures for AVT calibration (AVT proxies only).
-        device: ``cpu`` / ``cuda``.
-    """
-
-    num_classes: int = 19
-    resolution: tuple[int, int] = (256, 512)
-    batch_size: int = 2
-    seed: int = 0
-    data: str = "camvid"
-    avt_samples: int = 20
-    device: str = "cpu"
-
-    def to_json(self) -> dict[str, Any]:
-        """Plain-JSON form."""
-        return json.loads(json.dumps(asdict(self)))
+def proxy_settings_json(batch: ProxyBatch, avt_samples: int) -> dict[str, Any]:
+    """How the proxies were scored on the benchmark, as recorded in ``minibench rank`` results."""
+    b = batch.to_json()
+    return {
+        **{k: b[k] for k in ("num_classes", "resolution", "batch_size", "seed", "data")},
+        "avt_samples": avt_samples,
+        "device": b["device"],
+    }
 
 
 def score_bench_archs(
     archs: Sequence[FasterSegArch],
     proxies: Sequence[Any],
-    settings: ProxySettings,
+    batch: ProxyBatch = SEGMENTER_BATCH,
     *,
+    avt_samples: int = 20,
     data_root: str | None = None,
     progress: bool = True,
 ) -> tuple[dict[str, list[float]], dict[str, Any]]:
     """Score every architecture with every proxy exactly as ``search-arch`` scores candidates.
 
     Proxies without AVT share one statistics pass per network; each AVT proxy is calibrated on
-    ``settings.avt_samples`` seeded random legal architectures of the space (as ``search-arch``
+    ``avt_samples`` seeded random legal architectures of the space (as ``search-arch``
     does) and scored in its own pass.
 
     Returns:
         ``({proxy: [score per arch]}, {proxy: AVT statistics JSON})``; failures are
         :data:`saswot.proxies.SENTINEL`.
     """
-    from saswot.datasets.proxy_batch import make_batch
-    from saswot.proxies import resolve_proxies
-    from saswot.proxies._settings import ScoringSettings
-    from saswot.search.segmenter_scoring import ProxyScorer, calibrate_avt_for_space
-    from saswot.spaces.fasterseg.builder import build_network
-    from saswot.spaces.fasterseg.problem import FasterSegProblem
-    from saswot.spaces.fasterseg.space import SPACE
-    from saswot.workflows.score import ScoreSettings, score_architectures
-
     specs = resolve_proxies(list(proxies))
     images, labels = make_batch(
-        settings.data, settings.batch_size, settings.resolution, settings.num_classes, settings.seed, data_root
-    )
-    rs = ScoreSettings(
-        space="fasterseg",
-        batch_size=settings.batch_size,
-        resolution=settings.resolution,
-        data=settings.data,
-        seed=settings.seed,
-        num_classes=settings.num_classes,
-        device=settings.device,
+        batch.data, batch.batch_size, batch.resolution, batch.num_classes, batch.seed, data_root
     )
 
     def build(a: FasterSegArch) -> Any:
-        return build_network(a, settings.num_classes, seed=settings.seed)
+        return build_network(a, batch.num_classes, seed=batch.seed)
 
     def run(group: list[Any], avt: Any, what: str) -> dict[str, list[float]]:
         per = score_architectures(
             list(archs),
             group,
-            rs,
+            batch,
             build,
             key=lambda a: a.key(),
             avt=avt,
-            batch=(images, labels),
+            images_labels=(images, labels),
             progress=progress,
             description=what,
         )
@@ -115,11 +88,12 @@ def score_bench_archs(
             SPACE,
             images,
             labels,
-            ScoringSettings(num_classes=settings.num_classes, device=settings.device),
-            init_seed=settings.seed,
+            # as in search-arch: the proxies' own random draws use seed 0
+            ScoringSettings(batch.replace(seed=0)),
+            init_seed=batch.seed,
         )
-        problem = FasterSegProblem(SpaceConfig(), scorer, num_classes=settings.num_classes)
-        avt = calibrate_avt_for_space(problem, scorer, settings.avt_samples, settings.seed)
+        problem = FasterSegProblem(SpaceConfig(), scorer, num_classes=batch.num_classes)
+        avt = calibrate_avt_for_space(problem, scorer, avt_samples, batch.seed)
         avts[spec.name] = avt.to_json()
         out.update(run([spec], avt, spec.name))
     return {s.name: out[s.name] for s in specs}, avts
