@@ -41,7 +41,7 @@ def tiny_dataset(tmp_path: Path) -> Iterator[Path]:
         Image.fromarray(lab.numpy()).save(folder / f"lab{i}.png")
     register_dataset(DatasetInfo("tinyds", CLASSES, ((0, 0, 0), (1, 1, 1), (2, 2, 2)), _samples, _label_map, 0.01))
     yield root
-    DATASETS.pop("tinyds", None)
+    DATASETS.remove("tinyds")
 
 
 def test_registered_dataset_is_a_proxy_batch_and_a_training_set(tiny_dataset: Path) -> None:

@@ -83,7 +83,7 @@ def toy(tmp_path: Path) -> Iterator[ToySpace]:
     space.truth_file.write_text(json.dumps(_truth(space)))
     register_space(space)
     yield space
-    REGISTRY.unregister("toy")
+    REGISTRY.remove("toy")
 
 
 def test_toy_space_is_registered_and_read(toy: ToySpace) -> None:

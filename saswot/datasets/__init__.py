@@ -33,7 +33,7 @@ from saswot.datasets.transforms import (
     image_only_resize,
     train_transform,
 )
-from saswot.errors import UnknownNameError
+from saswot.registry import Registry
 from saswot.utils.paths import dataset_dir
 
 
@@ -54,16 +54,21 @@ class DatasetInfo:
         return len(self.class_names)
 
 
+def _dataset_name(info: DatasetInfo) -> str:
+    return info.name
+
+
+def _unknown_dataset(name: str, valid: list[str]) -> str:
+    return f"unknown dataset '{name}'; choose one of: {', '.join(sorted(valid))}."
+
+
 #: Every dataset, by name: training, evaluation and (``--data NAME``) the proxy batch read them from here.
-DATASETS: dict[str, DatasetInfo] = {}
+DATASETS: Registry[DatasetInfo] = Registry("dataset", key=_dataset_name, unknown=_unknown_dataset)
 
 
 def register_dataset(info: DatasetInfo, *, replace: bool = False) -> DatasetInfo:
     """Add a dataset (its module calls this when imported); raises ValueError if the name is taken."""
-    if info.name in DATASETS and not replace:
-        raise ValueError(f"dataset '{info.name}' is already registered")
-    DATASETS[info.name] = info
-    return info
+    return DATASETS.add(info, replace=replace)
 
 
 register_dataset(DatasetInfo("camvid", CAMVID_CLASSES, CAMVID_PALETTE, camvid_samples, camvid_label_map, 0.01))
@@ -74,10 +79,7 @@ register_dataset(
 
 def get_dataset_info(name: str) -> DatasetInfo:
     """Look up a dataset by name (UnknownNameError listing the choices)."""
-    try:
-        return DATASETS[name]
-    except KeyError:
-        raise UnknownNameError(f"unknown dataset '{name}'; choose one of: {', '.join(sorted(DATASETS))}.") from None
+    return DATASETS.get(name)
 
 
 def build_dataset(

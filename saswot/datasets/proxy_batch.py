@@ -31,7 +31,7 @@ def proxy_sources() -> tuple[str, ...]:
     """Every proxy-batch source: ``random`` and the registered datasets."""
     from saswot.datasets import DATASETS
 
-    return (*DATASETS, RANDOM)
+    return (*DATASETS.names(), RANDOM)
 
 
 def dataset_available(name: str, data_root: str | os.PathLike[str] | None = None) -> bool:

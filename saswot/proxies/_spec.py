@@ -12,11 +12,12 @@ Non-finite scores become :data:`SENTINEL` (``-1e8``, NAS-Bench-Suite-Zero's conv
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from saswot.errors import UnknownNameError
+from saswot.registry import Registry
 
 if TYPE_CHECKING:
     from saswot.proxies._context import ProxyContext
@@ -102,18 +103,23 @@ class ProxySpec:
         return self.cache_id or self.name
 
 
-class ProxyRegistry:
-    """An explicit name -> :class:`ProxySpec` registry that rejects duplicate names."""
+def _unknown_proxy(name: str, valid: list[str]) -> str:
+    return (
+        f"unknown proxy '{name}'. Valid proxies: {', '.join(valid)}; "
+        "or give the path of a proxy JSON file (ending in .json)."
+    )
+
+
+def _spec_name(spec: ProxySpec) -> str:
+    return spec.name
+
+
+class ProxyRegistry(Registry[ProxySpec]):
+    """The proxy registry: a :class:`saswot.registry.Registry` of :class:`ProxySpec` (names sorted)
+    with a decorator that registers a function and records what it needs."""
 
     def __init__(self) -> None:
-        self._specs: dict[str, ProxySpec] = {}
-
-    def add(self, spec: ProxySpec) -> ProxySpec:
-        """Add a spec; raises ValueError if the name is taken."""
-        if spec.name in self._specs:
-            raise ValueError(f"proxy '{spec.name}' is already registered")
-        self._specs[spec.name] = spec
-        return spec
+        super().__init__("proxy", key=_spec_name, sort_names=True, unknown=_unknown_proxy)
 
     def register(
         self,
@@ -140,8 +146,8 @@ class ProxyRegistry:
                 (e.g. ``"zen@2"``) when a change of the definition makes cached values stale.
 
         Raises:
-            UnknownNameError: a proxy of ``uses`` / ``avt_terms`` is not registered yet (import
-                the module that registers it first).
+            UnknownNameError: a proxy of ``uses`` / ``avt_terms`` is not registered yet (list
+                the module that registers it earlier in :data:`saswot.proxies.measures.MEASURES`).
         """
         terms = tuple(avt_terms)
         inherited = self.requirements([*uses, *terms], user=name)
@@ -170,34 +176,12 @@ class ProxyRegistry:
         """
         out: frozenset[Stat] = frozenset()
         for n in names:
-            if n not in self._specs:
+            spec = self.find(n)
+            if spec is None:
                 who = f"proxy '{user}' reads '{n}', which" if user else f"'{n}'"
                 raise UnknownNameError(f"{who} is not registered (yet): import the module that registers '{n}' first")
-            out |= self._specs[n].requires
+            out |= spec.requires
         return out
-
-    def get(self, name: str) -> ProxySpec:
-        """The spec called ``name``; raises :class:`UnknownNameError` listing valid names."""
-        try:
-            return self._specs[name]
-        except KeyError:
-            raise UnknownNameError(
-                f"unknown proxy '{name}'. Valid proxies: {', '.join(self.names())}; "
-                "or give the path of a proxy JSON file (ending in .json)."
-            ) from None
-
-    def names(self) -> list[str]:
-        """Registered names, sorted."""
-        return sorted(self._specs)
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._specs
-
-    def __iter__(self) -> Iterator[ProxySpec]:
-        return iter([self._specs[n] for n in self.names()])
-
-    def __len__(self) -> int:
-        return len(self._specs)
 
 
 def required_stats(specs: Iterable[ProxySpec]) -> frozenset[Stat]:

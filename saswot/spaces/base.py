@@ -20,7 +20,7 @@ import importlib
 import importlib.util
 import os
 import pkgutil
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -29,6 +29,7 @@ import numpy as np
 
 from saswot.config import ArchSearchConfig
 from saswot.errors import SaswotError, UnknownNameError
+from saswot.registry import Registry
 
 #: Capability names a space may declare in :attr:`SearchSpace.capabilities`.
 BENCHMARK = "benchmark"  # has ground truth (rank, avt-calibrate, search-proxy, bench info)
@@ -287,38 +288,29 @@ class BaseSpace:
         return f"{type(self).__name__}(name={self.name!r})"
 
 
-class SpaceRegistry:
-    """An explicit name -> :class:`SearchSpace` registry that rejects duplicate names.
+def _space_name(space: SearchSpace) -> str:
+    return space.name
 
-    ``discover`` (default: built-in ``saswot.<package>.space`` modules and the ``saswot.spaces``
-    entry points) runs once, on the first lookup.
+
+class SpaceRegistry(Registry[SearchSpace]):
+    """The search-space registry: a :class:`saswot.registry.Registry` of :class:`SearchSpace`
+    (registration order) whose lookups can ask for a capability.
+
+    ``discover`` (the package registry: the built-in ``saswot.spaces.<package>.space`` modules) and
+    the entry points of ``entry_point_group`` are registered once, on the first lookup.
     """
 
-    def __init__(self, discover: Callable[[SpaceRegistry], None] | None = None) -> None:
-        self._spaces: dict[str, SearchSpace] = {}
-        self._discover = discover
-        self._discovered = discover is None
+    def __init__(self, discover: Callable[[], None] | None = None, entry_point_group: str | None = None) -> None:
+        super().__init__("search space", key=_space_name, discover=discover, entry_point_group=entry_point_group)
 
-    def register(self, space: SearchSpace, *, replace: bool = False) -> SearchSpace:
-        """Add ``space`` under ``space.name``; raises ValueError if the name is taken (unless ``replace``)."""
-        if not isinstance(space, SearchSpace):
-            missing = [m for m in ("name", "parse", "key", "build", "sample", "benchmark") if not hasattr(space, m)]
-            raise TypeError(f"{space!r} is not a search space (missing: {', '.join(missing) or 'attributes'})")
-        if not space.name:
-            raise ValueError(f"{space!r} has no name")
-        if space.name in self._spaces and not replace and self._spaces[space.name] is not space:
-            raise ValueError(f"search space '{space.name}' is already registered")
-        self._spaces[space.name] = space
-        return space
-
-    def unregister(self, name: str) -> None:
-        """Remove a space (no error if absent)."""
-        self._spaces.pop(name, None)
-
-    def _ensure(self) -> None:
-        if not self._discovered and self._discover is not None:
-            self._discovered = True
-            self._discover(self)
+    def add(self, item: SearchSpace, *, replace: bool = False) -> SearchSpace:
+        """Add ``space`` under ``space.name``; raises ValueError if the name is taken (unless ``replace``
+        or it is the same space), TypeError if it is not a search space."""
+        if not isinstance(item, SearchSpace):
+            missing = [m for m in ("name", "parse", "key", "build", "sample", "benchmark") if not hasattr(item, m)]
+            raise TypeError(f"{item!r} is not a search space (missing: {', '.join(missing) or 'attributes'})")
+        same = getattr(item, "name", None) in self._items and self._items[item.name] is item
+        return super().add(item, replace=replace or same)
 
     def get(self, name: str | SearchSpace, capability: str | None = None) -> SearchSpace:
         """The space called ``name`` (a space object is returned as is).
@@ -329,8 +321,7 @@ class SpaceRegistry:
         if not isinstance(name, str):
             space = name
         else:
-            self._ensure()
-            space_or_none = self._spaces.get(name.strip())
+            space_or_none = self.find(name.strip())
             if space_or_none is None:
                 raise UnknownNameError(
                     f"unknown search space '{name}'. Registered spaces: {', '.join(self.names(capability))}"
@@ -347,52 +338,30 @@ class SpaceRegistry:
 
     def names(self, capability: str | None = None) -> list[str]:
         """Registered names (with ``capability`` only, if given), in registration order."""
-        self._ensure()
-        return [n for n, s in self._spaces.items() if capability is None or capability in s.capabilities]
+        return [n for n in super().names() if capability is None or capability in self._items[n].capabilities]
 
     def default(self, capability: str) -> SearchSpace:
         """The one space with ``capability`` (an error naming the choices when there are several or none)."""
         names = self.names(capability)
         if len(names) != 1:
-            raise UnknownNameError(
-                f"choose a search space with --space: spaces with {capability}: {', '.join(names) or 'none'}"
-            )
-        return self._spaces[names[0]]
-
-    def __contains__(self, name: object) -> bool:
-        self._ensure()
-        return name in self._spaces
-
-    def __iter__(self) -> Iterator[SearchSpace]:
-        self._ensure()
-        return iter(list(self._spaces.values()))
+            raise UnknownNameError(f"choose a search space: spaces with {capability}: {', '.join(names) or 'none'}")
+        return self._items[names[0]]
 
 
-def discover_spaces(registry: SpaceRegistry) -> None:
-    """Import every ``saswot.spaces.<package>.space`` module and the ``saswot.spaces`` entry points.
-
-    A built-in space module registers its spaces with :func:`register_space` when imported; an
-    entry point's object (a space or a sequence of spaces) is registered here.
-    """
+def import_builtin_spaces() -> None:
+    """Import every ``saswot.spaces.<package>.space`` module (each registers its spaces when imported)."""
     for info in sorted(pkgutil.iter_modules([str(Path(__file__).parent)]), key=lambda i: i.name):
         if info.ispkg and importlib.util.find_spec(f"saswot.spaces.{info.name}.space") is not None:
             importlib.import_module(f"saswot.spaces.{info.name}.space")
-    from importlib.metadata import entry_points
-
-    for ep in entry_points(group="saswot.spaces"):
-        obj = ep.load()
-        for space in obj if isinstance(obj, Sequence) else [obj]:
-            if space.name not in registry._spaces:
-                registry.register(space)
 
 
 #: The package-wide registry.
-REGISTRY = SpaceRegistry(discover_spaces)
+REGISTRY = SpaceRegistry(import_builtin_spaces, "saswot.spaces")
 
 
 def register_space(space: SearchSpace, *, replace: bool = False) -> SearchSpace:
     """Register ``space`` in :data:`REGISTRY` (returns it, so it can wrap an assignment)."""
-    return REGISTRY.register(space, replace=replace)
+    return REGISTRY.add(space, replace=replace)
 
 
 def get_space(name: str | SearchSpace, capability: str | None = None) -> SearchSpace:

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from saswot.errors import InvalidArchError, UnknownNameError
+from saswot.registry import Registry
 from saswot.runtime.seeding import torch_seed
 
 
@@ -54,38 +55,40 @@ class ModelSpec:
 Builder = Callable[[ModelSpec, bool], nn.Module]
 
 
-class ModelRegistry:
-    """Explicit name → builder registry; rejects duplicate names."""
+@dataclass(frozen=True)
+class ModelEntry:
+    """A registered model: its name and its ``builder(spec, aux_heads) -> nn.Module``."""
+
+    name: str
+    build: Builder
+
+
+def _entry_name(entry: ModelEntry) -> str:
+    return entry.name
+
+
+def _unknown_model(name: str, valid: list[str]) -> str:
+    return f"unknown model '{name}'; choose one of {', '.join(valid)} or give an arch JSON file."
+
+
+class ModelRegistry(Registry[ModelEntry]):
+    """The training models: a :class:`saswot.registry.Registry` of builders (names sorted)."""
 
     def __init__(self) -> None:
-        self._builders: dict[str, Builder] = {}
+        super().__init__("model", key=_entry_name, sort_names=True, unknown=_unknown_model)
 
     def register(self, name: str) -> Callable[[Builder], Builder]:
         """Decorator registering ``builder(spec, aux_heads) -> nn.Module`` under ``name``."""
 
         def deco(fn: Builder) -> Builder:
-            if name in self._builders:
-                raise ValueError(f"model '{name}' is already registered")
-            self._builders[name] = fn
+            self.add(ModelEntry(name, fn))
             return fn
 
         return deco
 
-    def names(self) -> list[str]:
-        """Registered names, sorted."""
-        return sorted(self._builders)
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._builders
-
     def builder(self, name: str) -> Builder:
         """The builder for ``name`` (UnknownNameError otherwise)."""
-        try:
-            return self._builders[name]
-        except KeyError:
-            raise UnknownNameError(
-                f"unknown model '{name}'; choose one of {', '.join(self.names())} or give an arch JSON file."
-            ) from None
+        return self.get(name).build
 
 
 MODELS = ModelRegistry()
