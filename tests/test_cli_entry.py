@@ -205,13 +205,13 @@ def test_ctrl_c_inside_a_command_says_so_and_keeps_the_quiet_hooks(
     one line and leaves the descriptor-sharing filter installed (workers may still be going down)."""
     import threading
 
-    import saswot.spaces
+    import saswot.cli.bench_cmd as bench_cmd
     from saswot.cli.main import INTERRUPTED_EXIT, main
 
     def interrupted() -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(saswot.spaces, "space_summary", interrupted)
+    monkeypatch.setattr(bench_cmd, "space_summary", interrupted)
     before = (sys.excepthook, threading.excepthook)
     try:
         assert main(["spaces"]) == INTERRUPTED_EXIT == 130

@@ -24,7 +24,8 @@ from saswot.proxies import (
     score_network,
     score_network_detailed,
 )
-from saswot.proxies._avt import AVTStats, avt_normalise, calibrate_avt, calibrate_avt_from_models
+from saswot.proxies._avt import AVTStats, avt_normalise, calibrate_avt
+from saswot.proxies._score import calibrate_avt_from_models
 from saswot.proxies.measures.epe_nas import image_labels
 from saswot.proxies.measures.jacov import jacov_from_jacobian
 from saswot.proxies.measures.saswot_minus import saswot_minus_count

@@ -149,7 +149,7 @@ def test_fit_uses_its_threads_and_gives_the_callers_back(make_camvid,
 def test_minibench_job_estimates_latency_with_its_threads(make_camvid, 
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mallopt_calls: list
 ) -> None:
-    import saswot.spaces.fasterseg.latency as latency
+    import saswot.workflows.minibench.worker as worker
     from saswot.workflows.minibench import RECIPES, RunContext, make_jobs, sample_archs, train_job
 
     seen: list[int] = []
@@ -164,7 +164,7 @@ def test_minibench_job_estimates_latency_with_its_threads(make_camvid,
             seen.append(torch.get_num_threads())
             return type("Estimate", (), {"total_ms": 1.0})()
 
-    monkeypatch.setattr(latency, "LatencyTable", FakeTable)
+    monkeypatch.setattr(worker, "LatencyTable", FakeTable)
     root = make_camvid(tmp_path / "data", n_train=2, n_val=1, h=64, w=64)
     recipe = RECIPES["tiny-test"]
     job = make_jobs([("a", sample_archs(1, 0, pool_factor=2)[0])], [0])[0]

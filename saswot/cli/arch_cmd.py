@@ -10,7 +10,16 @@ import typer
 
 from saswot.cli._options import as_cli_error, build_config, ray_option, space_option, workers_option
 from saswot.cli._options import parse_resolution as parse_arg
+from saswot.config import ArchSearchConfig, ProxyBatch
+from saswot.datasets.proxy_batch import proxy_sources
 from saswot.errors import ParameterError, SaswotError, UnknownNameError
+from saswot.runtime.device import check_device
+from saswot.runtime.parallel import make_executor
+from saswot.runtime.progress import make_progress, stderr_console
+from saswot.search.segmenter import run_arch_search, summary_rows
+from saswot.spaces import LATENCY, REGISTRY, SEGMENTER_SEARCH
+from saswot.spaces.base import LatencyReporter
+from saswot.utils.tables import print_table
 
 
 def parse_resolution(text: str, option: str = "--resolution") -> tuple[int, int]:
@@ -36,8 +45,6 @@ def arch_info(
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
 ) -> None:
     """Parameters, GMACs and (with --latency) latency of an architecture of a search space."""
-    from saswot.runtime.device import check_device
-    from saswot.spaces import LATENCY, REGISTRY, SEGMENTER_SEARCH
 
     sp = REGISTRY.get(space) if space else REGISTRY.default(SEGMENTER_SEARCH)
     if latency and LATENCY not in sp.capabilities:
@@ -56,9 +63,6 @@ def arch_info(
         **(sp.details(a) if hasattr(sp, "details") else {}),
     }
     if latency:
-        from saswot.runtime.progress import make_progress
-        from saswot.spaces.base import LatencyReporter
-
         check_device(device)
         if not isinstance(sp, LatencyReporter):
             raise UnknownNameError(f"space '{sp.name}' has no latency estimate")
@@ -76,7 +80,6 @@ def arch_info(
     if as_json:
         typer.echo(json.dumps(out))
         return
-    from saswot.utils.tables import print_table
 
     rows = [["params (M)", out["params_m"]], ["GMACs", out["gmacs"]]]
     rows += [[k.replace("_", " "), str(v)] for k, v in (sp.details(a) if hasattr(sp, "details") else {}).items()]
@@ -131,13 +134,6 @@ def search_arch(
     ray: Optional[str] = ray_option(),
 ) -> None:
     """Training-free search of a segmenter under a latency or MACs budget."""
-    from saswot.config import ArchSearchConfig, ProxyBatch
-    from saswot.datasets.proxy_batch import proxy_sources
-    from saswot.runtime.parallel import make_executor
-    from saswot.runtime.progress import stderr_console
-    from saswot.search.segmenter import run_arch_search, summary_rows
-    from saswot.spaces import REGISTRY, SEGMENTER_SEARCH
-    from saswot.utils.tables import print_table
 
     sp = REGISTRY.get(space, SEGMENTER_SEARCH) if space else REGISTRY.default(SEGMENTER_SEARCH)
     batch = build_config(ProxyBatch, locals(), resolution=parse_resolution(proxy_resolution, "--proxy-resolution"))

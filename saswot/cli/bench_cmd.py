@@ -11,7 +11,9 @@ import typer
 
 from saswot.cli._options import space_option
 from saswot.errors import InvalidArchError
+from saswot.spaces import space_summary
 from saswot.utils.tables import print_table
+from saswot.workflows.rank import load_benchmark
 
 bench_app = typer.Typer(
     help="Inspect a space's ground-truth file (ground truth, recorded params/FLOPs/proxies).",
@@ -47,7 +49,6 @@ def info(
     data_root: Optional[Path] = typer.Option(None, "--data-root", help="Data root (else $SASWOT_DATA, else ./data)."),
 ) -> None:
     """Summarise a ground-truth file, or show one architecture's record."""
-    from saswot.workflows.rank import load_benchmark
 
     b = load_benchmark(space, bench, None if data_root is None else str(data_root))
     sp = b.space
@@ -115,7 +116,6 @@ bench_app.command(name="info")(info)
 
 def spaces(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
     """List the registered search spaces and what each can do."""
-    from saswot.spaces import space_summary
 
     rows = space_summary()
     if as_json:

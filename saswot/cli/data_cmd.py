@@ -7,6 +7,10 @@ from typing import Any, Optional
 
 import typer
 
+from saswot.runtime.progress import make_progress
+from saswot.utils.fetch import fetch_dataset, get_source
+from saswot.utils.paths import resolve_data_root
+
 data_app = typer.Typer(
     help="Fetch datasets (TransNAS-Bench-101, CamVid) with checksums and resume.", no_args_is_help=True
 )
@@ -26,9 +30,6 @@ def fetch_cmd(
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
     """Download (resuming an interrupted download), verify and install a dataset under the data root."""
-    from saswot.runtime.progress import make_progress
-    from saswot.utils.fetch import fetch_dataset, get_source
-    from saswot.utils.paths import resolve_data_root
 
     source = get_source(name)
     root = resolve_data_root(to)

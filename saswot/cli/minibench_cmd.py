@@ -14,8 +14,38 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
+from rich.console import Console
 
+from saswot.cli._options import build_config
+from saswot.cli.arch_cmd import parse_resolution
+from saswot.config import ProxyBatch
 from saswot.errors import SaswotError
+from saswot.proxies import REGISTRY, SENTINEL
+from saswot.runtime.threads import apply_threads, choose_threads
+from saswot.spaces.fasterseg import FasterSegArch, load_arch
+from saswot.spaces.fasterseg.arch import save_arch
+from saswot.utils.io import read_json, write_json
+from saswot.utils.plots import proxy_scatter_plots
+from saswot.utils.tables import print_table
+from saswot.workflows.minibench import (
+    BenchFile,
+    Claims,
+    RunContext,
+    arch_costs,
+    bench_correlations,
+    entry_id,
+    load_bench,
+    make_jobs,
+    noise_summary,
+    progress_of,
+    proxy_settings_json,
+    resolve_recipe,
+    run_worker,
+    sample_archs,
+    sampled_jobs,
+    score_bench_archs,
+    summarize_by_label,
+)
 
 app = typer.Typer(
     name="minibench",
@@ -41,8 +71,6 @@ def _seeds(text: str) -> list[int]:
 def _jobs(
     arch: Optional[list[str]], k: int, sample_seed: int, max_gmacs: float, seeds: str, first: Optional[int] = None
 ) -> list[Any]:
-    from saswot.spaces.fasterseg import load_arch
-    from saswot.workflows.minibench import make_jobs, sampled_jobs
 
     if arch:
         labels = [Path(a).stem if a.endswith(".json") else a for a in arch]
@@ -106,10 +134,6 @@ def run(
     ),
 ) -> None:
     """Train every unfinished job and append its result; resumable, several workers may share the file."""
-    from rich.console import Console
-
-    from saswot.runtime.threads import apply_threads, choose_threads
-    from saswot.workflows.minibench import BenchFile, RunContext, resolve_recipe, run_worker
 
     apply_threads(choose_threads(threads))  # for this process; each job finds the count in force
     rec = resolve_recipe(recipe)
@@ -144,14 +168,6 @@ def status(
     first: Optional[int] = _JOB_OPTIONS["first"](),
 ) -> None:
     """Done / total, ETA and the finished entries of a job list."""
-    from saswot.utils.tables import print_table
-    from saswot.workflows.minibench import (
-        BenchFile,
-        Claims,
-        entry_id,
-        progress_of,
-        resolve_recipe,
-    )
 
     rec = resolve_recipe(recipe)
     jobs = _jobs(arch, k, sample_seed, max_gmacs, seeds, first)
@@ -211,20 +227,6 @@ def rank(
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
 ) -> None:
     """Kendall / Spearman / Pearson of proxies vs trained mIoU over the benchmark's architectures."""
-    from saswot.cli._options import build_config
-    from saswot.cli.arch_cmd import parse_resolution
-    from saswot.config import ProxyBatch
-    from saswot.runtime.threads import apply_threads, choose_threads
-    from saswot.spaces.fasterseg import FasterSegArch
-    from saswot.utils.io import write_json
-    from saswot.utils.tables import print_table
-    from saswot.workflows.minibench import (
-        BenchFile,
-        bench_correlations,
-        load_bench,
-        proxy_settings_json,
-        score_bench_archs,
-    )
 
     apply_threads(choose_threads(threads))
     groups = load_bench(bench, recipe_id)
@@ -250,9 +252,6 @@ def rank(
     )
     corr = bench_correlations(scores, truth)
     if plots is not None:
-        from saswot.proxies import SENTINEL
-        from saswot.utils.plots import proxy_scatter_plots
-
         proxy_scatter_plots(
             scores,
             truth,
@@ -315,9 +314,6 @@ def sample(
     prefix: str = typer.Option("arch", "--prefix", help="File name prefix."),
 ) -> None:
     """Write K seeded, GMACs-stratified architectures under the budget as arch files."""
-    from saswot.spaces.fasterseg.arch import save_arch
-    from saswot.utils.tables import print_table
-    from saswot.workflows.minibench import arch_costs, sample_archs
 
     archs = sample_archs(k, sample_seed, max_gmacs=max_gmacs, pool_factor=pool_factor)
     rows = []
@@ -339,9 +335,6 @@ def summary(
     out: Optional[Path] = typer.Option(None, "--out", help="Result JSON."),
 ) -> None:
     """Per label (search method): mIoU mean and spread over seeds, params, GMACs, latency, search time."""
-    from saswot.utils.io import read_json, write_json
-    from saswot.utils.tables import print_table
-    from saswot.workflows.minibench import BenchFile, noise_summary, summarize_by_label
 
     rows = summarize_by_label(BenchFile(bench).entries(), recipe_id)
     noise = noise_summary(rows)
@@ -379,7 +372,6 @@ def summary(
 
 
 def _all_proxies() -> list[str]:
-    from saswot.proxies import REGISTRY
 
     return REGISTRY.names()
 

@@ -23,8 +23,14 @@ from saswot.cli._options import (
 )
 from saswot.cli._options import parse_resolution as parse_arg
 from saswot.config import AVTConfig, ProxyBatch, RankConfig
+from saswot.proxies import SENTINEL
+from saswot.runtime.parallel import DIED_TWICE, make_executor
 from saswot.runtime.progress import stderr_console
+from saswot.utils.io import read_json, write_json, write_text
+from saswot.utils.plots import proxy_scatter_plots
 from saswot.utils.tables import print_table, table_to_markdown
+from saswot.workflows.avt import run_avt_calibration
+from saswot.workflows.rank import run_rank, table_rows
 
 #: Defaults chosen so that `rank --proxies all` over the 504 cell-space dev archs fits the time budget
 #: on a 2-core CPU (see docs/results.md for the measurement).
@@ -76,11 +82,6 @@ def rank(
     ray: Optional[str] = ray_option(),
 ) -> None:
     """Score a space's benchmark architectures with zero-cost proxies; Kendall/Spearman/Pearson vs ground truth."""
-    from saswot.proxies import SENTINEL
-    from saswot.runtime.parallel import DIED_TWICE, make_executor
-    from saswot.utils.io import write_json, write_text
-    from saswot.utils.plots import proxy_scatter_plots
-    from saswot.workflows.rank import run_rank, table_rows
 
     batch = build_config(ProxyBatch, locals(), resolution=parse_resolution(resolution))
     req = build_config(RankConfig, locals(), batch=batch)
@@ -143,9 +144,6 @@ def avt_calibrate(
     ray: Optional[str] = ray_option(),
 ) -> None:
     """Pre-compute AVT min/max (SasWOT: saswot_minus and nwot) on a seeded architecture sample."""
-    from saswot.runtime.parallel import make_executor
-    from saswot.utils.io import read_json, write_json
-    from saswot.workflows.avt import run_avt_calibration
 
     batch = build_config(ProxyBatch, locals(), resolution=parse_resolution(resolution))
     req = build_config(AVTConfig, locals(), batch=batch)

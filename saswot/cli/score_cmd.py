@@ -7,10 +7,22 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
+import torch
 import typer
 
-from saswot.cli._options import proxies_help
+from saswot.cli._options import build_config, proxies_help
+from saswot.cli.arch_cmd import parse_resolution
+from saswot.config import ProxyBatch
+from saswot.datasets.proxy_batch import make_batch
 from saswot.errors import SaswotError
+from saswot.proxies import ScoringSettings, resolve_proxies, score_network_detailed
+from saswot.proxies._avt import AVTStats
+from saswot.proxies._stats import main_output
+from saswot.runtime.device import check_device
+from saswot.utils.counting import count_model
+from saswot.utils.io import write_json
+from saswot.utils.modelref import load_model
+from saswot.utils.tables import print_table
 
 
 def score_cmd(
@@ -35,20 +47,6 @@ def score_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Score your own nn.Module (a factory given as pkg.module:function) with zero-cost proxies."""
-    import torch
-
-    from saswot.cli._options import build_config
-    from saswot.cli.arch_cmd import parse_resolution
-    from saswot.config import ProxyBatch
-    from saswot.datasets.proxy_batch import make_batch
-    from saswot.proxies import ScoringSettings, resolve_proxies, score_network_detailed
-    from saswot.proxies._avt import AVTStats
-    from saswot.proxies._stats import main_output
-    from saswot.runtime.device import check_device
-    from saswot.utils.counting import count_model
-    from saswot.utils.io import write_json
-    from saswot.utils.modelref import load_model
-    from saswot.utils.tables import print_table
 
     # Everything the user typed is checked before the model is built or any pass runs.
     specs = resolve_proxies(proxies)

@@ -10,6 +10,12 @@ import typer
 
 from saswot.cli._options import ray_option, space_option, workers_option
 from saswot.errors import SaswotError, UnknownNameError
+from saswot.runtime.parallel import make_executor
+from saswot.search.proxy_search import ProxySearchConfig, adopt_old_checkpoint, run_proxy_search
+from saswot.spaces import BENCHMARK, get_space
+from saswot.utils.io import checkpoint_path, read_json, write_json
+from saswot.utils.plots import plot_search_curves
+from saswot.utils.tables import print_table
 
 
 def search_proxy(
@@ -50,10 +56,6 @@ def search_proxy(
     ray: Optional[str] = ray_option(),
 ) -> None:
     """Search a proxy expression by evolution (paper Algorithm 1) against random search."""
-    from saswot.search.proxy_search import ProxySearchConfig, run_proxy_search
-    from saswot.utils.io import write_json
-    from saswot.utils.plots import plot_search_curves
-    from saswot.utils.tables import print_table
 
     given = {
         "space": space,
@@ -68,7 +70,6 @@ def search_proxy(
     space = settings["space"]
     generations, population, topk = settings["generations"], settings["population"], settings["topk"]
     search_archs, val_archs, seed = settings["search_archs"], settings["val_archs"], settings["seed"]
-    from saswot.spaces import BENCHMARK, get_space
 
     space = get_space(space, BENCHMARK).name  # an unknown name fails here, listing the spaces
     if combine not in ("none", "nwot"):
@@ -85,7 +86,6 @@ def search_proxy(
         seed=seed,
         random_only=random_only,
     )
-    from saswot.runtime.parallel import make_executor
 
     with make_executor(workers, ray) as executor:
         result = run_proxy_search(
@@ -140,8 +140,6 @@ def resolve_settings(given: dict[str, Any], out: Path, resume: bool) -> dict[str
         SaswotError: ``--space`` missing without a checkpoint, or an option that contradicts the checkpoint
             (a larger ``--generations`` is allowed: it extends the search).
     """
-    from saswot.search.proxy_search import adopt_old_checkpoint
-    from saswot.utils.io import checkpoint_path, read_json
 
     if resume:
         adopt_old_checkpoint(out)

@@ -12,10 +12,18 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from torch.utils.data import DataLoader
 
 from saswot.cli._options import parse_resolution
 from saswot.datasets import build_dataset, eval_transform, get_dataset_info
 from saswot.errors import SaswotError
+from saswot.runtime.device import resolve_device
+from saswot.train.checkpoint import inference_checkpoint, load_checkpoint, model_from_checkpoint, save_checkpoint
+from saswot.train.evaluate import evaluate
+from saswot.train.export import export_onnx
+from saswot.train.fps import measure_fps, measure_fps_onnx
+from saswot.train.loop import TrainConfig, fit
+from saswot.train.models import build_model, resolve_model
 from saswot.utils.io import write_json
 from saswot.utils.tables import print_table
 
@@ -52,7 +60,6 @@ def train_cmd(
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
 ) -> None:
     """Train a segmentation network (SGD, exponential LR, OHEM CE, aux heads, optional KD)."""
-    from saswot.train.loop import TrainConfig, fit
 
     cfg = TrainConfig(
         model=model,
@@ -105,11 +112,6 @@ def eval_cmd(
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
     """Evaluate a checkpoint: mIoU from a confusion matrix over the whole split at full resolution."""
-    from torch.utils.data import DataLoader
-
-    from saswot.runtime.device import resolve_device
-    from saswot.train.checkpoint import load_checkpoint, model_from_checkpoint
-    from saswot.train.evaluate import evaluate
 
     ck = load_checkpoint(ckpt)
     name = dataset or ck["dataset"]
@@ -193,11 +195,6 @@ def fps_cmd(
     out: Optional[Path] = typer.Option(None, "--out", help="Also write the JSON result here."),
 ) -> None:
     """Measure inference speed: warm-up, synchronised timing, median/p90 latency and FPS."""
-    from saswot.runtime.device import resolve_device
-    from saswot.train.checkpoint import load_checkpoint, model_from_checkpoint
-    from saswot.train.export import export_onnx
-    from saswot.train.fps import measure_fps, measure_fps_onnx
-    from saswot.train.models import build_model, resolve_model
 
     if precision not in ("fp32", "fp16"):
         raise SaswotError(f"--precision must be fp32 or fp16, got '{precision}'.")
@@ -261,8 +258,6 @@ def export_cmd(
     fp16: bool = typer.Option(False, "--fp16", help="Store the slim checkpoint's weights as float16."),
 ) -> None:
     """Export a checkpoint to ONNX (verified with onnxruntime) and/or a slim inference checkpoint."""
-    from saswot.train.checkpoint import inference_checkpoint, load_checkpoint, model_from_checkpoint, save_checkpoint
-    from saswot.train.export import export_onnx
 
     if onnx is None and pt is None:
         raise SaswotError("nothing to do: give --onnx OUT.onnx and/or --pt OUT.pt.")

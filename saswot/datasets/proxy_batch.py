@@ -18,7 +18,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from saswot.errors import InvalidArchError, UnknownNameError
+from saswot.datasets import DATASETS, get_dataset_info
+from saswot.datasets.samples import read_image, read_label
+from saswot.errors import InvalidArchError, SaswotError, UnknownNameError
 from saswot.runtime.seeding import make_rng, torch_generator
 from saswot.utils.paths import dataset_dir
 
@@ -29,15 +31,12 @@ IGNORE_INDEX = 255
 
 def proxy_sources() -> tuple[str, ...]:
     """Every proxy-batch source: ``random`` and the registered datasets."""
-    from saswot.datasets import DATASETS
 
     return (*DATASETS.names(), RANDOM)
 
 
 def dataset_available(name: str, data_root: str | os.PathLike[str] | None = None) -> bool:
     """True if the train split of dataset ``name`` is found under the data root (always True for ``random``)."""
-    from saswot.datasets import get_dataset_info
-    from saswot.errors import SaswotError
 
     if name == RANDOM:
         return True
@@ -62,8 +61,6 @@ def _dataset_batch(
     seed: int,
     data_root: str | os.PathLike[str] | None,
 ) -> tuple[Tensor, Tensor]:
-    from saswot.datasets import get_dataset_info
-    from saswot.datasets.samples import read_image, read_label
 
     info = get_dataset_info(name)
     if num_classes < info.num_classes:

@@ -10,7 +10,7 @@ Public API: :data:`REGISTRY`, :class:`ProxySpec`, :class:`Stat`, :func:`register
 
 Modules, bottom to top: :mod:`~saswot.proxies._settings` (the frozen scoring settings),
 :mod:`~saswot.proxies._spec` (specs, required statistics, the registry),
-:mod:`~saswot.proxies._context` (what a proxy reads), :mod:`~saswot.proxies._avt`,
+:mod:`~saswot.proxies._spec` (what a proxy reads), :mod:`~saswot.proxies._avt`,
 :mod:`~saswot.proxies._proxyfile` (proxy JSON files, over :mod:`saswot.proxies.expr`),
 :mod:`~saswot.proxies._ensemble` (single-network ensembles) and
 :mod:`~saswot.proxies._score` (resolution and scoring); then one module per proxy. Nothing

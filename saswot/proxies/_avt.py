@@ -12,16 +12,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from torch import Tensor, nn
-
 from saswot.errors import ScoreError, UnknownNameError
-from saswot.proxies._settings import ScoringSettings
 from saswot.proxies._spec import SENTINEL
 from saswot.utils.io import read_json, write_json
 
@@ -111,29 +108,6 @@ def calibrate_avt(scores: Mapping[str, Sequence[float]], meta: Mapping[str, Any]
     info["excluded"] = excluded
     info["n"] = max((len(v) for v in scores.values()), default=0)
     return AVTStats(ranges=ranges, meta=info)
-
-
-def calibrate_avt_from_models(
-    items: Iterable[tuple[nn.Module, Tensor, Tensor]],
-    settings: ScoringSettings,
-    *,
-    proxies: Sequence[str] = ("saswot_minus", "nwot"),
-    meta: Mapping[str, Any] | None = None,
-) -> AVTStats:
-    """AVT min/max from ``(model, images, labels)`` triples (e.g. a FasterSeg sample).
-
-    Each model is scored with ``proxies`` under ``settings`` (one shared statistics pass) and
-    :func:`calibrate_avt` is applied to the score lists.
-    """
-    # imported here: the scoring module sits above this one (proxy files and ensembles import avt_scale)
-    from saswot.proxies._score import score_network
-
-    lists: dict[str, list[float]] = {p: [] for p in proxies}
-    for model, images, labels in items:
-        s = score_network(model, images, labels, list(proxies), settings)
-        for p in proxies:
-            lists[p].append(s[p])
-    return calibrate_avt(lists, meta)
 
 
 def avt_scale(value: float, lo: float, hi: float, what: str) -> float:

@@ -12,22 +12,23 @@ value ranks below every real score, and :func:`score_network_detailed` reports w
 produced it and why.
 
 The definitions this module builds on live in :mod:`saswot.proxies._spec` (:class:`ProxySpec`,
-:class:`Stat`, the registry), :mod:`saswot.proxies._context` (:class:`ProxyContext`) and
+:class:`Stat`, the registry), :mod:`saswot.proxies._spec` (:class:`ProxyContext`) and
 :mod:`saswot.proxies._settings` (:class:`ScoringSettings`); they are re-exported here.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from saswot.errors import UnknownNameError
-from saswot.proxies._context import DIRECT_CONTEXT_STATS, ProxyContext, conv_linear_layers
+from saswot.proxies._avt import AVTStats, calibrate_avt
 from saswot.proxies._ensemble import (
     Ensemble,
     EnsembleCalibration,
@@ -42,12 +43,15 @@ from saswot.proxies._proxyfile import load_proxy_file
 from saswot.proxies._settings import ScoringSettings
 from saswot.proxies._spec import (
     DEFAULT_REQUIRES,
+    DIRECT_CONTEXT_STATS,
     REGISTRY,
     SENTINEL,
     SHARED_PASS_STATS,
+    ProxyContext,
     ProxyRegistry,
     ProxySpec,
     Stat,
+    conv_linear_layers,
     register_proxy,
     required_stats,
 )
@@ -217,3 +221,23 @@ def score_network(
     Same arguments as :func:`score_network_detailed`, which also says which proxies failed.
     """
     return score_network_detailed(model, images, labels, proxies, settings).scores
+
+
+def calibrate_avt_from_models(
+    items: Iterable[tuple[nn.Module, Tensor, Tensor]],
+    settings: ScoringSettings,
+    *,
+    proxies: Sequence[str] = ("saswot_minus", "nwot"),
+    meta: Mapping[str, Any] | None = None,
+) -> AVTStats:
+    """AVT min/max from ``(model, images, labels)`` triples (e.g. a FasterSeg sample).
+
+    Each model is scored with ``proxies`` under ``settings`` (one shared statistics pass) and
+    :func:`calibrate_avt` is applied to the score lists.
+    """
+    lists: dict[str, list[float]] = {p: [] for p in proxies}
+    for model, images, labels in items:
+        s = score_network(model, images, labels, list(proxies), settings)
+        for p in proxies:
+            lists[p].append(s[p])
+    return calibrate_avt(lists, meta)

@@ -33,6 +33,7 @@ cache holds every result received before.
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
 import pickle
 import signal
@@ -46,7 +47,11 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+import torch
+
 from saswot.errors import SaswotError
+from saswot.runtime.allocator import tune_malloc
+from saswot.runtime.fdsharing import install_quiet_hooks
 
 S = TypeVar("S")
 T = TypeVar("T")
@@ -165,7 +170,6 @@ class SerialExecutor(Executor):
             yield TaskOutcome(i, value, None, seconds)
 
     def describe(self) -> dict[str, Any]:
-        import torch
 
         return {"kind": self.kind, "workers": 1, "threads_per_worker": torch.get_num_threads()}
 
@@ -176,12 +180,8 @@ def _init_local_worker(threads: int) -> None:
     # signal handling, thread count and malloc tuning for good is fine here, and the caller's
     # process is left alone.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from saswot.runtime.fdsharing import install_quiet_hooks
 
     install_quiet_hooks()  # this process serves shared tensors too: its sharing thread's errors are harmless
-    import torch
-
-    from saswot.runtime.allocator import tune_malloc
 
     torch.set_num_threads(threads)
     tune_malloc()
@@ -219,8 +219,6 @@ class LocalExecutor(Executor):
             self._pool.shutdown(wait=True)
             self._pool = None
         if self._pool is None:
-            import multiprocessing as mp
-
             kwargs: dict[str, Any] = {}
             if recycle is not None and sys.version_info >= (3, 11):  # not available before 3.11
                 kwargs["max_tasks_per_child"] = int(recycle)
@@ -333,9 +331,6 @@ def _ray_task(fn: Callable[[S, T], R], shared: S, item: T, threads: int) -> tupl
     """Body of a Ray task: pin torch threads, then :func:`timed_call`."""
     # A Ray task runs in a Ray worker process, not in the caller's process, so the thread count
     # and malloc tuning set here change only that worker.
-    import torch
-
-    from saswot.runtime.allocator import tune_malloc
 
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)

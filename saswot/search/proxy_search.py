@@ -16,9 +16,19 @@ from typing import Any
 import numpy as np
 import torch
 
-from saswot.errors import ScoreError
+from saswot.datasets.proxy_batch import make_batch
+from saswot.errors import SaswotError, ScoreError
+from saswot.proxies._stats import collect_stats
+from saswot.proxies.expr.expression import SASWOT_MINUS
 from saswot.runtime.parallel import Executor
+from saswot.runtime.progress import make_progress
+from saswot.search.evolution import EvolutionConfig, evolve, random_search
+from saswot.search.proxy_problem import ProxySearchProblem, kendall
 from saswot.search.statcache import ArchStats, PackedStats, StatCache
+from saswot.spaces import BENCHMARK, get_space
+from saswot.spaces.base import require_benchmark
+from saswot.utils.io import checkpoint_path, read_json, sibling, write_json
+from saswot.utils.paths import cache_dir as default_cache_dir
 
 #: The statistics batch (B's default proxy batch, see :func:`saswot.datasets.proxy_batch.make_batch`).
 BATCH_SOURCE = "camvid"
@@ -43,7 +53,6 @@ def split_archs(bench: Any, n_search: int, n_val: int, seed: int) -> tuple[list[
     is drawn with ``seed``; the first ``n_search`` are the search set, the next ``n_val`` the
     validation set.
     """
-    from saswot.errors import SaswotError
 
     total = len(bench.keys())
     if n_search + n_val > total:
@@ -58,7 +67,6 @@ def split_archs(bench: Any, n_search: int, n_val: int, seed: int) -> tuple[list[
 
 def stats_tag(space: Any) -> str:
     """Identity of the statistics setting (stored in each cache file); ``space`` is a name or a space."""
-    from saswot.spaces import get_space
 
     sp = get_space(space)
     h, w = BATCH_RESOLUTION
@@ -72,9 +80,6 @@ def make_stat_cache(
 
     ``space`` is a registered name or a space object (:mod:`saswot.spaces`).
     """
-    from saswot.datasets.proxy_batch import make_batch
-    from saswot.proxies._stats import collect_stats
-    from saswot.spaces import get_space
 
     sp = get_space(space)
     batch: dict[str, torch.Tensor] = {}
@@ -89,8 +94,6 @@ def make_stat_cache(
         stats = collect_stats(net, batch["x"], batch["y"], need_input_grad=False, need_nwot=True)
         del net
         return stats
-
-    from saswot.utils.paths import cache_dir as default_cache_dir
 
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir("autoproxy")
     cache = StatCache(folder / sp.name, compute, stats_tag(sp))
@@ -184,7 +187,6 @@ def load_arch_stats(
 def adopt_old_checkpoint(out: Path) -> bool:
     """Rename a checkpoint written under the former names (``<out name>.ckpt.json``/``.fec.json``) to the
     current scheme (``<stem>.ckpt.json``/``.fec.json``, :func:`saswot.utils.io.sibling`); True if one was renamed."""
-    from saswot.utils.io import checkpoint_path, sibling
 
     moved = False
     for old, new in (
@@ -214,7 +216,6 @@ class ProxySearchConfig:
 
 
 def _tau(scores: np.ndarray, truth: np.ndarray) -> float:
-    from saswot.search.proxy_problem import kendall
 
     if not np.all(np.isfinite(scores)):
         return float("nan")
@@ -257,7 +258,6 @@ def baselines(
 ) -> list[dict[str, Any]]:
     """Kendall tau on the validation archs of SasWOT-minus, SasWOT, NWOT (ours, cached stats)
     and of every reference proxy recorded in the benchmark file."""
-    from saswot.proxies.expr.expression import SASWOT_MINUS
 
     rows: list[dict[str, Any]] = []
     tau, _ = evaluate_on(SASWOT_MINUS, val, truth_val)
@@ -294,14 +294,8 @@ def run_proxy_search(
     Writes beside ``out``: ``<stem>.ckpt.json`` (evolution checkpoint), ``<stem>.fec.json``
     (equivalence cache, so that ``resume`` is exact). The caller writes ``out`` and the plot.
     """
-    from saswot.runtime.progress import make_progress
-    from saswot.search.evolution import EvolutionConfig, evolve, random_search
-    from saswot.search.proxy_problem import ProxySearchProblem
-    from saswot.utils.io import checkpoint_path, read_json, sibling, write_json
 
     t_start = time.perf_counter()
-    from saswot.spaces import BENCHMARK, get_space
-    from saswot.spaces.base import require_benchmark
 
     space = get_space(cfg.space, BENCHMARK)
     bench = require_benchmark(space, bench_path, data_root)

@@ -30,6 +30,7 @@ import numpy as np
 from saswot.config import ArchSearchConfig
 from saswot.errors import SaswotError, UnknownNameError
 from saswot.registry import Registry
+from saswot.utils.counting import count_model
 
 #: Capability names a space may declare in :attr:`SearchSpace.capabilities`.
 BENCHMARK = "benchmark"  # has ground truth (rank, avt-calibrate, search-proxy, bench info)
@@ -269,7 +270,6 @@ class BaseSpace:
         return [pool[int(i)] for i in rng.choice(len(pool), size=n, replace=False)]
 
     def cost(self, arch: Any, resolution: tuple[int, int], num_classes: int | None = None) -> ArchCost:
-        from saswot.utils.counting import count_model
 
         net = self.build(arch, num_classes=num_classes or self.num_classes, seed=0)
         counts = count_model(net, (1, 3, *resolution))

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import onnx
 import torch
 from torch import nn
 
@@ -45,7 +46,6 @@ def export_onnx(
         ExportError: some logits differ by more than the tolerance; the message says how many,
             where the worst one is and how many predicted pixels change (nothing is written).
     """
-    import onnx
     import onnxruntime as ort
 
     model = model.float().cpu().eval()

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -97,7 +98,6 @@ def measure_fps_onnx(
     Raises:
         ResourceError: ``cuda`` asked for but onnxruntime has no CUDA provider here.
     """
-    import numpy as np
     import onnxruntime as ort
 
     providers = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}

@@ -23,9 +23,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from saswot.errors import InvalidArchError, UnknownNameError
+from saswot.errors import InvalidArchError, SaswotError, UnknownNameError
 from saswot.registry import Registry
 from saswot.runtime.seeding import torch_seed
+from saswot.spaces import REGISTRY, SEGMENTER_SEARCH, get_space
+from saswot.spaces.base import TrainableSpace
+from saswot.train.deeplab import DeepLabV3Plus
 
 
 @dataclass(frozen=True)
@@ -142,7 +145,6 @@ def _build_tiny(spec: ModelSpec, aux_heads: bool) -> nn.Module:
 
 @MODELS.register("deeplabv3plus-r101")
 def _build_deeplab(spec: ModelSpec, aux_heads: bool) -> nn.Module:
-    from saswot.train.deeplab import DeepLabV3Plus
 
     return DeepLabV3Plus(spec.num_classes)
 
@@ -153,15 +155,12 @@ ARCH_SUFFIX = "-arch"
 
 def _trainable_spaces() -> list[Any]:
     """Search spaces whose architectures are trainable segmenters (those with ``segmenter-search``)."""
-    from saswot.spaces import REGISTRY, SEGMENTER_SEARCH
 
     return [REGISTRY.get(n) for n in REGISTRY.names(SEGMENTER_SEARCH)]
 
 
 def _build_space_arch(spec: ModelSpec, aux_heads: bool) -> nn.Module:
     """Build ``<space>-arch``: the space reads the stored arch JSON and builds the network."""
-    from saswot.spaces import SEGMENTER_SEARCH, get_space
-    from saswot.spaces.base import TrainableSpace
 
     space = get_space(spec.name[: -len(ARCH_SUFFIX)], SEGMENTER_SEARCH)
     if spec.arch is None:
@@ -181,7 +180,6 @@ def resolve_model(name_or_path: str, num_classes: int) -> ModelSpec:
     the first that reads it gives a ``<space>-arch`` spec carrying the arch JSON, so the resulting
     checkpoint depends neither on the built-in definition nor on the file.
     """
-    from saswot.errors import SaswotError
 
     if name_or_path in MODELS:
         return ModelSpec(name_or_path, num_classes)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from saswot.errors import CorruptDataError, DataNotFoundError, OutputError
+from saswot.utils.paths import cache_root
 
 
 def _json_default(obj: Any) -> Any:
@@ -94,7 +95,6 @@ def write_text(path: str | os.PathLike[str], text: str) -> Path:
 
 def _save_fallback(path: Path, text: str) -> Path | None:
     """Write ``text`` to a fresh file in the cache root's ``unsaved/`` (else the temp folder)."""
-    from saswot.utils.paths import cache_root
 
     for folder in (cache_root() / "unsaved", Path(tempfile.gettempdir()) / "saswot-unsaved"):
         try:

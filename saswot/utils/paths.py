@@ -7,6 +7,7 @@ A missing dataset fails with a message saying what to download and where to put 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from saswot.errors import DataNotFoundError
@@ -85,8 +86,6 @@ def cache_dir(kind: str, announce: bool = True) -> Path:
     """
     root = cache_root()
     if announce and not root.exists():
-        import sys
-
         print(
             f"note: saswot keeps its caches (scores, statistics, latency tables) in {root}; set "
             f"{CACHE_ENV_VAR} to move it",

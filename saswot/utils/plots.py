@@ -12,12 +12,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from matplotlib.figure import Figure
+
 from saswot.utils.io import atomic_path
 
 
 def _figure(size: tuple[float, float], dpi: int = 120) -> Any:
     """A matplotlib Figure that is not registered with pyplot."""
-    from matplotlib.figure import Figure
 
     return Figure(figsize=size, dpi=dpi)
 

@@ -18,6 +18,7 @@ from scipy import stats
 from sklearn.ensemble import ExtraTreesRegressor, GradientBoostingRegressor, RandomForestRegressor
 
 from saswot.errors import ScoreError, UnknownNameError
+from saswot.spaces import get_space
 
 #: Supported model kinds.
 MODELS = ("rf", "et", "gbr")
@@ -64,7 +65,6 @@ def encoding_features(key: str, space: str) -> list[float]:
     Raises:
         UnknownNameError: unknown space, or a space without an encoding.
     """
-    from saswot.spaces import get_space
 
     sp = get_space(space)
     encode = getattr(sp, "encode", None)

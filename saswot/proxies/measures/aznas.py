@@ -37,9 +37,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from saswot.proxies._context import ProxyContext
 from saswot.proxies._featpass import primary_blocks
-from saswot.proxies._spec import Stat, register_proxy
+from saswot.proxies._spec import ProxyContext, Stat, register_proxy
 from saswot.proxies._stats import main_output
 
 #: The four components, in the paper's order.

@@ -10,8 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from saswot.proxies._context import ProxyContext
-from saswot.proxies._spec import Stat, register_proxy
+from saswot.proxies._spec import ProxyContext, Stat, register_proxy
 
 EPS = 1e-5
 

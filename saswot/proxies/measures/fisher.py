@@ -8,8 +8,7 @@ sum_k |Delta_k| * fan_in with fan_in = C_in/groups * kh * kw.
 
 from __future__ import annotations
 
-from saswot.proxies._context import ProxyContext
-from saswot.proxies._spec import Stat, register_proxy
+from saswot.proxies._spec import ProxyContext, Stat, register_proxy
 
 
 @register_proxy("fisher", requires={Stat.LAYERS}, description="channel-wise Fisher saliency, broadcast to W, summed")

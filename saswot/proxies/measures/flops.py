@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from saswot.proxies._context import ProxyContext
-from saswot.proxies._spec import Stat, register_proxy
+from saswot.proxies._spec import ProxyContext, Stat, register_proxy
 
 
 @register_proxy("flops", requires={Stat.COUNTS}, description="MFLOPs at batch 1")

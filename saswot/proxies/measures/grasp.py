@@ -18,8 +18,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from saswot.proxies._context import ProxyContext
-from saswot.proxies._spec import Stat, register_proxy
+from saswot.proxies._spec import ProxyContext, Stat, register_proxy
 from saswot.proxies._stats import main_output, seg_loss
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from saswot.proxies._context import ProxyContext
-from saswot.proxies._spec import Stat, register_proxy
+from saswot.proxies._spec import ProxyContext, Stat, register_proxy
 
 #: Regulariser added to the eigenvalues.
 K = 1e-5

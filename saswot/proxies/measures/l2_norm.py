@@ -6,8 +6,7 @@ import math
 
 import torch
 
-from saswot.proxies._context import ProxyContext, conv_linear_layers
-from saswot.proxies._spec import register_proxy
+from saswot.proxies._spec import ProxyContext, conv_linear_layers, register_proxy
 
 
 @register_proxy("l2_norm", requires=(), description="sum_l ||W_l||_F")

@@ -21,9 +21,8 @@ import math
 import torch
 from torch import Tensor, nn
 
-from saswot.proxies._context import ProxyContext
 from saswot.proxies._featpass import FEATURE_LAYERS
-from saswot.proxies._spec import register_proxy
+from saswot.proxies._spec import ProxyContext, register_proxy
 from saswot.proxies._stats import main_output
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from saswot.proxies._context import ProxyContext
-from saswot.proxies._spec import Stat, register_proxy
+from saswot.proxies._spec import ProxyContext, Stat, register_proxy
 
 
 def logdet_kernel(kernel: torch.Tensor) -> float:

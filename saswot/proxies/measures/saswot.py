@@ -11,8 +11,7 @@ from saswot.errors import ScoreError
 
 # the two terms register themselves on import; this proxy inherits what they require
 from saswot.proxies._avt import avt_normalise
-from saswot.proxies._context import ProxyContext
-from saswot.proxies._spec import register_proxy
+from saswot.proxies._spec import ProxyContext, register_proxy
 
 #: The two terms of SasWOT, AVT-normalised with ``ctx.avt``.
 COMPONENTS = ("saswot_minus", "nwot")

@@ -42,8 +42,7 @@ import torch
 from torch import Tensor
 
 from saswot.errors import UnknownNameError
-from saswot.proxies._context import ProxyContext
-from saswot.proxies._spec import ProxySpec, Stat, register_proxy
+from saswot.proxies._spec import ProxyContext, ProxySpec, Stat, register_proxy
 from saswot.proxies._stats import LayerStats
 
 #: Softmax axes of the grid (see the module doc).

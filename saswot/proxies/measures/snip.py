@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import math
 
-from saswot.proxies._context import ProxyContext
-from saswot.proxies._spec import Stat, register_proxy
+from saswot.proxies._spec import ProxyContext, Stat, register_proxy
 
 
 @register_proxy("snip", requires={Stat.LAYERS}, description="sum_l sum |W_l * dL/dW_l|")

@@ -20,9 +20,8 @@ import torch
 from torch import Tensor, nn
 
 from saswot.errors import ScoreError
-from saswot.proxies._context import ProxyContext
 from saswot.proxies._featpass import is_relu
-from saswot.proxies._spec import register_proxy
+from saswot.proxies._spec import ProxyContext, register_proxy
 from saswot.proxies._stats import main_output
 
 #: Views of each image (flips x half-size circular shift).

@@ -45,8 +45,7 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call
 
-from saswot.proxies._context import ProxyContext
-from saswot.proxies._spec import register_proxy
+from saswot.proxies._spec import ProxyContext, register_proxy
 from saswot.proxies._stats import main_output, param_key, prepare_copy
 
 _BN = nn.modules.batchnorm._BatchNorm

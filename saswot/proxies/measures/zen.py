@@ -25,8 +25,7 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from saswot.proxies._context import ProxyContext
-from saswot.proxies._spec import register_proxy
+from saswot.proxies._spec import ProxyContext, register_proxy
 from saswot.proxies._stats import find_classifier, param_key
 
 

@@ -22,9 +22,8 @@ import torch
 from torch import Tensor
 
 from saswot.errors import ScoreError
-from saswot.proxies._context import ProxyContext
 from saswot.proxies._featpass import feature_layers
-from saswot.proxies._spec import register_proxy
+from saswot.proxies._spec import ProxyContext, register_proxy
 from saswot.proxies._stats import main_output, seg_loss
 
 #: Mini-batches the batch is split into.

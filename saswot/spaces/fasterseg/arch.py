@@ -29,6 +29,7 @@ from typing import Any
 
 from saswot.errors import CorruptDataError, DataNotFoundError, InvalidArchError, UnknownNameError
 from saswot.spaces.fasterseg.ops import CELL_OPS, OP_CODES, SCALES, WIDTH_CHOICES, num_filters
+from saswot.utils.io import write_json
 
 ARCH_FORMAT = "saswot-fasterseg-arch"
 ARCH_VERSION = 1
@@ -285,6 +286,5 @@ def _looks_like_name(text: str) -> bool:
 
 def save_arch(arch: FasterSegArch, path: str | Path) -> Path:
     """Write ``arch`` as an arch file (atomic)."""
-    from saswot.utils.io import write_json
 
     return write_json(path, arch.to_json())

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from saswot.errors import CorruptDataError
+from saswot.errors import CorruptDataError, DataNotFoundError
 
 #: Format tag of every line of a benchmark file.
 ENTRY_FORMAT = "saswot-minibench/1"
@@ -116,7 +116,6 @@ def load_bench(path: str | Path | Sequence[str | Path], recipe_id: str | None = 
         DataNotFoundError: no such file.
         CorruptDataError: the files mix recipes and none was chosen.
     """
-    from saswot.errors import DataNotFoundError
 
     paths = [path] if isinstance(path, (str, Path)) else list(path)
     entries: list[dict[str, Any]] = []

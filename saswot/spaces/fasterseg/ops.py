@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from saswot.errors import InvalidArchError
+
 #: Base channel count of the space (``Fch``).
 FCH: Final[int] = 12
 
@@ -113,7 +115,6 @@ def make_op(name: str, c_in: int, c_out: int, stride: int) -> nn.Module:
         return ZoomedConv(c_in, c_out, stride, double=False)
     if name == "conv_2x_downup":
         return ZoomedConv(c_in, c_out, stride, double=True)
-    from saswot.errors import InvalidArchError
 
     raise InvalidArchError(f"unknown cell operator '{name}'; expected one of {', '.join(CELL_OPS)}")
 

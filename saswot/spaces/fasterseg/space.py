@@ -22,10 +22,16 @@ import numpy as np
 from saswot.config import ArchSearchConfig
 from saswot.errors import SaswotError
 from saswot.spaces.base import BENCHMARK, LATENCY, SEGMENTER_SEARCH, ArchCost, BaseSpace, register_space
-from saswot.spaces.fasterseg.decode import SpaceConfig
+from saswot.spaces.fasterseg.arch import FasterSegArch, builtin_names, load_arch
+from saswot.spaces.fasterseg.benchfile import load_bench
+from saswot.spaces.fasterseg.builder import build_network
+from saswot.spaces.fasterseg.cost import arch_cost
+from saswot.spaces.fasterseg.decode import SpaceConfig, decode, legality_errors
 from saswot.spaces.fasterseg.feasibility import check_budget
-from saswot.spaces.fasterseg.latency import LatencyTable
+from saswot.spaces.fasterseg.genome import sample_genome
+from saswot.spaces.fasterseg.latency import LatencyTable, measure_latency
 from saswot.spaces.fasterseg.problem import Budget, FasterSegProblem
+from saswot.spaces.table import TableBenchmark
 
 #: Cityscapes classes (FasterSeg's target).
 NUM_CLASSES = 19
@@ -46,7 +52,6 @@ class FasterSegSpace(BaseSpace):
         self._known: dict[str, Any] = {}
 
     def parse(self, text: Any) -> Any:
-        from saswot.spaces.fasterseg.arch import FasterSegArch, load_arch
 
         if isinstance(text, FasterSegArch):
             return text
@@ -65,9 +70,6 @@ class FasterSegSpace(BaseSpace):
         ``val_accuracy`` is the val mIoU in % (mean over the seeds trained); ``params`` (M), ``gmacs``
         and ``latency_ms`` are kept as reference fields. Only one recipe may be in the file.
         """
-        from saswot.spaces.fasterseg.arch import FasterSegArch
-        from saswot.spaces.fasterseg.benchfile import load_bench
-        from saswot.spaces.table import TableBenchmark
 
         p = Path(path) if path is not None else DEFAULT_BENCH
         records: dict[str, dict[str, Any]] = {}
@@ -89,13 +91,10 @@ class FasterSegSpace(BaseSpace):
         return str(self.parse(arch).key())
 
     def build(self, arch: Any, *, num_classes: int = NUM_CLASSES, seed: int | None = None) -> Any:
-        from saswot.spaces.fasterseg.builder import build_network
 
         return build_network(self.parse(arch), num_classes=num_classes, seed=seed)
 
     def sample(self, n: int, rng: np.random.Generator) -> list[Any]:
-        from saswot.spaces.fasterseg.decode import SpaceConfig, decode, legality_errors
-        from saswot.spaces.fasterseg.genome import sample_genome
 
         config = SpaceConfig()
         seen: set[str] = set()
@@ -113,14 +112,12 @@ class FasterSegSpace(BaseSpace):
         return out
 
     def cost(self, arch: Any, resolution: tuple[int, int], num_classes: int | None = None) -> ArchCost:
-        from saswot.spaces.fasterseg.cost import arch_cost
 
         c = arch_cost(self.parse(arch), resolution, num_classes or self.num_classes)
         return ArchCost(params_m=c.params_m, gmacs=c.gmacs)
 
     def latency_ms(self, arch: Any, resolution: tuple[int, int], device: str = "cpu") -> float:
         """Lookup-table latency (ms) of ``arch`` on ``device`` (missing entries are measured and cached)."""
-        from saswot.spaces.fasterseg.latency import LatencyTable
 
         return float(LatencyTable(device).estimate(self.parse(arch), resolution, self.num_classes).total_ms)
 
@@ -130,19 +127,16 @@ class FasterSegSpace(BaseSpace):
 
     def from_json(self, data: Any) -> Any:
         """Inverse of :meth:`to_json`."""
-        from saswot.spaces.fasterseg.arch import FasterSegArch
 
         return FasterSegArch.from_json(data)
 
     def builtin_names(self) -> list[str]:
         """Names :meth:`parse` reads besides paths and keys (the released FasterSeg student)."""
-        from saswot.spaces.fasterseg.arch import builtin_names
 
         return builtin_names()
 
     def build_for_training(self, arch: Any, *, num_classes: int, aux_heads: bool = False) -> Any:
         """The network with the training-only auxiliary heads if asked (``saswot train``)."""
-        from saswot.spaces.fasterseg.builder import build_network
 
         return build_network(self.parse(arch), num_classes=num_classes, aux_heads=aux_heads)
 
@@ -160,8 +154,6 @@ class FasterSegSpace(BaseSpace):
         on_component: Any = None,
     ) -> dict[str, Any]:
         """LUT latency (total and per part) and end-to-end measured latency, in ms (``arch-info --latency``)."""
-        from saswot.spaces.fasterseg.builder import build_network
-        from saswot.spaces.fasterseg.latency import LatencyTable, measure_latency
 
         a = self.parse(arch)
         lut = LatencyTable(device)

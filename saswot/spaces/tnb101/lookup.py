@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from saswot.errors import CorruptDataError, InvalidArchError, SaswotError, UnknownNameError
+from saswot.spaces.base import get_space
 from saswot.spaces.table import TableBenchmark
 from saswot.spaces.tnb101.encoding import SPACES, MacroArch, MicroArch, TNBArch, parse_arch
 from saswot.utils.io import read_json
@@ -57,11 +58,10 @@ class TNBBenchmark(TableBenchmark):
             CorruptDataError: a task is not a mapping, a key does not parse in ``space``, or a
                 record lacks a finite ``val_accuracy``.
         """
-        from saswot.spaces.tnb101.space import tnb_space
 
         if space not in SPACES:
             raise InvalidArchError(f"unknown search space {space!r}; use 'micro' or 'macro'.")
-        super().__init__(tnb_space(space), data, path, DEFAULT_TASK)
+        super().__init__(get_space(space), data, path, DEFAULT_TASK)
         self.default_task = DEFAULT_TASK  # even when absent: asking for it then names the corrupt file
 
     # ------------------------------------------------------------------ construction

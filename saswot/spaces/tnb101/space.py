@@ -10,7 +10,9 @@ from typing import Any
 import numpy as np
 
 from saswot.spaces.base import BENCHMARK, ArchCost, BaseSpace, register_space
+from saswot.spaces.tnb101.builder import build_network
 from saswot.spaces.tnb101.encoding import SPACES, TNBArch, all_macro_archs, all_micro_archs, parse_arch
+from saswot.spaces.tnb101.lookup import TNBBenchmark
 
 #: Classes of the segmentsemantic task.
 NUM_CLASSES = 17
@@ -37,7 +39,6 @@ class TNBSpace(BaseSpace):
         return str(self.parse(arch).arch_str)
 
     def build(self, arch: Any, *, num_classes: int = NUM_CLASSES, seed: int | None = None) -> Any:
-        from saswot.spaces.tnb101.builder import build_network
 
         return build_network(self.parse(arch), num_classes=num_classes, seed=seed)
 
@@ -53,7 +54,6 @@ class TNBSpace(BaseSpace):
     def benchmark(
         self, path: str | os.PathLike[str] | None = None, data_root: str | os.PathLike[str] | None = None
     ) -> Any:
-        from saswot.spaces.tnb101.lookup import TNBBenchmark
 
         p = Path(path) if path is not None else TNBBenchmark.default_path(self.name, data_root)
         return TNBBenchmark.load(p, self.name)

@@ -12,7 +12,7 @@ import numpy as np
 from saswot.config import SEGMENTER_BATCH, ProxyBatch
 from saswot.datasets.proxy_batch import make_batch
 from saswot.errors import CorruptDataError
-from saswot.proxies import resolve_proxies
+from saswot.proxies import SENTINEL, resolve_proxies
 from saswot.proxies._settings import ScoringSettings
 from saswot.search.segmenter_scoring import ProxyScorer, calibrate_avt_for_space
 from saswot.spaces.fasterseg.arch import FasterSegArch
@@ -20,6 +20,7 @@ from saswot.spaces.fasterseg.builder import build_network
 from saswot.spaces.fasterseg.decode import SpaceConfig
 from saswot.spaces.fasterseg.problem import FasterSegProblem
 from saswot.spaces.fasterseg.space import SPACE
+from saswot.utils.correlation import correlations
 from saswot.workflows.minibench.jobfile import (
     LABEL_SEP,
 )
@@ -105,8 +106,6 @@ def bench_correlations(scores: dict[str, list[float]], truth: Sequence[float]) -
     Architectures where a proxy failed (sentinel or non-finite) are left out of that proxy's
     correlation and counted in ``failed``.
     """
-    from saswot.proxies import SENTINEL
-    from saswot.utils.correlation import correlations
 
     y = np.asarray(truth, dtype=np.float64)
     out: dict[str, dict[str, Any]] = {}

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from saswot.utils.io import write_json
+
 
 # ----------------------------------------------------------------------------- claims
 def _pid_alive(pid: int) -> bool:
@@ -61,7 +63,6 @@ class Claims:
 
     def take(self, job_id: str) -> None:
         """Write (or renew) this worker's claim on ``job_id``."""
-        from saswot.utils.io import write_json
 
         p = self._path(job_id)
         started = time.time()

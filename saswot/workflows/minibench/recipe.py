@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from saswot.errors import CorruptDataError, SaswotError
+from saswot.train.loop import TrainConfig
+from saswot.utils.io import read_json
 
 #: The budget of ``saswot search-arch`` used throughout (the released FasterSeg student's cost).
 DEFAULT_MAX_GMACS = 27.8
@@ -98,7 +100,6 @@ class Recipe:
         threads: int | None = 1,
     ) -> Any:
         """The :class:`~saswot.train.loop.TrainConfig` of one run of this recipe."""
-        from saswot.train.loop import TrainConfig
 
         return TrainConfig(
             model=model,
@@ -155,6 +156,5 @@ def resolve_recipe(name_or_path: str) -> Recipe:
     p = Path(name_or_path)
     if not p.is_file():
         raise SaswotError(f"unknown recipe '{name_or_path}': use one of {', '.join(RECIPES)} or a recipe JSON file")
-    from saswot.utils.io import read_json
 
     return Recipe.from_json(read_json(p, "recipe file"))

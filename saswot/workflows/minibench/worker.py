@@ -13,8 +13,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
+
+from saswot import __version__
+from saswot.datasets import DecodedCache, get_dataset_info
 from saswot.errors import SaswotError, TrainingDivergedError
+from saswot.runtime.threads import torch_threads
 from saswot.spaces.fasterseg.benchfile import ENTRY_FORMAT, BenchFile, entry_id
+from saswot.spaces.fasterseg.latency import LatencyTable
+from saswot.train.checkpoint import (
+    inference_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+)
+from saswot.train.loop import fit, git_sha
+from saswot.utils.io import read_json, write_json
 from saswot.workflows.minibench.claims import Claims
 from saswot.workflows.minibench.jobfile import (
     Job,
@@ -66,10 +79,6 @@ def _native_size(dataset: str) -> tuple[int, int]:
 
 def _provenance(ctx: RunContext) -> dict[str, Any]:
     """Where and how an entry was made: code version and commit, torch, device, threads, host, time, command."""
-    import torch
-
-    from saswot import __version__
-    from saswot.train.loop import git_sha
 
     return {
         "version": __version__,
@@ -106,19 +115,10 @@ def train_job(
     as ``saswot eval``, at label resolution), not the best epoch.
     """
 
-    from saswot.datasets import get_dataset_info
-    from saswot.train.checkpoint import (
-        inference_checkpoint,
-        load_checkpoint,
-        save_checkpoint,
-    )
-    from saswot.train.loop import fit
-
     t0 = time.perf_counter()
     run_dir = Path(ctx.work_dir) / "jobs" / job.job_id(recipe)
     run_dir.mkdir(parents=True, exist_ok=True)
     arch_path = run_dir / "arch.json"
-    from saswot.utils.io import read_json, write_json
 
     write_json(arch_path, job.arch.to_json())
     info = get_dataset_info(recipe.dataset)
@@ -158,9 +158,6 @@ def train_job(
     costs = arch_costs(job.arch, info.num_classes, _native_size(recipe.dataset))
     latency_ms, latency_device = None, None
     if ctx.latency:
-        from saswot.runtime.threads import torch_threads
-        from saswot.spaces.fasterseg.latency import LatencyTable
-
         with torch_threads(ctx.threads):  # the caller's torch thread count is back afterwards
             lut = LatencyTable(ctx.device if ctx.device != "auto" else "cpu")
             latency_ms = round(lut.estimate(job.arch, _native_size(recipe.dataset), info.num_classes).total_ms, 3)
@@ -201,8 +198,6 @@ def failure_entry(job: Job, recipe: Recipe, ctx: RunContext, error: Exception, w
     Such an entry is final (the recipe is deterministic, a rerun would diverge again); readers
     leave it out of correlations and report how many there are.
     """
-
-    from saswot.datasets import get_dataset_info
 
     run_dir = Path(ctx.work_dir) / "jobs" / job.job_id(recipe)
     metrics = run_dir / "metrics.jsonl"
@@ -310,7 +305,6 @@ def run_worker(
     claims = Claims(Path(ctx.work_dir) / "claims", ctx.lease_s)
     claims.folder.mkdir(parents=True, exist_ok=True)
     written: list[dict[str, Any]] = []
-    from saswot.datasets import DecodedCache
 
     cache = DecodedCache()  # every job of this worker decodes each image once
     say(f"[minibench] {progress_of(jobs, recipe, bench, claims).line()}")
