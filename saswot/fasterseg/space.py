@@ -140,6 +140,19 @@ class FasterSegSpace(BaseSpace):
 
         return build_network(self.parse(arch), num_classes=num_classes, aux_heads=aux_heads)
 
+    def encode(self, arch: Any) -> list[float]:
+        """Structure features (:func:`saswot.fasterseg.features.structure_features`): cells, widths and
+        compute per grid scale, operator mix, depths, shared cells, GMACs and parameters."""
+        from saswot.fasterseg.features import structure_features
+
+        return structure_features(self.parse(arch))
+
+    def encoding_names(self) -> list[str]:
+        """Names of the :meth:`encode` features, in order."""
+        from saswot.fasterseg.features import feature_names
+
+        return feature_names()
+
     def details(self, arch: Any) -> dict[str, Any]:
         """Cells per branch and cells shared by the branches (``arch-info``)."""
         a = self.parse(arch)
