@@ -210,6 +210,53 @@ def forest(cols: Sequence[int], seed: int = 0) -> Fitter:
     return fit
 
 
+def rank_ensemble(parts: Sequence[Fitter]) -> Fitter:
+    """Sum of the members' ranks (AZ-NAS-style; each member fitted on the training part)."""
+
+    def fit(x: np.ndarray, y: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+        scorers = [p(x, y) for p in parts]
+        return lambda z: np.sum([stats.rankdata(s(z)) for s in scorers], axis=0)
+
+    return fit
+
+
+def out_of_fold(x: np.ndarray, y: np.ndarray, fitter: Fitter, folds: int, seed: int) -> np.ndarray:
+    """Each architecture's score from a ranker fitted on the other folds (for scatter plots)."""
+    perm = np.random.default_rng([seed, 999]).permutation(len(y))
+    out = np.full(len(y), np.nan)
+    for f in range(folds):
+        te = perm[f::folds]
+        tr = np.setdiff1d(perm, te)
+        out[te] = fitter(x[tr], y[tr])(x[te])
+    return out
+
+
+def figures(folder: Path, results: dict[str, Any], ks: Sequence[int], scatter: dict[str, np.ndarray],
+            y: np.ndarray, ceiling: float | None) -> list[Path]:
+    """The learning curve of the fitted rankers and scatter plots of the best rankers."""
+    from saswot.plots import _figure, _save, scatter_plot
+
+    paths = []
+    fig = _figure((5.0, 3.4))
+    ax = fig.add_subplot()
+    for name, row in results.items():
+        if row["curve"] and (name.startswith(("forest", "ridge", "linear", "ensemble"))):
+            ax.errorbar([c["k"] for c in row["curve"]], [100 * c["mean"] for c in row["curve"]],
+                        yerr=[100 * c["std"] for c in row["curve"]], marker="o", ms=3, capsize=2, label=name)
+    if ceiling is not None:
+        ax.axhline(100 * ceiling, ls="--", c="grey", lw=1, label="noise ceiling (single seed)")
+    ax.set_xlabel("labelled architectures k")
+    ax.set_ylabel("Kendall ×100 on the rest")
+    ax.legend(fontsize=6)
+    paths.append(_save(fig, folder / "learning-curve.png"))
+    for name, v in scatter.items():
+        safe = re.sub(r"[^0-9A-Za-z_.-]+", "_", name)
+        paths.append(scatter_plot(v, 100 * y, folder / f"scatter-{safe}.png",
+                                  title=f"{name} (Kendall τ = {kendall(v, y):.3f})", xlabel="score",
+                                  ylabel="val mIoU (%)"))
+    return paths
+
+
 def repeated_splits(x: np.ndarray, y: np.ndarray, fitter: Fitter, k: int, repeats: int, seed: int) -> dict[str, Any]:
     """Fit on ``k`` random architectures, Kendall on the rest; ``repeats`` times."""
     taus = []
@@ -286,6 +333,7 @@ def main() -> int:
     rankers: dict[str, Fitter] = {}
     for p in proxies:
         rankers[f"proxy {p}"] = fixed(ci[f"proxy:{p}"], 1.0)
+        rankers[f"proxy {p} (sign fitted)"] = signed(ci[f"proxy:{p}"])
     for c, sign in (("gmacs", 1.0), ("params_m", 1.0), ("latency_ms", -1.0)):
         rankers[f"{c} ({'+' if sign > 0 else '-'})"] = fixed(ci[c], sign)
     for c in ("depth_min", "cells_s8", "width_s8", "gmacs_s8", "gmacs_cells_frac_s8", "cells_s16", "width_s16"):
@@ -293,7 +341,12 @@ def main() -> int:
     rankers["linear: cells+width per stride"] = ridge([ci[c] for c in STRIDE_COLS])
     rankers["ridge: structure"] = ridge(struct_idx)
     rankers["forest: structure"] = forest(struct_idx, args.seed)
+    rankers["ensemble: forest structure + depth_min"] = rank_ensemble([forest(struct_idx, args.seed),
+                                                                        signed(ci["depth_min"])])
     if proxy_idx:
+        best = max(proxies, key=lambda p: abs(kendall(cols[f"proxy:{p}"][~held], y[~held])))
+        rankers[f"ensemble: forest structure + {best} (sign fitted)"] = rank_ensemble(
+            [forest(struct_idx, args.seed), signed(ci[f"proxy:{best}"])])
         rankers["forest: proxies"] = forest(proxy_idx, args.seed)
         rankers["forest: structure+proxies"] = forest(struct_idx + proxy_idx, args.seed)
         rankers["ridge: structure+proxies"] = ridge(struct_idx + proxy_idx)
@@ -315,12 +368,18 @@ def main() -> int:
               + (f"  held-out {row['held_out']['kendall'] * 100:6.1f}" if "held_out" in row else ""), file=sys.stderr)
 
     long = load_truth([args.fidelity_bench], LONG)
+    noise = noise_ceiling(gt)
+    top = sorted(results, key=lambda n: -results[n]["half"]["mean"])[:4]
+    scatter = {n: out_of_fold(xd, yd, rankers[n], 5, args.seed) for n in top}
+    args.out.mkdir(parents=True, exist_ok=True)
+    figs = figures(args.out, results, ks, scatter, yd, noise.get("ceiling_single_seed"))
     doc = {
         "recipe_id": SHORT,
         "truth": {"archs": len(gt.keys), "design": n_d, "held_out": int(held.sum()),
                   "runs": int(sum(len(s) for s in gt.seeds)), "miou_min": float(y.min()), "miou_max": float(y.max()),
                   "miou_mean": float(y.mean()), "miou_std": float(y.std(ddof=1))},
-        "noise": noise_ceiling(gt),
+        "noise": noise,
+        "figures": [str(p) for p in figs],
         "fidelity": fidelity(gt, long),
         "rankers": results,
         "features": col_names,
@@ -329,7 +388,6 @@ def main() -> int:
         "wall_s": time.perf_counter() - t0,
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    args.out.mkdir(parents=True, exist_ok=True)
     write_json(args.out / "rankers.json", doc)
     lines = [f"# FasterSeg-space rankers ({doc['date']})", "",
              f"Ground truth: {doc['truth']['archs']} architectures ({n_d} design, {doc['truth']['held_out']} held out), "
