@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -402,3 +403,88 @@ def fit_predictor(
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     return FittedPredictor(space, config, seed, keys, x, y, meta)
+
+
+#: How a predictor is named where a proxy is expected: ``predictor:FILE`` or ``predictor:NAME``.
+PREDICTOR_PREFIX = "predictor:"
+_DATA_DIR = Path(__file__).resolve().parent / "data"
+
+
+def is_predictor_ref(text: Any) -> bool:
+    """Whether ``text`` names a predictor (``predictor:FILE`` or ``predictor:NAME``)."""
+    return isinstance(text, str) and text.startswith(PREDICTOR_PREFIX)
+
+
+def shipped_predictors(space: str) -> list[str]:
+    """Names of the predictors shipped for ``space`` (``saswot/data/<space>/predictor-<name>.json``)."""
+    folder = _DATA_DIR / space
+    return sorted(p.stem[len("predictor-") :] for p in folder.glob("predictor-*.json")) if folder.is_dir() else []
+
+
+def resolve_predictor_path(ref: str, space: str | None = None) -> Path:
+    """The file of ``predictor:FILE`` or of a shipped ``predictor:NAME`` of ``space``.
+
+    Raises:
+        UnknownNameError: neither an existing file nor a shipped name.
+    """
+    text = ref[len(PREDICTOR_PREFIX) :] if is_predictor_ref(ref) else ref
+    path = Path(text)
+    if path.is_file():
+        return path
+    if space is not None and (_DATA_DIR / space / f"predictor-{text}.json").is_file():
+        return _DATA_DIR / space / f"predictor-{text}.json"
+    names = shipped_predictors(space) if space else []
+    raise UnknownNameError(
+        f"no predictor file '{text}'"
+        + (
+            f" and no shipped predictor of that name for '{space}' (shipped: {', '.join(names) or 'none'})"
+            if space
+            else ""
+        )
+        + "; make one with `saswot predictor fit --out FILE`"
+    )
+
+
+@dataclass(frozen=True)
+class PredictorSpec:
+    """What a search or a ranking needs to know of a predictor objective (the fields of a proxy spec it reads)."""
+
+    name: str
+    cache_key: str
+    needs_avt: bool = False
+
+
+class PredictorObjective:
+    """A predictor file as the fitness of a segmenter search: the predicted ground truth of an architecture.
+
+    No network is built or run. Picklable (the fitted model travels with it to worker processes).
+
+    Args:
+        ref: ``predictor:FILE``, ``predictor:NAME`` (shipped for ``space``) or a file path.
+        space: the space searched; must be the predictor's.
+    """
+
+    def __init__(self, ref: str, space: str) -> None:
+        import hashlib
+
+        self.path = resolve_predictor_path(ref, space)
+        self.predictor = FittedPredictor.load(self.path)
+        if self.predictor.space != space:
+            raise UnknownNameError(
+                f"predictor '{self.path}' was fitted on space '{self.predictor.space}', not '{space}'; "
+                f"fit one on '{space}' with `saswot predictor fit --space {space}`"
+            )
+        digest = hashlib.sha256(self.path.read_bytes()).hexdigest()[:12]
+        label = ref if is_predictor_ref(ref) else f"{PREDICTOR_PREFIX}{ref}"
+        self.spec = PredictorSpec(name=label, cache_key=f"{label}#{digest}")
+        self.avt = None
+
+    @property
+    def name(self) -> str:
+        """The objective's name (``predictor:...``)."""
+        return self.spec.name
+
+    def __call__(self, arch: Any) -> float | None:
+        """Predicted ground truth of ``arch`` (None if it is not finite)."""
+        value = self.predictor.score(arch)
+        return value if np.isfinite(value) else None

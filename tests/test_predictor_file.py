@@ -108,3 +108,36 @@ def test_cli_fit_info_predict(tmp_path: Path, capsys: pytest.CaptureFixture[str]
         FittedPredictor.load(out).score("fasterseg")
     )
     assert "fasterseg" in capsys.readouterr().out
+
+
+def test_predictor_objective_scores_architectures_and_drives_a_search(tmp_path: Path) -> None:
+    import pickle
+
+    from saswot.errors import UnknownNameError
+    from saswot.fasterseg.decode import SpaceConfig
+    from saswot.fasterseg.search import Budget, FasterSegProblem
+    from saswot.predictor import PredictorObjective, is_predictor_ref, resolve_predictor_path
+    from saswot.search.evolution import EvolutionConfig, evolve
+
+    path = tmp_path / "p.json"
+    fit_predictor("fasterseg", config=SMALL, repeats=0).save(path)
+    objective = PredictorObjective(f"predictor:{path}", "fasterseg")
+    assert is_predictor_ref(objective.name) and objective.spec.needs_avt is False
+    assert objective.spec.cache_key.startswith(f"predictor:{path}#")
+    arch = load_arch("fasterseg")
+    assert objective(arch) == pytest.approx(FittedPredictor.load(path).score(arch))
+    assert pickle.loads(pickle.dumps(objective))(arch) == objective(arch)  # travels to worker processes
+    with pytest.raises(UnknownNameError, match="saswot predictor fit"):
+        resolve_predictor_path("predictor:no-such-thing", "fasterseg")
+    with pytest.raises(UnknownNameError, match="fitted on space 'fasterseg'"):
+        PredictorObjective(str(path), "micro")
+
+    def search(seed: int) -> tuple[str, float]:
+        problem = FasterSegProblem(SpaceConfig(), objective, Budget(max_gmacs=27.8))
+        res = evolve(problem, EvolutionConfig(iterations=2, population=6, topk=2), np.random.default_rng(seed))
+        best = problem.decode(res.best)
+        assert objective(best) == pytest.approx(res.best_fitness)  # the fitness is the prediction
+        assert problem.cost(best)["gmacs"] <= 27.8  # under the budget
+        return best.key(), res.best_fitness
+
+    assert search(0) == search(0)  # same seed, same result
