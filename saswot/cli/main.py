@@ -97,6 +97,11 @@ COMMANDS: dict[str, CommandEntry] = {
         "Trained FasterSeg-space ground truth on CamVid: sample, train, evaluate; correlate proxies with it.",
         threads=False,
     ),
+    "predictor": CommandEntry(
+        "saswot.cli.predictor_cmd",
+        "Few-shot predictor of a space's ground truth from the architecture encoding: fit, inspect, predict.",
+        threads=False,
+    ),
 }
 
 #: Options that name something a command writes: file outputs, and the folders it writes into.

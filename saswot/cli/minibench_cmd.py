@@ -46,6 +46,7 @@ from saswot.workflows.minibench import (
     score_bench_archs,
     summarize_by_label,
 )
+from saswot.workflows.minibench.ray_driver import run_ray
 
 app = typer.Typer(
     name="minibench",
@@ -117,7 +118,9 @@ def run(
     first: Optional[int] = _JOB_OPTIONS["first"](),
     data_root: Optional[str] = typer.Option(None, "--data-root", help="Data root (else $SASWOT_DATA, else ./data)."),
     device: str = typer.Option("cpu", "--device", help="cpu | cuda"),
-    threads: int = typer.Option(1, "--threads", min=1, help="torch CPU threads of this worker."),
+    threads: int = typer.Option(
+        1, "--threads", min=1, help="torch CPU threads of this worker (with --ray: Ray CPUs and threads per job)."
+    ),
     workers: int = typer.Option(0, "--workers", min=0, help="DataLoader workers."),
     lease_s: float = typer.Option(1800.0, "--lease-s", help="A claim not renewed for this long is taken over."),
     max_jobs: Optional[int] = typer.Option(None, "--max-jobs", min=1, help="Stop after this many jobs."),
@@ -132,6 +135,14 @@ def run(
     no_channels_last: bool = typer.Option(
         False, "--no-channels-last", help="Train in contiguous (NCHW) memory format instead of channels-last."
     ),
+    ray: Optional[str] = typer.Option(
+        None,
+        "--ray",
+        metavar="[ADDRESS]",
+        help="Train the jobs as Ray tasks: give a cluster address, or --ray alone for a local instance "
+        '(needs pip install "saswot\\[ray]"); only this process writes the benchmark file.',
+    ),
+    ray_gpus: float = typer.Option(0.0, "--ray-gpus", min=0.0, help="With --ray: GPU fraction per job (0: CPU)."),
 ) -> None:
     """Train every unfinished job and append its result; resumable, several workers may share the file."""
 
@@ -152,7 +163,20 @@ def run(
         curve_evals=curve_evals,
     )
     err = Console(stderr=True, highlight=False)
-    written = run_worker(jobs, rec, BenchFile(bench), ctx, max_jobs=max_jobs, log=err.print)
+    if ray is not None:
+        written = run_ray(
+            jobs,
+            rec,
+            BenchFile(bench),
+            ctx,
+            address=ray,
+            cpus=threads,
+            gpus=ray_gpus,
+            max_jobs=max_jobs,
+            log=err.print,
+        )
+    else:
+        written = run_worker(jobs, rec, BenchFile(bench), ctx, max_jobs=max_jobs, log=err.print)
     err.print(f"[minibench] this worker appended {len(written)} entr{'y' if len(written) == 1 else 'ies'} to {bench}")
 
 

@@ -9,16 +9,21 @@ extra trees and gradient boosting regressors. Everything is seeded by an explici
 
 from __future__ import annotations
 
+import hashlib
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy import stats
 from sklearn.ensemble import ExtraTreesRegressor, GradientBoostingRegressor, RandomForestRegressor
 
-from saswot.errors import ScoreError, UnknownNameError
+from saswot import __version__
+from saswot.errors import CorruptDataError, ScoreError, UnknownNameError
 from saswot.spaces import get_space
+from saswot.utils.io import read_json, write_json
 
 #: Supported model kinds.
 MODELS = ("rf", "et", "gbr")
@@ -180,3 +185,294 @@ def fewshot_eval(
         return {"mean": float(np.nanmean(arr)), "std": float(np.nanstd(arr)), "values": v}
 
     return {"k": k, "draws": draws, "n_eval": n - k, "kendall": summary(kend), "spearman": summary(spear)}
+
+
+# ----------------------------------------------------------------------------- fitted predictor files
+#: Format tag of a predictor file (``saswot predictor fit``).
+PREDICTOR_FORMAT = "saswot-predictor"
+PREDICTOR_VERSION = 1
+#: Labelled-set sizes of the learning curve a fit reports (those that leave at least 8 to rank).
+CURVE_KS = (16, 32, 64, 128)
+
+
+def split_kendall(
+    x: np.ndarray, y: np.ndarray, config: PredictorConfig, k: int, repeats: int, seed: int
+) -> dict[str, Any]:
+    """Fit on ``k`` random rows and Kendall-rank the others, ``repeats`` times (split ``i``: ``default_rng([seed, k, i])``).
+
+    Returns:
+        ``{"k", "n_test", "repeats", "mean", "std"}`` (Kendall τ-b).
+    """
+    taus = []
+    for i in range(repeats):
+        perm = np.random.default_rng([int(seed), int(k), i]).permutation(len(y))
+        train, test = perm[:k], perm[k:]
+        pred = FewShotPredictor(config, seed=i).fit(x[train], y[train]).predict(x[test])
+        taus.append(float(stats.kendalltau(pred, y[test]).statistic))
+    arr = np.asarray(taus)
+    return {
+        "k": int(k),
+        "n_test": int(len(y) - k),
+        "repeats": int(repeats),
+        "mean": float(np.nanmean(arr)),
+        "std": float(np.nanstd(arr)),
+    }
+
+
+def _encode(space: str, arch: Any) -> list[float] | None:
+    """``space.encode(arch)``, or None for a space without an encoding."""
+    encode = getattr(get_space(space), "encode", None)
+    return None if encode is None else encode(arch)
+
+
+class FittedPredictor:
+    """A few-shot predictor of one space's ground truth from its architecture encoding.
+
+    It is defined by its labelled rows (architecture keys, their encodings and accuracies), the
+    model settings and a seed; the model is fitted when the object is made, so the same file gives
+    the same predictions on the same installation. Its score of an architecture is the predicted
+    ground truth (the benchmark's ``val_accuracy`` unit; larger is better).
+
+    Args:
+        space: the search space's name (its ``encode`` gives the features).
+        config: model settings.
+        seed: model seed.
+        keys: canonical keys of the labelled architectures.
+        x: their encodings (rows).
+        y: their ground truth.
+        meta: provenance and validation figures kept in the file.
+    """
+
+    def __init__(
+        self,
+        space: str,
+        config: PredictorConfig,
+        seed: int,
+        keys: Sequence[str],
+        x: np.ndarray,
+        y: np.ndarray,
+        meta: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.space = space
+        self.config = config
+        self.seed = int(seed)
+        self.keys = list(keys)
+        self.x = np.asarray(x, dtype=np.float64)
+        self.y = np.asarray(y, dtype=np.float64)
+        self.meta = dict(meta or {})
+        self.model = FewShotPredictor(config, seed=self.seed).fit(self.x, self.y)
+
+    def features(self, arch: Any) -> np.ndarray:
+        """The encoding of ``arch`` (anything the space parses) as one row."""
+        enc = _encode(self.space, arch)
+        if enc is None or len(enc) != self.x.shape[1]:
+            raise ScoreError(
+                f"space '{self.space}' encodes architectures with {0 if enc is None else len(enc)} features but "
+                f"the predictor was fitted on {self.x.shape[1]}; fit it again with `saswot predictor fit`"
+            )
+        return np.asarray([enc], dtype=np.float64)
+
+    def score(self, arch: Any) -> float:
+        """Predicted ground truth of ``arch``."""
+        return float(self.model.predict(self.features(arch))[0])
+
+    def score_many(self, archs: Sequence[Any]) -> list[float]:
+        """Predicted ground truth of several architectures."""
+        if not archs:
+            return []
+        rows = np.vstack([self.features(a) for a in archs])
+        return [float(v) for v in self.model.predict(rows)]
+
+    def to_json(self) -> dict[str, Any]:
+        """The predictor file's content."""
+        return {
+            "format": PREDICTOR_FORMAT,
+            "version": PREDICTOR_VERSION,
+            "space": self.space,
+            "config": self.config.to_json(),
+            "seed": self.seed,
+            "keys": self.keys,
+            "x": self.x.tolist(),
+            "y": self.y.tolist(),
+            "meta": self.meta,
+        }
+
+    @classmethod
+    def from_json(cls, d: Any, where: str = "predictor file") -> FittedPredictor:
+        """Inverse of :meth:`to_json` (refits the model).
+
+        Raises:
+            CorruptDataError: not a predictor file, or inconsistent rows.
+        """
+        if not isinstance(d, dict) or d.get("format") != PREDICTOR_FORMAT:
+            raise CorruptDataError(f"{where} is not a saswot predictor file; make one with `saswot predictor fit`")
+        try:
+            cfg = dict(d["config"])
+            cfg["proxies"] = tuple(cfg.get("proxies", ()))
+            config = PredictorConfig(**cfg)
+            x = np.asarray(d["x"], dtype=np.float64)
+            y = np.asarray(d["y"], dtype=np.float64)
+            keys = [str(k) for k in d["keys"]]
+            if x.ndim != 2 or len(keys) != x.shape[0] or y.shape != (x.shape[0],) or not np.isfinite(x).all():
+                raise ValueError(f"{len(keys)} keys, x {x.shape}, y {y.shape}")
+            return cls(str(d["space"]), config, int(d["seed"]), keys, x, y, d.get("meta", {}))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CorruptDataError(f"{where} is damaged ({exc}); fit it again with `saswot predictor fit`") from exc
+
+    def save(self, path: Any) -> None:
+        """Write the predictor file (atomically)."""
+        write_json(path, self.to_json())
+
+    @classmethod
+    def load(cls, path: Any) -> FittedPredictor:
+        """Read a predictor file.
+
+        Raises:
+            DataNotFoundError, CorruptDataError.
+        """
+        return cls.from_json(read_json(path, "predictor file"), f"predictor file '{path}'")
+
+
+def labelled_set(space: str, bench: Sequence[Any] | None = None) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Keys, encodings and ground truth of the labelled architectures of ``space``.
+
+    Args:
+        space: a space with ground truth and an encoding.
+        bench: benchmark files (several are pooled, an architecture in more than one gets the
+            mean); None: the space's default ground truth.
+
+    Raises:
+        UnknownNameError: the space has no ground truth or no encoding.
+        ScoreError: fewer than 4 labelled architectures.
+    """
+    sp = get_space(space, "benchmark")
+    pooled: dict[str, list[float]] = {}
+    for path in list(bench or [None]):
+        b = sp.benchmark(path)
+        if b is None:
+            raise UnknownNameError(f"space '{space}' has no ground truth to fit a predictor on")
+        for key, value in b.ground_truths().items():
+            pooled.setdefault(key, []).append(float(value))
+    keys = sorted(pooled)
+    if len(keys) < 4:
+        raise ScoreError(f"only {len(keys)} labelled architectures; a predictor needs at least 4")
+    if _encode(space, keys[0]) is None:
+        raise UnknownNameError(f"space '{space}' defines no architecture encoding to fit a predictor on")
+    x = np.asarray([_encode(space, k) for k in keys], dtype=np.float64)
+    y = np.asarray([float(np.mean(pooled[k])) for k in keys])
+    return keys, x, y
+
+
+def fit_predictor(
+    space: str,
+    bench: Sequence[Any] | None = None,
+    config: PredictorConfig | None = None,
+    seed: int = 0,
+    repeats: int = 50,
+) -> FittedPredictor:
+    """Fit a predictor on every labelled architecture of ``space`` and validate it on held-out ones.
+
+    The validation (kept in ``meta``) fits on random halves and on ``k`` ∈ :data:`CURVE_KS`
+    labelled architectures and ranks the rest (:func:`split_kendall`, ``repeats`` splits each).
+    """
+    config = config or PredictorConfig(model="rf", max_features=0.5, min_samples_leaf=2, use_encoding=True)
+    keys, x, y = labelled_set(space, bench)
+    n = len(keys)
+    meta: dict[str, Any] = {
+        "archs": n,
+        "bench": [str(b) for b in bench] if bench else None,
+        "y_min": float(y.min()),
+        "y_max": float(y.max()),
+        "validation": {
+            "half": split_kendall(x, y, config, n // 2, repeats, seed) if repeats else None,
+            "curve": [split_kendall(x, y, config, k, repeats, seed) for k in CURVE_KS if k <= n - 8 and k != n // 2]
+            if repeats
+            else [],
+        },
+        "version": __version__,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    return FittedPredictor(space, config, seed, keys, x, y, meta)
+
+
+#: How a predictor is named where a proxy is expected: ``predictor:FILE`` or ``predictor:NAME``.
+PREDICTOR_PREFIX = "predictor:"
+_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+
+def is_predictor_ref(text: Any) -> bool:
+    """Whether ``text`` names a predictor (``predictor:FILE`` or ``predictor:NAME``)."""
+    return isinstance(text, str) and text.startswith(PREDICTOR_PREFIX)
+
+
+def shipped_predictors(space: str) -> list[str]:
+    """Names of the predictors shipped for ``space`` (``saswot/data/<space>/predictor-<name>.json``)."""
+    folder = _DATA_DIR / space
+    return sorted(p.stem[len("predictor-") :] for p in folder.glob("predictor-*.json")) if folder.is_dir() else []
+
+
+def resolve_predictor_path(ref: str, space: str | None = None) -> Path:
+    """The file of ``predictor:FILE`` or of a shipped ``predictor:NAME`` of ``space``.
+
+    Raises:
+        UnknownNameError: neither an existing file nor a shipped name.
+    """
+    text = ref[len(PREDICTOR_PREFIX) :] if is_predictor_ref(ref) else ref
+    path = Path(text)
+    if path.is_file():
+        return path
+    if space is not None and (_DATA_DIR / space / f"predictor-{text}.json").is_file():
+        return _DATA_DIR / space / f"predictor-{text}.json"
+    names = shipped_predictors(space) if space else []
+    raise UnknownNameError(
+        f"no predictor file '{text}'"
+        + (
+            f" and no shipped predictor of that name for '{space}' (shipped: {', '.join(names) or 'none'})"
+            if space
+            else ""
+        )
+        + "; make one with `saswot predictor fit --out FILE`"
+    )
+
+
+@dataclass(frozen=True)
+class PredictorSpec:
+    """What a search or a ranking needs to know of a predictor objective (the fields of a proxy spec it reads)."""
+
+    name: str
+    cache_key: str
+    needs_avt: bool = False
+
+
+class PredictorObjective:
+    """A predictor file as the fitness of a segmenter search: the predicted ground truth of an architecture.
+
+    No network is built or run. Picklable (the fitted model travels with it to worker processes).
+
+    Args:
+        ref: ``predictor:FILE``, ``predictor:NAME`` (shipped for ``space``) or a file path.
+        space: the space searched; must be the predictor's.
+    """
+
+    def __init__(self, ref: str, space: str) -> None:
+        self.path = resolve_predictor_path(ref, space)
+        self.predictor = FittedPredictor.load(self.path)
+        if self.predictor.space != space:
+            raise UnknownNameError(
+                f"predictor '{self.path}' was fitted on space '{self.predictor.space}', not '{space}'; "
+                f"fit one on '{space}' with `saswot predictor fit --space {space}`"
+            )
+        digest = hashlib.sha256(self.path.read_bytes()).hexdigest()[:12]
+        label = ref if is_predictor_ref(ref) else f"{PREDICTOR_PREFIX}{ref}"
+        self.spec = PredictorSpec(name=label, cache_key=f"{label}#{digest}")
+        self.avt = None
+
+    @property
+    def name(self) -> str:
+        """The objective's name (``predictor:...``)."""
+        return self.spec.name
+
+    def __call__(self, arch: Any) -> float | None:
+        """Predicted ground truth of ``arch`` (None if it is not finite)."""
+        value = self.predictor.score(arch)
+        return value if np.isfinite(value) else None

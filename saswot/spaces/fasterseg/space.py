@@ -28,6 +28,7 @@ from saswot.spaces.fasterseg.builder import build_network
 from saswot.spaces.fasterseg.cost import arch_cost
 from saswot.spaces.fasterseg.decode import SpaceConfig, decode, legality_errors
 from saswot.spaces.fasterseg.feasibility import check_budget
+from saswot.spaces.fasterseg.features import feature_names, structure_features
 from saswot.spaces.fasterseg.genome import sample_genome
 from saswot.spaces.fasterseg.latency import LatencyTable, measure_latency
 from saswot.spaces.fasterseg.problem import Budget, FasterSegProblem
@@ -139,6 +140,15 @@ class FasterSegSpace(BaseSpace):
         """The network with the training-only auxiliary heads if asked (``saswot train``)."""
 
         return build_network(self.parse(arch), num_classes=num_classes, aux_heads=aux_heads)
+
+    def encode(self, arch: Any) -> list[float]:
+        """Structure features (:func:`saswot.spaces.fasterseg.features.structure_features`): cells, widths
+        and compute per grid scale, operator mix, depths, shared cells, GMACs and parameters."""
+        return structure_features(self.parse(arch))
+
+    def encoding_names(self) -> list[str]:
+        """Names of the :meth:`encode` features, in order."""
+        return feature_names()
 
     def details(self, arch: Any) -> dict[str, Any]:
         """Cells per branch and cells shared by the branches (``arch-info``)."""

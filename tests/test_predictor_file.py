@@ -1,0 +1,148 @@
+"""FasterSeg structure features, predictor files (fit, validate, save, load, predict) and ``saswot predictor``."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from saswot.cli.main import main
+from saswot.errors import CorruptDataError, ScoreError, UnknownNameError
+from saswot.search.evolution import EvolutionConfig, evolve
+from saswot.spaces import get_space
+from saswot.spaces.fasterseg.arch import load_arch
+from saswot.spaces.fasterseg.decode import SpaceConfig
+from saswot.spaces.fasterseg.features import feature_names, structure_features
+from saswot.spaces.fasterseg.problem import Budget, FasterSegProblem
+from saswot.workflows.minibench import sample_archs
+from saswot.workflows.predictor import (
+    FittedPredictor,
+    PredictorConfig,
+    PredictorObjective,
+    fit_predictor,
+    is_predictor_ref,
+    labelled_set,
+    resolve_predictor_path,
+    split_kendall,
+)
+
+SMALL = PredictorConfig(model="rf", n_estimators=20, max_features=0.5, min_samples_leaf=2, use_encoding=True)
+
+
+def test_structure_features_of_the_released_network() -> None:
+    arch = load_arch("fasterseg")
+    f = dict(zip(feature_names(), structure_features(arch)))
+    assert len(f) == len(structure_features(arch)) == len(feature_names())
+    assert f["gmacs"] == pytest.approx(27.77, abs=0.01) and f["params_m"] == pytest.approx(3.42, abs=0.01)
+    # shared cells are counted once: the per-scale counts add up to the instantiated cells
+    assert f["cells_s8"] + f["cells_s16"] + f["cells_s32"] == len(arch.unique_cells()) == 16
+    assert f["shared_cells"] == 3 and (f["depth_min"], f["depth_max"]) == (9, 10)
+    assert sum(f[f"n_{op}"] for op in ("conv", "conv_downup", "conv_2x", "conv_2x_downup")) == 16
+    # compute adds up: cells at the three scales plus stem and head make the whole network
+    assert f["gmacs_s8"] + f["gmacs_s16"] + f["gmacs_s32"] + f["gmacs_stem_head"] == pytest.approx(f["gmacs"])
+    assert 0.0 < f["gmacs_cells_frac_s8"] < 1.0
+
+
+def test_the_space_encodes_architectures_with_the_structure_features() -> None:
+    space = get_space("fasterseg")
+    a, b = sample_archs(2, 3, pool_factor=2)
+    assert space.encode(a) == structure_features(a)
+    assert space.encode(a) != space.encode(b)
+    assert space.encoding_names() == feature_names()
+
+
+def test_labelled_set_pools_files_and_averages_repeated_architectures(tmp_path: Path) -> None:
+    shipped = Path(__file__).resolve().parents[1] / "saswot/data/fasterseg/minibench-camvid.jsonl"
+    keys, x, y = labelled_set("fasterseg", [shipped])
+    assert len(keys) == 32 and x.shape == (32, len(feature_names())) and y.shape == (32,)
+    # the same file twice: same architectures, same (averaged) labels
+    keys2, _, y2 = labelled_set("fasterseg", [shipped, shipped])
+    assert keys2 == keys and np.allclose(y2, y)
+    assert 15.0 < y.min() < y.max() < 40.0  # mIoU in %
+
+
+def test_fit_validate_save_load_predict(tmp_path: Path) -> None:
+    pred = fit_predictor("fasterseg", config=SMALL, seed=1, repeats=3)
+    val = pred.meta["validation"]
+    assert val["half"]["k"] == 16 and val["half"]["n_test"] == 16 and val["half"]["repeats"] == 3
+    assert -1.0 <= val["half"]["mean"] <= 1.0
+    assert [c["k"] for c in val["curve"]] == []  # 32 archs: only the half split (k=16) leaves >= 8 to rank
+    path = tmp_path / "pred.json"
+    pred.save(path)
+    again = FittedPredictor.load(path)
+    archs = sample_archs(3, 7, pool_factor=1)
+    assert again.score_many(archs) == pred.score_many(archs)  # refitted from the file: same predictions
+    assert again.score(archs[0]) == pytest.approx(pred.score_many(archs)[0])
+    # the same seed gives the same predictor; predictions stay in the labels' range for a forest
+    same = fit_predictor("fasterseg", config=SMALL, seed=1, repeats=0)
+    assert same.score_many(archs) == pred.score_many(archs)
+    assert all(pred.y.min() <= v <= pred.y.max() for v in pred.score_many(archs))
+
+
+def test_split_kendall_is_seeded() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(30, 3))
+    y = x[:, 0] + 0.1 * rng.normal(size=30)
+    a = split_kendall(x, y, SMALL, 15, 4, seed=2)
+    assert a == split_kendall(x, y, SMALL, 15, 4, seed=2)
+    assert a["mean"] > 0.5  # a learnable target is ranked well on held-out rows
+
+
+def test_damaged_or_mismatched_predictor_files_fail_clearly(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"format": "something-else"}))
+    with pytest.raises(CorruptDataError, match="not a saswot predictor file"):
+        FittedPredictor.load(bad)
+    pred = fit_predictor("fasterseg", config=SMALL, repeats=0)
+    doc = pred.to_json()
+    doc["y"] = doc["y"][:-1]
+    bad.write_text(json.dumps(doc))
+    with pytest.raises(CorruptDataError, match="damaged"):
+        FittedPredictor.load(bad)
+    narrow = FittedPredictor("fasterseg", SMALL, 0, pred.keys, pred.x[:, :5], pred.y)
+    with pytest.raises(ScoreError, match="fit it again"):
+        narrow.score("fasterseg")
+
+
+def test_cli_fit_info_predict(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "p.json"
+    assert main(["predictor", "fit", "--space", "fasterseg", "--repeats", "2", "--out", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["format"] == "saswot-predictor" and doc["meta"]["archs"] == 32
+    assert doc["meta"]["command"].startswith("saswot predictor fit --space fasterseg")
+    assert main(["predictor", "info", str(out)]) == 0
+    preds = tmp_path / "preds.json"
+    assert main(["predictor", "predict", str(out), "fasterseg", "--out", str(preds)]) == 0
+    got = json.loads(preds.read_text())["predictions"]
+    assert got[0]["arch"] == "fasterseg" and got[0]["prediction"] == pytest.approx(
+        FittedPredictor.load(out).score("fasterseg")
+    )
+    assert "fasterseg" in capsys.readouterr().out
+
+
+def test_predictor_objective_scores_architectures_and_drives_a_search(tmp_path: Path) -> None:
+    path = tmp_path / "p.json"
+    fit_predictor("fasterseg", config=SMALL, repeats=0).save(path)
+    objective = PredictorObjective(f"predictor:{path}", "fasterseg")
+    assert is_predictor_ref(objective.name) and objective.spec.needs_avt is False
+    assert objective.spec.cache_key.startswith(f"predictor:{path}#")
+    arch = load_arch("fasterseg")
+    assert objective(arch) == pytest.approx(FittedPredictor.load(path).score(arch))
+    assert pickle.loads(pickle.dumps(objective))(arch) == objective(arch)  # travels to worker processes
+    with pytest.raises(UnknownNameError, match="saswot predictor fit"):
+        resolve_predictor_path("predictor:no-such-thing", "fasterseg")
+    with pytest.raises(UnknownNameError, match="fitted on space 'fasterseg'"):
+        PredictorObjective(str(path), "micro")
+
+    def search(seed: int) -> tuple[str, float]:
+        problem = FasterSegProblem(SpaceConfig(), objective, Budget(max_gmacs=27.8))
+        res = evolve(problem, EvolutionConfig(iterations=2, population=6, topk=2), np.random.default_rng(seed))
+        best = problem.decode(res.best)
+        assert objective(best) == pytest.approx(res.best_fitness)  # the fitness is the prediction
+        assert problem.cost(best)["gmacs"] <= 27.8  # under the budget
+        return best.key(), res.best_fitness
+
+    assert search(0) == search(0)  # same seed, same result
