@@ -58,7 +58,7 @@ def split_archs(bench: Any, n_search: int, n_val: int, seed: int) -> tuple[list[
     if n_search + n_val > total:
         raise SaswotError(
             f"asked for {n_search} + {n_val} architectures but the benchmark has {total}; "
-            "lower --search-archs / --val-archs"
+            "lower {search_archs} / {val_archs}"
         )
     rng = np.random.default_rng(seed)
     drawn = bench.sample(min(total, max(SPLIT_POOL, n_search + n_val)), rng)
