@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -188,8 +189,10 @@ def load_arch_stats(
 
 def adopt_old_checkpoint(out: Path) -> bool:
     """Rename a checkpoint written under the former names (``<out name>.ckpt.json``/``.fec.json``) to the
-    current scheme (``<stem>.ckpt.json``/``.fec.json``, :func:`saswot.utils.io.sibling`); True if one was renamed."""
+    current scheme (``<stem>.ckpt.json``/``.fec.json``, :func:`saswot.utils.io.sibling`); True if one was renamed.
 
+    A rename is reported with a :class:`DeprecationWarning`: the former names will not be read forever.
+    """
     moved = False
     for old, new in (
         (out.with_name(out.name + ".ckpt.json"), checkpoint_path(out)),
@@ -197,6 +200,11 @@ def adopt_old_checkpoint(out: Path) -> bool:
     ):
         if old.exists() and not new.exists():
             old.rename(new)
+            warnings.warn(
+                f"renamed {old.name}, written under a former naming scheme, to {new.name}",
+                DeprecationWarning,
+                stacklevel=2,
+            )
             moved = True
     return moved
 
