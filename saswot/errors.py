@@ -15,9 +15,30 @@ _PARAM = re.compile(r"\{([A-Za-z_][\w.]*)\}")
 
 
 class SaswotError(Exception):
-    """Base class for user-facing errors; the message must say what is wrong and how to fix it."""
+    """Base class for user-facing errors; the message must say what is wrong and how to fix it.
+
+    A message names the parameters it is about in braces (``"{device} cuda was asked for ..."``):
+    ``str()`` shows the parameter names, the command line shows its options instead (:meth:`render`).
+    """
 
     exit_code: int = 2
+
+    @property
+    def template(self) -> str:
+        """The message with its parameters in braces."""
+        return str(self.args[0]) if self.args else ""
+
+    @property
+    def params(self) -> list[str]:
+        """The parameters the message names, in order."""
+        return _PARAM.findall(self.template)
+
+    def render(self, name: Callable[[str], str]) -> str:
+        """The message with every parameter written as ``name(parameter)``."""
+        return _PARAM.sub(lambda m: name(m.group(1)), self.template)
+
+    def __str__(self) -> str:
+        return self.render(lambda param: param)
 
 
 class DataNotFoundError(SaswotError, FileNotFoundError):
@@ -36,7 +57,7 @@ class UnknownNameError(SaswotError, KeyError):
     """An unknown proxy, op, dataset or model name was given."""
 
     def __str__(self) -> str:  # KeyError quotes its message; keep it readable
-        return str(self.args[0]) if self.args else ""
+        return self.render(lambda param: param)
 
 
 class ScoreError(SaswotError, ArithmeticError):
@@ -56,25 +77,4 @@ class TrainingDivergedError(ScoreError):
 
 
 class ParameterError(SaswotError, ValueError):
-    """A parameter of a run has a value that cannot work.
-
-    The message is a template that names parameters in braces, e.g.
-    ``"{batch.batch_size} must be >= 2"``: ``str()`` shows the parameter names (the library's
-    words); the command line shows its options instead (:meth:`render`).
-    """
-
-    def __init__(self, template: str) -> None:
-        super().__init__(template)
-        self.template = template
-
-    @property
-    def params(self) -> list[str]:
-        """The parameters the message names, in order."""
-        return _PARAM.findall(self.template)
-
-    def render(self, name: Callable[[str], str]) -> str:
-        """The message with every parameter written as ``name(parameter)``."""
-        return _PARAM.sub(lambda m: name(m.group(1)), self.template)
-
-    def __str__(self) -> str:
-        return self.render(lambda param: param)
+    """A parameter of a run has a value that cannot work (the message names it: ``{batch.batch_size}``)."""

@@ -191,10 +191,11 @@ def test_cli_search_proxy_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert len(data["search_keys"]) == 8 and not set(data["search_keys"]) & set(data["val_keys"])
     assert out.with_suffix(".png").stat().st_size > 1000
     assert (tmp_path / "proxy.ckpt.json").exists() and (tmp_path / "proxy.fec.json").exists()
-    # a checkpoint under the former name (<out name>.ckpt.json) is adopted by --resume
+    # a checkpoint under the former name (<out name>.ckpt.json) is adopted by --resume, with a warning
     (tmp_path / "proxy.ckpt.json").rename(tmp_path / "proxy.json.ckpt.json")
     (tmp_path / "proxy.fec.json").rename(tmp_path / "proxy.json.fec.json")
-    assert main([*args, "--resume"]) == 0
+    with pytest.warns(DeprecationWarning, match="former naming scheme"):
+        assert main([*args, "--resume"]) == 0
     assert (tmp_path / "proxy.ckpt.json").exists() and not (tmp_path / "proxy.json.ckpt.json").exists()
     assert json.loads(out.read_text())["expression"] == data["expression"]
     assert resolve_proxy(str(out)).name == "proxy"

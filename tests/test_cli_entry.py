@@ -74,7 +74,7 @@ def test_thread_choice_precedence() -> None:
 def test_bad_thread_environment_is_a_clear_error(bad: str) -> None:
     with pytest.raises(SaswotError, match="OMP_NUM_THREADS"):
         choose_threads(None, environ={"OMP_NUM_THREADS": bad})
-    with pytest.raises(SaswotError, match="--threads"):
+    with pytest.raises(SaswotError, match="threads must be at least 1"):
         choose_threads(0)
 
 

@@ -28,5 +28,5 @@ def test_auto_only_where_allowed() -> None:
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_cuda_without_gpu_says_so() -> None:
     for name in ("cuda", "cuda:1"):
-        with pytest.raises(ResourceError, match="no CUDA GPU is available; use --device cpu"):
+        with pytest.raises(ResourceError, match="no CUDA GPU is available; use device cpu"):
             check_device(name)

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import typer
 
-from saswot.errors import ParameterError, SaswotError
+from saswot.errors import SaswotError
 
 C = TypeVar("C")
 
@@ -128,7 +128,7 @@ def build_config(cls: type[C], values: Mapping[str, Any], **given: Any) -> C:
 
 
 #: Options whose name is not the parameter's (``batch.resolution`` is ``--resolution`` in most commands).
-OPTION_OF: dict[str, str] = {"avt_file": "--avt", "max_latency_ms": "--max-latency-ms"}
+OPTION_OF: dict[str, str] = {"avt_file": "--avt", "from_file": "--from"}
 
 
 def option_name(param: str, overrides: Mapping[str, str] | None = None) -> str:
@@ -140,6 +140,8 @@ def option_name(param: str, overrides: Mapping[str, str] | None = None) -> str:
     return table.get(param) or "--" + param.rsplit(".", 1)[-1].replace("_", "-")
 
 
-def as_cli_error(exc: ParameterError, overrides: Mapping[str, str] | None = None) -> SaswotError:
-    """``exc`` with its parameters written as this command's options."""
-    return SaswotError(exc.render(lambda p: option_name(p, overrides)))
+def as_cli_error(exc: SaswotError, overrides: Mapping[str, str] | None = None) -> SaswotError:
+    """``exc`` (same type) with its parameters written as this command's options."""
+    out = type(exc)(exc.render(lambda p: option_name(p, overrides)))
+    out.exit_code = exc.exit_code
+    return out

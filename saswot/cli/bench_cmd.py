@@ -58,7 +58,7 @@ def info(
         try:
             resolved = b.search_space.parse(arch)
         except InvalidArchError as exc:
-            raise InvalidArchError(f"--arch {arch!r}: {exc}") from exc
+            raise InvalidArchError(f"--arch {arch!r}: {exc.template}") from exc
         keys = [b.search_space.key(resolved)]
         b.record(resolved, task)  # raises UnknownNameError (exit 2) when absent
     else:

@@ -22,7 +22,7 @@ from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from saswot import __version__
 from saswot.cli._options import option_name
-from saswot.errors import ParameterError, SaswotError
+from saswot.errors import SaswotError
 
 
 @dataclass(frozen=True)
@@ -264,11 +264,8 @@ def main(argv: list[str] | None = None) -> int:
             interrupted = True
             _print_error(INTERRUPTED_MESSAGE)
         return code
-    except ParameterError as exc:  # a library error names parameters: show this command's options
+    except SaswotError as exc:  # a library error names parameters: show this command's options
         _print_error(exc.render(option_name))
-        return exc.exit_code
-    except SaswotError as exc:
-        _print_error(str(exc))
         return exc.exit_code
     except KeyboardInterrupt:  # outside a command (typer handles it inside one: exit code 130, above)
         interrupted = True  # keep the quiet hooks: worker processes may still be going down

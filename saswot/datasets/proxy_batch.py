@@ -66,7 +66,7 @@ def _dataset_batch(
     if num_classes < info.num_classes:
         raise InvalidArchError(
             f"{name} labels use {info.num_classes} classes but the network predicts {num_classes}; "
-            f"use a network with at least {info.num_classes} outputs or --data random"
+            f"use a network with at least {info.num_classes} outputs or {{data}} random"
         )
     samples = info.list_samples(dataset_dir(name, data_root), "train")
     if batch_size > len(samples):

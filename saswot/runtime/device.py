@@ -23,9 +23,9 @@ def check_device(device: str, allow_auto: bool = False) -> str:
         raise UnknownNameError(f"unknown device '{device}': use {choices}")
     if name.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise ResourceError(f"--device {name} was asked for but no CUDA GPU is available; use --device cpu")
+            raise ResourceError(f"{{device}} {name} was asked for but no CUDA GPU is available; use {{device}} cpu")
         if index and int(index) >= torch.cuda.device_count():
-            raise ResourceError(f"--device {name}: only {torch.cuda.device_count()} CUDA device(s) are visible")
+            raise ResourceError(f"{{device}} {name}: only {torch.cuda.device_count()} CUDA device(s) are visible")
     return name
 
 

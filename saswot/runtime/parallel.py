@@ -109,7 +109,7 @@ def check_picklable(obj: Any, what: str) -> None:
     except (pickle.PicklingError, TypeError, AttributeError) as exc:
         raise SaswotError(
             f"{what} cannot be sent to worker processes ({exc}); use module-level functions or "
-            "functools.partial instead of lambdas and closures, or run without --workers"
+            "functools.partial instead of lambdas and closures, or run without {workers}"
         ) from exc
 
 
@@ -199,7 +199,7 @@ class LocalExecutor(Executor):
 
     def __init__(self, workers: int, threads: int | None = None) -> None:
         if workers < 1:
-            raise SaswotError(f"--workers must be >= 1 (got {workers})")
+            raise SaswotError(f"{{workers}} must be >= 1 (got {workers})")
         self._workers = int(workers)
         self.threads = int(threads) if threads is not None else default_threads(workers)
         if self.threads < 1:
@@ -323,7 +323,7 @@ def import_ray() -> Any:
     try:
         import ray
     except ImportError as exc:
-        raise SaswotError('--ray needs Ray, which is not installed: pip install "saswot[ray]"') from exc
+        raise SaswotError('{ray} needs Ray, which is not installed: pip install "saswot[ray]"') from exc
     return ray
 
 
@@ -381,7 +381,7 @@ class RayExecutor(Executor):
                 except (ConnectionError, RuntimeError, ValueError) as exc:
                     raise SaswotError(
                         f"cannot connect to the Ray cluster at '{self.address}' ({exc}); "
-                        "check the address, or give --ray alone to start a local instance"
+                        "check the address, or give {ray} alone to start a local instance"
                     ) from exc
             self._owns = True
         cpus = int(ray.cluster_resources().get("CPU", 1))
@@ -469,7 +469,7 @@ def make_executor(workers: int | None = None, ray: str | None = None, *, threads
         SaswotError: bad values, or ``ray`` given without the Ray extra installed.
     """
     if workers is not None and workers < 0:
-        raise SaswotError(f"--workers must be >= 0 (got {workers})")
+        raise SaswotError(f"{{workers}} must be >= 0 (got {workers})")
     if ray is not None:
         address = ray.strip() or LOCAL_RAY
         local = address == LOCAL_RAY

@@ -86,7 +86,7 @@ def choose_threads(
     ncores = available_cores() if cores is None else cores
     if option is not None:
         if option < 1:
-            raise SaswotError(f"--threads must be at least 1 (got {option})")
+            raise SaswotError(f"{{threads}} must be at least 1 (got {option})")
         return ThreadChoice(option, "option", ncores, None)
     env = os.environ if environ is None else environ
     text = env.get(ENV_THREADS, "").strip()

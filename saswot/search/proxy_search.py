@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from saswot.config import ProxyBatch
 from saswot.datasets.proxy_batch import make_batch
 from saswot.errors import SaswotError, ScoreError
 from saswot.proxies._stats import collect_stats
@@ -30,15 +32,10 @@ from saswot.spaces.base import require_benchmark
 from saswot.utils.io import checkpoint_path, read_json, sibling, write_json
 from saswot.utils.paths import cache_dir as default_cache_dir
 
-#: The statistics batch (B's default proxy batch, see :func:`saswot.datasets.proxy_batch.make_batch`).
-BATCH_SOURCE = "camvid"
-BATCH_SIZE = 8
-BATCH_RESOLUTION = (64, 64)
-BATCH_SEED = 0
+#: The statistics batch (its classes are the space's; see :func:`saswot.datasets.proxy_batch.make_batch`).
+STATS_BATCH = ProxyBatch(data="camvid", batch_size=8, resolution=(64, 64), seed=0)
 #: Seed of the network initialisation for every architecture.
 INIT_SEED = 0
-NUM_CLASSES = 17
-#: Default cache folder (git-ignored).
 
 
 #: Size of the seeded pool the search/validation split is cut from (prefix property: for
@@ -58,7 +55,7 @@ def split_archs(bench: Any, n_search: int, n_val: int, seed: int) -> tuple[list[
     if n_search + n_val > total:
         raise SaswotError(
             f"asked for {n_search} + {n_val} architectures but the benchmark has {total}; "
-            "lower --search-archs / --val-archs"
+            "lower {search_archs} / {val_archs}"
         )
     rng = np.random.default_rng(seed)
     drawn = bench.sample(min(total, max(SPLIT_POOL, n_search + n_val)), rng)
@@ -69,8 +66,9 @@ def stats_tag(space: Any) -> str:
     """Identity of the statistics setting (stored in each cache file); ``space`` is a name or a space."""
 
     sp = get_space(space)
-    h, w = BATCH_RESOLUTION
-    return f"{sp.name}|{BATCH_SOURCE}|n{BATCH_SIZE}|{h}x{w}|batchseed{BATCH_SEED}|init{INIT_SEED}|c{sp.num_classes}"
+    b = STATS_BATCH
+    h, w = b.resolution
+    return f"{sp.name}|{b.data}|n{b.batch_size}|{h}x{w}|batchseed{b.seed}|init{INIT_SEED}|c{sp.num_classes}"
 
 
 def make_stat_cache(
@@ -87,7 +85,12 @@ def make_stat_cache(
     def compute(key: str) -> object:
         if not batch:
             images, labels = make_batch(
-                BATCH_SOURCE, BATCH_SIZE, BATCH_RESOLUTION, sp.num_classes, BATCH_SEED, data_root=data_root
+                STATS_BATCH.data,
+                STATS_BATCH.batch_size,
+                STATS_BATCH.resolution,
+                sp.num_classes,
+                STATS_BATCH.seed,
+                data_root=data_root,
             )
             batch["x"], batch["y"] = images, labels
         net = sp.build(sp.parse(key), num_classes=sp.num_classes, seed=INIT_SEED)
@@ -186,8 +189,10 @@ def load_arch_stats(
 
 def adopt_old_checkpoint(out: Path) -> bool:
     """Rename a checkpoint written under the former names (``<out name>.ckpt.json``/``.fec.json``) to the
-    current scheme (``<stem>.ckpt.json``/``.fec.json``, :func:`saswot.utils.io.sibling`); True if one was renamed."""
+    current scheme (``<stem>.ckpt.json``/``.fec.json``, :func:`saswot.utils.io.sibling`); True if one was renamed.
 
+    A rename is reported with a :class:`DeprecationWarning`: the former names will not be read forever.
+    """
     moved = False
     for old, new in (
         (out.with_name(out.name + ".ckpt.json"), checkpoint_path(out)),
@@ -195,6 +200,11 @@ def adopt_old_checkpoint(out: Path) -> bool:
     ):
         if old.exists() and not new.exists():
             old.rename(new)
+            warnings.warn(
+                f"renamed {old.name}, written under a former naming scheme, to {new.name}",
+                DeprecationWarning,
+                stacklevel=2,
+            )
             moved = True
     return moved
 

@@ -110,7 +110,7 @@ def run_arch_search(
         avt_members = [m for m in member_names([ensemble]) if resolve_proxy(m).needs_avt]
         if avt_members:
             raise ScoreError(
-                f"--proxy {s.proxy}: {', '.join(avt_members)} need AVT statistics and cannot be an ensemble member "
+                f"{{proxy}} {s.proxy}: {', '.join(avt_members)} need AVT statistics and cannot be an ensemble member "
                 "here; use their raw terms instead (saswot = saswot_minus and nwot: ensemble-avt:saswot_minus,nwot)"
             )
         if not (resume and ens_path.exists()):

@@ -344,7 +344,9 @@ class SpaceRegistry(Registry[SearchSpace]):
         """The one space with ``capability`` (an error naming the choices when there are several or none)."""
         names = self.names(capability)
         if len(names) != 1:
-            raise UnknownNameError(f"choose a search space: spaces with {capability}: {', '.join(names) or 'none'}")
+            raise UnknownNameError(
+                f"choose a search space with {{space}}: spaces with {capability}: {', '.join(names) or 'none'}"
+            )
         return self._items[names[0]]
 
 

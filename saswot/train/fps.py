@@ -66,7 +66,7 @@ def measure_fps(
     if precision not in ("fp32", "fp16"):
         raise ValueError(f"precision must be fp32 or fp16, got {precision}")
     if precision == "fp16" and device.type != "cuda":
-        raise ResourceError("fp16 timing needs a CUDA device; use --precision fp32 on the CPU.")
+        raise ResourceError("fp16 timing needs a CUDA device; use {precision} fp32 on the CPU.")
     dtype = torch.float16 if precision == "fp16" else torch.float32
     model = model.to(device=device, dtype=dtype).eval()
     x = torch.randn(batch_size, 3, *resolution, device=device, dtype=dtype)
@@ -107,7 +107,7 @@ def measure_fps_onnx(
     if providers[kind] not in ort.get_available_providers():
         raise ResourceError(
             f"this onnxruntime has no {providers[kind]} (it has {', '.join(ort.get_available_providers())}); "
-            "install onnxruntime-gpu for CUDA timing, or use --backend torch"
+            "install onnxruntime-gpu for CUDA timing, or use {backend} torch"
         )
     n_threads = int(threads if threads is not None else torch.get_num_threads())
     opts = ort.SessionOptions()

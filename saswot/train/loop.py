@@ -212,8 +212,8 @@ def _diverged(reason: str, epoch: int, last_path: Path) -> TrainingDivergedError
         else "no checkpoint had been written yet"
     )
     return TrainingDivergedError(
-        f"{reason} in epoch {epoch + 1}; {kept}. Lower the learning rate (--lr) or raise the batch size, then "
-        "train again (--resume continues from the kept checkpoint)."
+        f"{reason} in epoch {epoch + 1}; {kept}. Lower the learning rate ({{lr}}) or raise the batch size, then "
+        "train again ({resume} continues from the kept checkpoint)."
     )
 
 

@@ -174,7 +174,7 @@ def verify(path: Path, remote: RemoteFile) -> str:
     if expected is not None and actual != expected:
         raise CorruptDataError(
             f"checksum of '{path.name}' is {actual}, expected {expected}: the file is damaged or not the "
-            "published one; delete it and fetch again (or check the file given with --from)"
+            "published one; delete it and fetch again (or check the file given with {from_file})"
         )
     if remote.sha256 is None and not recorded_file.exists():
         recorded_file.write_text(actual + "\n")
@@ -208,12 +208,12 @@ def download(
             return dest
         raise SaswotError(
             f"downloading {url} failed: HTTP {exc.code} {exc.reason}; try again later, or download "
-            "it by hand and pass it with --from FILE"
+            "it by hand and pass it with {from_file} FILE"
         ) from None
     except (urllib.error.URLError, OSError) as exc:
         raise SaswotError(
             f"cannot reach {url} ({getattr(exc, 'reason', exc)}); check the network, or download it "
-            "by hand and pass it with --from FILE"
+            "by hand and pass it with {from_file} FILE"
         ) from None
     with response:
         status = getattr(response, "status", 200)
@@ -273,14 +273,14 @@ def fetch_dataset(
     """
     target = data_root / source.name
     if target.exists() and any(target.iterdir()) and not force:
-        raise SaswotError(f"'{target}' already exists; use it as it is, or pass --force to fetch it again")
+        raise SaswotError(f"'{target}' already exists; use it as it is, or pass {{force}} to fetch it again")
     cache = cache or data_root / ".downloads"
     cache.mkdir(parents=True, exist_ok=True)
     given = {Path(f).name: Path(f) for f in from_files}
     unknown = sorted(set(given) - {f.name for f in source.files})
     if unknown:
         raise SaswotError(
-            f"--from {', '.join(unknown)}: not a file of {source.name} "
+            f"{{from_file}} {', '.join(unknown)}: not a file of {source.name} "
             f"(expected {', '.join(f.name for f in source.files)})"
         )
     local: list[Path] = []
@@ -289,7 +289,7 @@ def fetch_dataset(
         if remote.name in given:
             src = given[remote.name]
             if not src.is_file():
-                raise SaswotError(f"--from file '{src}' does not exist")
+                raise SaswotError(f"{{from_file}} file '{src}' does not exist")
             if src.resolve() != dest.resolve():
                 shutil.copyfile(src, dest)
         elif not dest.exists():

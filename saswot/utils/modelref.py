@@ -68,7 +68,7 @@ def load_model(ref: str, kwargs: Mapping[str, Any] | None = None) -> nn.Module:
     target = getattr(module, attr)
     if isinstance(target, nn.Module):
         if kwargs:
-            raise SaswotError(f"'{ref}' is a module instance, not a factory: it takes no --kwargs")
+            raise SaswotError(f"'{ref}' is a module instance, not a factory: it takes no {{kwargs}}")
         return target
     if not callable(target):
         raise SaswotError(f"'{ref}' is a {type(target).__name__}, not a callable returning an nn.Module")

@@ -61,7 +61,7 @@ def require_path(path: str | os.PathLike[str], dataset: str, what: str | None = 
     hint = DATASET_HINTS.get(dataset, f"get the {dataset} data")
     raise DataNotFoundError(
         f"{what or dataset} not found at '{p}'. To fix: {hint}; "
-        f"point saswot at the data with --data-root DIR or the {ENV_VAR} environment variable "
+        f"point saswot at the data with {{data_root}} DIR or the {ENV_VAR} environment variable "
         f"(current data root: '{resolve_data_root()}')."
     )
 

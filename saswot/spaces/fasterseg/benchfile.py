@@ -126,7 +126,7 @@ def load_bench(path: str | Path | Sequence[str | Path], recipe_id: str | None = 
         entries += bf.entries()
     ids = sorted({e["recipe_id"] for e in entries})
     if recipe_id is None and len(ids) > 1:
-        raise CorruptDataError(f"the benchmark holds several recipes ({', '.join(ids)}); choose one with --recipe-id")
+        raise CorruptDataError(f"the benchmark holds several recipes ({', '.join(ids)}); choose one with {{recipe_id}}")
     out: dict[str, dict[str, Any]] = {}
     for e in entries:
         if (recipe_id is not None and e["recipe_id"] != recipe_id) or e.get("miou") is None:

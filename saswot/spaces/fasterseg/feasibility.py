@@ -126,9 +126,9 @@ def check_budget(
     ):
         raise SaswotError("a budget must be positive")
     metric, limit, option, unit = (
-        ("gmacs", budget.max_gmacs, "--max-gmacs", "GMACs")
+        ("gmacs", budget.max_gmacs, "{max_gmacs}", "GMACs")
         if budget.max_gmacs is not None
-        else ("latency_ms", budget.max_latency_ms, "--max-latency-ms", "ms")
+        else ("latency_ms", budget.max_latency_ms, "{max_latency_ms}", "ms")
     )
     cheapest = cheapest_network(problem, metric, seed, stop_at=limit)
     if limit is not None and limit < cheapest.value:

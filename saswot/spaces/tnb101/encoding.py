@@ -271,7 +271,7 @@ def _parse_key(text: str, space: str | None) -> TNBArch:
     if micro is not None and macro is not None:
         raise InvalidArchError(
             f"architecture key {text!r} is valid in both the micro and the macro space; "
-            f"say which one (--space micro|macro, or space=...), or give the official string."
+            f"say which one ({{space}} micro|macro, or space=...), or give the official string."
         )
     if micro is not None:
         return micro

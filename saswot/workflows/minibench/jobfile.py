@@ -64,7 +64,7 @@ def sample_archs(
     if len(pool) < k:
         raise SaswotError(
             f"only {len(pool)} distinct architectures under {max_gmacs} GMACs in {max_draws} draws; "
-            "raise --max-gmacs or lower K"
+            "raise {max_gmacs} or lower K"
         )
     items = sorted(pool.values(), key=lambda t: (t[0], t[1].key()))
     strata = np.array_split(np.arange(len(items)), k)
