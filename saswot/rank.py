@@ -32,7 +32,7 @@ from saswot.errors import ScoreError
 from saswot.io import read_json, write_json
 from saswot.parallel import Executor, SerialExecutor
 from saswot.progress import make_progress
-from saswot.proxies import SENTINEL, ProxySpec, ScoringSettings, score_network_detailed
+from saswot.proxies import NA_PREFIX, SENTINEL, ProxySpec, ScoringSettings, score_network_detailed
 from saswot.proxydata import make_batch
 
 #: Bump when the meaning of cached scores changes.
@@ -251,8 +251,10 @@ def score_architectures(
                 found[k].update(scores)
                 failed_by[k].update(failed)
                 seconds[k] = outcome.seconds
-                if cache is not None:
-                    cache.put(k, {ckeys[n]: v for n, v in scores.items()})
+                if cache is not None:  # an n/a score (the proxy raised) is not cached: a rerun tries again
+                    kept = {ckeys[n]: v for n, v in scores.items() if not failed.get(n, "").startswith(NA_PREFIX)}
+                    if kept:
+                        cache.put(k, kept)
             else:
                 found[k].update(dict.fromkeys(names, SENTINEL))
                 failed_by[k].update({n: str(outcome.error) for n in names})
@@ -270,14 +272,23 @@ def score_architectures(
 
 
 def failures(per_arch: Mapping[str, ArchScores]) -> dict[str, dict[str, Any]]:
-    """``{proxy: {"count": n, "archs": [keys]}}`` for proxies that hit the sentinel."""
+    """``{proxy: {"count": n, "archs": [keys], "reasons": {key: reason}}}`` for proxies that hit the
+    sentinel (a reason starting with ``n/a:``: the proxy raised an error on that network)."""
     out: dict[str, dict[str, Any]] = {}
     for k, rec in per_arch.items():
-        for name in rec.failed:
-            entry = out.setdefault(name, {"count": 0, "archs": []})
+        for name, reason in rec.failed.items():
+            entry = out.setdefault(name, {"count": 0, "archs": [], "reasons": {}})
             entry["count"] += 1
             entry["archs"].append(k)
+            entry["reasons"][k] = reason
     return out
+
+
+def is_partial(per_arch: Mapping[str, ArchScores]) -> bool:
+    """True if some proxy has no score on some network: it raised an error there (n/a) or its worker died twice."""
+    from saswot.parallel import DIED_TWICE
+
+    return any(r.startswith((NA_PREFIX, DIED_TWICE)) for rec in per_arch.values() for r in rec.failed.values())
 
 
 def rank_result(

@@ -128,6 +128,8 @@ def search_arch(
     ray: Optional[str] = ray_option(),
 ) -> None:
     """Training-free search of a segmenter under a latency or MACs budget."""
+    from rich.markup import escape
+
     from saswot.parallel import make_executor
     from saswot.progress import stderr_console
     from saswot.search.segmenter import ArchSearchSettings, run_arch_search, summary_rows
@@ -164,7 +166,7 @@ def search_arch(
             random_baseline=random,
             show_progress=not quiet,
             executor=executor,
-            on_note=lambda text: stderr_console.print(f"[yellow]note[/]: {text}", highlight=False),
+            on_note=lambda text: stderr_console.print(f"[yellow]note[/]: {escape(text)}", highlight=False),
         )
     print_table(
         f"search-arch ({doc['search']['proxy']}) -> {out}",

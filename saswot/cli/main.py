@@ -295,9 +295,28 @@ TRACEBACK_ENV = "SASWOT_TRACEBACK"
 
 
 def _print_error(message: str) -> None:
-    from rich.console import Console
+    """Write ``error: message`` on stderr as one line (red on a terminal).
 
-    Console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    Plain writes, no console library: the line must come out whole even while a second Ctrl-C
+    arrives (SIGINT is ignored while it is written) and without importing anything; square
+    brackets in the message are printed as they are.
+    """
+    import signal
+    import threading
+
+    on_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if on_main else None
+    try:
+        stream = sys.stderr
+        tty = hasattr(stream, "isatty") and stream.isatty() and not os.environ.get("NO_COLOR")
+        prefix = "\033[1;31merror:\033[0m" if tty else "error:"
+        stream.write(f"{prefix} {message}\n")
+        stream.flush()
+    except (OSError, ValueError):  # stderr closed or gone (a broken pipe): nothing more to do
+        pass
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
 
 
 if __name__ == "__main__":  # pragma: no cover
