@@ -157,6 +157,12 @@ def search_arch(
         avt_samples=avt_samples,
     )
     settings.check()  # before any worker starts
+    if resume:
+        from saswot.cli.search_proxy import no_checkpoint_message
+        from saswot.io import checkpoint_path
+
+        if not checkpoint_path(out).is_file():
+            raise SaswotError(no_checkpoint_message(checkpoint_path(out), out))
     with make_executor(workers, ray) as executor:
         doc = run_arch_search(
             settings,
