@@ -28,7 +28,7 @@ from torch import nn
 
 from saswot.allocator import collect_on_exit
 from saswot.correlation import correlation_table
-from saswot.errors import ScoreError
+from saswot.errors import CorruptDataError, ScoreError
 from saswot.io import read_json, write_json
 from saswot.parallel import Executor, SerialExecutor
 from saswot.progress import make_progress
@@ -87,9 +87,11 @@ def proxy_cache_key(spec: ProxySpec, avt: Any = None) -> str:
 class ScoreCache:
     """Per-architecture score files under ``root/<settings fingerprint>/``."""
 
-    def __init__(self, root: str | Path, settings: ScoreSettings) -> None:
+    def __init__(self, root: str | Path, settings: ScoreSettings, on_note: Callable[[str], None] | None = None) -> None:
         self.folder = Path(root) / settings.fingerprint()
         self.settings = settings
+        #: receives the one-line warning about a corrupt entry (default: printed on stderr)
+        self.on_note = on_note if on_note is not None else _stderr_warning
 
     def _path(self, arch_key: str) -> Path:
         safe = re.sub(r"[^0-9A-Za-z_.-]+", "_", arch_key).strip("_") or "arch"
@@ -98,23 +100,44 @@ class ScoreCache:
         return self.folder / f"{safe}.json"
 
     def get(self, arch_key: str) -> dict[str, float]:
-        """Cached ``{proxy key: score}`` of an architecture (empty if none)."""
+        """Cached ``{proxy key: score}`` of an architecture (empty if none; a corrupt entry is
+        reported through ``on_note`` and read as empty, so that it is scored again and overwritten)."""
+        return self._read(arch_key, warn=True)
+
+    def _read(self, arch_key: str, warn: bool) -> dict[str, float]:
         path = self._path(arch_key)
         if not path.is_file():
             return {}
-        data = read_json(path, "score cache file", "Delete the cache folder to rebuild it.")
-        if data.get("arch") != arch_key:
+        try:
+            data = read_json(path, "score cache file")
+            if not isinstance(data, dict):
+                raise CorruptDataError(f"score cache file at '{path}' is not a JSON object")
+            if data.get("arch") != arch_key:  # another key with the same file name: not this one's entry
+                return {}
+            return {str(k): float(v) for k, v in dict(data.get("scores", {})).items()}
+        except (CorruptDataError, TypeError, ValueError, AttributeError):
+            # a cache entry is only a shortcut: a corrupt one (a disk fault, a killed writer of an
+            # older version, a hand edit) is scored again and overwritten, never fatal
+            if warn:
+                self.on_note(f"corrupt score cache entry '{path}' (architecture {arch_key}): scoring it again")
             return {}
-        return {k: float(v) for k, v in data.get("scores", {}).items()}
 
     def put(self, arch_key: str, scores: Mapping[str, float]) -> None:
         """Merge ``scores`` into the architecture's cache file (atomic write)."""
-        merged = self.get(arch_key)
+        merged = self._read(arch_key, warn=False)
         merged.update({k: float(v) for k, v in scores.items()})
         write_json(
             self._path(arch_key),
             {"arch": arch_key, "settings": self.settings.to_json(), "scores": merged},
         )
+
+
+def _stderr_warning(text: str) -> None:
+    """Print ``warning: text`` on stderr (the default note of :class:`ScoreCache`)."""
+    import sys
+
+    sys.stderr.write(f"warning: {text}\n")
+    sys.stderr.flush()
 
 
 @dataclass

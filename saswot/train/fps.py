@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from saswot.errors import ResourceError
+from saswot.errors import CorruptDataError, InvalidArchError, ResourceError
 
 
 @dataclass(frozen=True)
@@ -99,6 +99,7 @@ def measure_fps_onnx(
     """
     import numpy as np
     import onnxruntime as ort
+    from onnxruntime.capi import onnxruntime_pybind11_state as ort_state
 
     providers = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
     kind = torch.device(device).type
@@ -114,10 +115,34 @@ def measure_fps_onnx(
     opts.intra_op_num_threads = n_threads
     opts.inter_op_num_threads = 1
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    sess = ort.InferenceSession(str(path), opts, providers=[providers[kind]])
+    try:
+        sess = ort.InferenceSession(str(path), opts, providers=[providers[kind]])
+    except (ort_state.Fail, ort_state.InvalidGraph, ort_state.InvalidProtobuf, ort_state.NoSuchFile) as exc:
+        raise CorruptDataError(
+            f"cannot load the ONNX file '{path}' ({type(exc).__name__}: {' '.join(str(exc).split())[:200]}); "
+            "export it again with `saswot export CKPT --onnx FILE`"
+        ) from None
+    check_onnx_input(sess.get_inputs()[0].shape, resolution, path)
     feed = {sess.get_inputs()[0].name: np.random.default_rng(0).standard_normal((1, 3, *resolution), np.float32)}
     times = _time_runs(lambda: sess.run(None, feed), lambda: None, warmup, runs)
     return _result(times, kind, "fp32", resolution, 1, warmup, n_threads, "onnxruntime")
+
+
+def check_onnx_input(shape: Sequence[Any], resolution: tuple[int, int], path: str | Path) -> None:
+    """Check that an ONNX input of ``shape`` (ints, or names for dynamic axes) takes a 1x3xHxW batch at ``resolution``.
+
+    Raises:
+        InvalidArchError: the graph was exported at another resolution (the message names it and the fix).
+    """
+    dims = list(shape)
+    fixed = [d if isinstance(d, int) else None for d in dims]
+    if len(dims) != 4 or any(f is not None and f != want for f, want in zip(fixed, (1, 3, *resolution))):
+        exported = "x".join(str(d) for d in dims[-2:]) if len(dims) == 4 else str(dims)
+        raise InvalidArchError(
+            f"'{path}' was exported at {exported} (input {dims}); time it with --resolution {exported}, or export "
+            f"it again at {resolution[0]}x{resolution[1]} (`saswot export CKPT --onnx FILE --resolution "
+            f"{resolution[0]}x{resolution[1]}`)"
+        )
 
 
 def _time_runs(run_once: Callable[[], object], sync: Callable[[], None], warmup: int, runs: int) -> list[float]:
