@@ -37,6 +37,12 @@ def save_checkpoint(path: str | os.PathLike[str], ckpt: dict[str, Any]) -> Path:
 def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a checkpoint on the CPU, with clear errors for missing or foreign files."""
     p = Path(path)
+    if p.is_dir():
+        runs = sorted(q.name for q in p.glob("*.pt"))
+        raise DataNotFoundError(
+            f"checkpoint '{p}' is a folder; give a .pt file in it"
+            + (f" ({', '.join(runs[:5])})" if runs else " (a run folder of 'saswot train' holds best.pt and last.pt)")
+        )
     if not p.is_file():
         raise DataNotFoundError(
             f"checkpoint '{p}' not found. Give the path of a .pt written by 'saswot train' "
