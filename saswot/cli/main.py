@@ -127,7 +127,10 @@ def _prepare(command: Any, entry: CommandEntry) -> Any:
 
     @functools.wraps(callback)
     def run(*args: Any, **kwargs: Any) -> Any:
+        from saswot.cli._options import precheck
+
         check_outputs(kwargs, entry.dir_outputs)
+        precheck(kwargs)  # the option errors that need no torch, answered before it is imported
         if takes_threads:
             from saswot.threads import apply_threads, choose_threads
 

@@ -14,7 +14,6 @@ from typing import Optional
 import typer
 
 from saswot.cli._options import parse_resolution
-from saswot.datasets import build_dataset, eval_transform, get_dataset_info
 from saswot.errors import SaswotError
 from saswot.io import write_json
 from saswot.tables import print_table
@@ -52,6 +51,7 @@ def train_cmd(
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
 ) -> None:
     """Train a segmentation network (SGD, exponential LR, OHEM CE, aux heads, optional KD)."""
+    from saswot.datasets import get_dataset_info
     from saswot.train.loop import TrainConfig, fit
 
     cfg = TrainConfig(
@@ -107,6 +107,7 @@ def eval_cmd(
     """Evaluate a checkpoint: mIoU from a confusion matrix over the whole split at full resolution."""
     from torch.utils.data import DataLoader
 
+    from saswot.datasets import build_dataset, eval_transform, get_dataset_info
     from saswot.device import resolve_device
     from saswot.train.checkpoint import load_checkpoint, model_from_checkpoint
     from saswot.train.evaluate import evaluate
