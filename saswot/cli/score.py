@@ -16,6 +16,21 @@ from saswot.errors import PARTIAL_EXIT, SaswotError
 UNITS = {"flops": "MMACs, batch 1", "params": "M params"}
 
 
+def parse_kwargs(text: str) -> dict[str, Any]:
+    """The factory keywords of ``--kwargs``: a JSON object with string keys.
+
+    Raises:
+        SaswotError: not valid JSON, or not an object.
+    """
+    try:
+        value = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise SaswotError(f"--kwargs is not valid JSON ({exc}); e.g. --kwargs '{{\"num_classes\": 19}}'") from None
+    if not isinstance(value, dict):
+        raise SaswotError("--kwargs must be a JSON object, e.g. '{\"num_classes\": 19}'")
+    return value
+
+
 def score_cmd(
     model: str = typer.Argument(..., help="pkg.module:function or path/to/file.py:function returning an nn.Module."),
     proxies: str = typer.Option(
@@ -53,14 +68,7 @@ def score_cmd(
 
     # Everything the user typed is checked before the model is built or any pass runs.
     specs = resolve_proxies(proxies)
-    factory_kwargs: dict[str, Any] = {}
-    if kwargs:
-        try:
-            factory_kwargs = json.loads(kwargs)
-        except json.JSONDecodeError as exc:
-            raise SaswotError(f"--kwargs is not valid JSON ({exc}); e.g. --kwargs '{{\"num_classes\": 19}}'") from None
-        if not isinstance(factory_kwargs, dict):
-            raise SaswotError("--kwargs must be a JSON object, e.g. '{\"num_classes\": 19}'")
+    factory_kwargs = parse_kwargs(kwargs) if kwargs else {}
     hw = parse_resolution(input_size, "--input-size")
     if data not in ("random", "camvid"):
         raise SaswotError(f"--data must be random or camvid (got '{data}')")
