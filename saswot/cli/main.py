@@ -246,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # the harmless connection errors of multiprocessing's descriptor-sharing thread (after Ctrl-C)
     restore_hooks = install_quiet_hooks()
+    restore_sigint = _interrupt_once()
     interrupted = False
     try:
         # the click command itself, not Typer.__call__: that one replaces sys.excepthook with typer's,
@@ -283,7 +284,38 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if not interrupted:
             restore_hooks()
+        if not (interrupted and argv is None):  # the command line's own process keeps ignoring Ctrl-C while it exits
+            restore_sigint()
     return 0
+
+
+def _interrupt_once() -> Callable[[], None]:
+    """Make the first Ctrl-C raise KeyboardInterrupt and ignore the ones after it, until the
+    returned function restores the previous handler.
+
+    A terminal's Ctrl-C reaches every process of the job, and an impatient user presses it twice:
+    a second KeyboardInterrupt raised while the executor shuts its workers down, or while the
+    one-line message is printed, would end the process with chained tracebacks instead. Nothing
+    changes when the embedding program installed its own SIGINT handler, or off the main thread.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is not signal.default_int_handler:
+        return lambda: None
+
+    def first_only(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    def restore() -> None:
+        signal.signal(signal.SIGINT, previous)
+
+    signal.signal(signal.SIGINT, first_only)
+    return restore
 
 
 #: Exit code and message of a command stopped by Ctrl-C (the quiet hooks then stay installed: the
