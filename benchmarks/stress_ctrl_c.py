@@ -28,13 +28,20 @@ COMMAND = ["rank", "--space", "micro", "--proxies", "nwot,snip", "--archs", "200
            "--workers", "2"]
 
 
+def _default_sigint() -> None:
+    """Give the command the default Ctrl-C handling, as a terminal does (a shell's background job
+    would otherwise pass SIGINT on ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def one_try(rng: np.random.Generator, double: bool, tmp: Path, index: int) -> dict:
     """Run the command once, interrupt it, and judge its stderr."""
     exe = shutil.which("saswot") or "saswot"
     argv = [exe, *COMMAND, "--cache", str(tmp / f"cache{index}"), "--out", str(tmp / f"r{index}.json")]
     delay = float(rng.uniform(0.5, 8.0))
     second = float(rng.uniform(0.0, 0.3)) if double else None
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=_default_sigint)
     time.sleep(delay)
     sent = proc.poll() is None
     if sent:

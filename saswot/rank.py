@@ -631,7 +631,11 @@ def run_rank(
     }
     names = [s.name for s in specs] + [e.name for e in ensembles]
     # discovered proxies are judged on the architectures not used to search or validate them
-    chosen = {s.name: s.chosen_on[1] for s in specs if s.chosen_on is not None and s.chosen_on[0] == space.name}
+    chosen: dict[str, Collection[str]] = {
+        s.name: s.chosen_on[1] for s in specs if s.chosen_on is not None and s.chosen_on[0] == space.name
+    }
+    # ... and so is an ensemble with a discovered member: on the architectures none of its members saw
+    chosen.update(ensemble_exclusions(ensembles, chosen))
     result = rank_result(
         per_arch,
         truth,
@@ -646,7 +650,38 @@ def run_rank(
     )
     result["executor"] = ex.describe()
     result["timing"] = scoring_timing(per_arch, wall)
+    result["notes"] = judged_on_notes(result)
     return RankOutcome(result=result, per_arch=dict(per_arch), truth=truth, names=names)
+
+
+def ensemble_exclusions(ensembles: Sequence[Any], chosen: Mapping[str, Collection[str]]) -> dict[str, list[str]]:
+    """``{ensemble name: architectures to leave out}``: the union of those its discovered members
+    (keys of ``chosen``) were searched and validated on; ensembles without one are not listed."""
+    from saswot.proxies import resolve_proxy
+    from saswot.proxies.ensemble import proxy_of
+
+    out: dict[str, list[str]] = {}
+    for ens in ensembles:
+        used: set[str] = set()
+        for member in ens.members:
+            name = resolve_proxy(proxy_of(member)[0]).name
+            used |= set(chosen.get(name, ()))
+        if used:
+            out[ens.name] = sorted(used)
+    return out
+
+
+def judged_on_notes(result: Mapping[str, Any]) -> list[str]:
+    """One footnote per proxy judged on fewer architectures than were ranked, saying why."""
+    total = len(result.get("archs", {}))
+    notes = []
+    for proxy, count in result.get("archs_per_proxy", {}).items():
+        if count < total:
+            notes.append(
+                f"{proxy}: judged on {count} of {total} architectures; the {total - count} used to search and "
+                "validate its discovered proxy are left out (a proxy is not judged on the architectures it was chosen on)"
+            )
+    return notes
 
 
 def scoring_timing(per_arch: Mapping[str, ArchScores], wall_s: float) -> dict[str, Any]:

@@ -107,8 +107,12 @@ def rank(
     columns, rows = table_rows(result)
     n = min(sample_size, len(per_arch))
     title = f"{result['space']} / {result['task']}: correlation x100, mean ± std over {samples} samples of {n} archs"
-    write_text(Path(out).with_suffix(".md"), f"{title}\n\n" + table_to_markdown(columns, rows))
+    notes = result.get("notes", [])
+    footer = "".join(f"\n- {n}" for n in notes)
+    write_text(Path(out).with_suffix(".md"), f"{title}\n\n" + table_to_markdown(columns, rows) + footer)
     print_table(title, columns, rows)
+    for n in notes:
+        typer.echo(f"note: {n}")
     died = sorted(k for k, rec in per_arch.items() if any(v.startswith(DIED_TWICE) for v in rec.failed.values()))
     if died:
         _warn(
