@@ -122,6 +122,37 @@ class ScoreCache:
                 self.on_note(f"corrupt score cache entry '{path}' (architecture {arch_key}): scoring it again")
             return {}
 
+    def mark_running(self) -> Callable[[], None]:
+        """Mark this process as scoring into the cache (``.run-<host>-<pid>``); returns the unmarking function."""
+        import os
+        import socket
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        marker = self.folder / f".run-{socket.gethostname()}-{os.getpid()}"
+        marker.write_text("")
+        return lambda: marker.unlink(missing_ok=True)
+
+    def other_runs(self) -> list[int]:
+        """Process ids of the other live processes of this host scoring into the cache now."""
+        import os
+        import socket
+
+        host = socket.gethostname()
+        pids = []
+        for marker in self.folder.glob(f".run-{host}-*") if self.folder.is_dir() else []:
+            text = marker.name.rsplit("-", 1)[-1]
+            if not text.isdigit() or int(text) == os.getpid():
+                continue
+            try:
+                os.kill(int(text), 0)
+            except ProcessLookupError:
+                marker.unlink(missing_ok=True)  # left by a killed run
+                continue
+            except PermissionError:
+                pass
+            pids.append(int(text))
+        return sorted(pids)
+
     def put(self, arch_key: str, scores: Mapping[str, float]) -> None:
         """Merge ``scores`` into the architecture's cache file (atomic write)."""
         merged = self._read(arch_key, warn=False)
@@ -262,6 +293,42 @@ def score_architectures(
             todo_keys.append(k)
     failed_by: dict[str, dict[str, str]] = {k: {} for k in found}
     seconds: dict[str, float] = {}
+    unmark = cache.mark_running() if cache is not None and todo else (lambda: None)
+    others = cache.other_runs() if cache is not None and todo else []
+    if cache is not None and others:
+        cache.on_note(
+            f"another process (pid {', '.join(map(str, others))}) is scoring with the same settings into "
+            f"'{cache.folder}': networks neither has cached yet are computed by both; let it finish and rerun "
+            "to read its results from the cache"
+        )
+    try:
+        _score_todo(ex, job, todo, todo_keys, found, failed_by, seconds, cache, ckeys, progress, description)
+    finally:
+        unmark()
+    out: dict[str, ArchScores] = {}
+    for k in keys:
+        scores, failed = found[k], failed_by[k]
+        for name, value in scores.items():
+            if value == SENTINEL and name not in failed:
+                failed[name] = "non-finite value (cached sentinel)"
+        out[k] = ArchScores(scores={s.name: scores[s.name] for s in specs}, failed=failed, seconds=seconds.get(k))
+    return out
+
+
+def _score_todo(
+    ex: Executor,
+    job: ScoreJob,
+    todo: list[tuple[Any, tuple[str, ...]]],
+    todo_keys: list[str],
+    found: dict[str, dict[str, float]],
+    failed_by: dict[str, dict[str, str]],
+    seconds: dict[str, float],
+    cache: ScoreCache | None,
+    ckeys: Mapping[str, str],
+    progress: bool,
+    description: str,
+) -> None:
+    """Score ``todo`` on ``ex``, filling ``found``, ``failed_by`` and ``seconds`` and the cache as results arrive."""
     with make_progress(disable=not progress) as bar:
         n_cached = len(found) - len(todo)
         label = f"{description} ({n_cached} cached)" if n_cached else description
@@ -284,14 +351,6 @@ def score_architectures(
             bar.advance(task)
             if ex.workers == 1:
                 bar.update(task, status=k)
-    out: dict[str, ArchScores] = {}
-    for k in keys:
-        scores, failed = found[k], failed_by[k]
-        for name, value in scores.items():
-            if value == SENTINEL and name not in failed:
-                failed[name] = "non-finite value (cached sentinel)"
-        out[k] = ArchScores(scores={s.name: scores[s.name] for s in specs}, failed=failed, seconds=seconds.get(k))
-    return out
 
 
 def failures(per_arch: Mapping[str, ArchScores]) -> dict[str, dict[str, Any]]:

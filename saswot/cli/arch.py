@@ -179,6 +179,29 @@ def search_arch(
         ["method", "score", "params (M)", "GMACs", "latency (ms)", "evaluations"],
         summary_rows(doc),
     )
+    for line in written_and_next(out):
+        typer.echo(line)
+
+
+def written_and_next(out: Path) -> list[str]:
+    """Lines naming every file a segmenter search wrote beside ``out``, then the next commands to run."""
+    from saswot.io import checkpoint_path, sibling
+
+    beside = [
+        (out, "the architecture and its search record"),
+        (checkpoint_path(out), "checkpoint (--resume continues or extends the search)"),
+        (sibling(out, ".curve.png"), "search curve"),
+        (sibling(out, ".random.json"), "random-search baseline"),
+        (sibling(out, ".avt.json"), "AVT statistics of the proxy"),
+        (sibling(out, ".ensemble.json"), "ensemble calibration"),
+    ]
+    lines = ["wrote:"] + [f"  {path}  ({what})" for path, what in beside if path.exists()]
+    lines += [
+        "next:",
+        f"  saswot arch-info {out} --resolution 1024x2048 --latency   # cost and latency",
+        f"  saswot train {out} --dataset camvid --epochs 80 --out runs/{out.stem}   # retrain it (needs CamVid)",
+    ]
+    return lines
 
 
 def register(app: typer.Typer) -> None:
