@@ -94,3 +94,34 @@ def test_a_second_run_on_one_cache_is_told(tmp_path: Path) -> None:
                         progress=False)
     assert len(notes) == 1 and f"pid {os.getppid()}" in notes[0] and "computed by both" in notes[0]
     assert sorted(p.name for p in cache.folder.glob(".run-*")) == [f".run-{os.uname().nodename}-{os.getppid()}"]
+
+
+def test_an_undefined_epe_nas_says_why() -> None:
+    import torch
+    from torch import nn
+
+    from saswot.proxies import SENTINEL, ScoringSettings, score_network_detailed
+
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(3, 4, 1), nn.ReLU(), nn.Conv2d(4, 3, 1))
+    x, y = torch.randn(2, 3, 8, 8), torch.full((2, 8, 8), 255)  # no valid label at all
+    report = score_network_detailed(net, x, y, ["epe_nas"], ScoringSettings(num_classes=3))
+    assert report.scores["epe_nas"] == SENTINEL
+    assert report.failed["epe_nas"].startswith("non-finite value nan: undefined here")
+    assert "--batch-size" in report.failed["epe_nas"]
+
+
+def test_fps_reports_progress_on_every_run() -> None:
+    from saswot.train.fps import measure_fps
+    from saswot.train.models import ModelSpec, build_model
+
+    steps: list[int] = []
+    res = measure_fps(build_model(ModelSpec("tiny", 5), seed=0), (32, 32), "cpu", warmup=2, runs=3,
+                      on_step=lambda: steps.append(1))
+    assert len(steps) == 5 and res.runs == 3
+
+
+def test_fps_cli_shows_progress_on_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["fps", "tiny", "--resolution", "32x32", "--runs", "3", "--warmup", "1", "--threads", "1"]) == 0
+    err = capsys.readouterr().err
+    assert "fps 32x32" in err and "4/4" in err

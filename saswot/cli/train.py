@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import tempfile
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -211,6 +211,7 @@ def fps_cmd(
         help=f"Timed forward passes (default: {FPS_DEFAULTS['cuda'][1]} on CUDA, {FPS_DEFAULTS['cpu'][1]} on the CPU).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the JSON result instead of a table."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
     out: Optional[Path] = typer.Option(None, "--out", help="Also write the JSON result here."),
 ) -> None:
     """Measure inference speed: warm-up, synchronised timing, median/p90 latency and FPS."""
@@ -234,20 +235,37 @@ def fps_cmd(
     default_warmup, default_runs = FPS_DEFAULTS["cuda" if dev.type == "cuda" else "cpu"]
     warmup = default_warmup if warmup is None else warmup
     runs = default_runs if runs is None else runs
-    if model.endswith(".onnx"):
-        res = measure_fps_onnx(model, hw, str(dev), warmup, runs)
-    else:
-        if model.endswith(".pt"):
-            net = model_from_checkpoint(load_checkpoint(model))
+    import contextlib
+
+    from saswot.progress import make_progress
+
+    # progress on stderr (warm-up and timed runs, outside the timed intervals), shown from the first
+    # run on: a file that cannot be timed is refused before any bar appears
+    shown: dict[str, Any] = {}
+    with contextlib.ExitStack() as stack:
+
+        def step() -> None:
+            if not shown:
+                shown["bar"] = stack.enter_context(make_progress(disable=quiet or as_json))
+                shown["task"] = shown["bar"].add_task(
+                    f"fps {hw[0]}x{hw[1]}", total=max(0, warmup) + max(1, runs), status=""
+                )
+            shown["bar"].advance(shown["task"])
+
+        if model.endswith(".onnx"):
+            res = measure_fps_onnx(model, hw, str(dev), warmup, runs, on_step=step)
         else:
-            net = build_model(resolve_model(model, num_classes), aux_heads=False, seed=0)
-        if backend == "onnxruntime":
-            with tempfile.TemporaryDirectory(prefix="saswot-fps-") as tmp:
-                onnx_path = Path(tmp) / "model.onnx"
-                export_onnx(net, onnx_path, hw)  # verified against PyTorch before it is timed
-                res = measure_fps_onnx(onnx_path, hw, str(dev), warmup, runs)
-        else:
-            res = measure_fps(net, hw, dev, precision, batch_size, warmup, runs)
+            if model.endswith(".pt"):
+                net = model_from_checkpoint(load_checkpoint(model))
+            else:
+                net = build_model(resolve_model(model, num_classes), aux_heads=False, seed=0)
+            if backend == "onnxruntime":
+                with tempfile.TemporaryDirectory(prefix="saswot-fps-") as tmp:
+                    onnx_path = Path(tmp) / "model.onnx"
+                    export_onnx(net, onnx_path, hw)  # verified against PyTorch before it is timed
+                    res = measure_fps_onnx(onnx_path, hw, str(dev), warmup, runs, on_step=step)
+            else:
+                res = measure_fps(net, hw, dev, precision, batch_size, warmup, runs, on_step=step)
     payload = {"model": model, **res.to_json()}
     if out is not None:
         write_json(out, payload)

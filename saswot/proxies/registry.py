@@ -252,7 +252,7 @@ def score_network_detailed(
             value, reason = sanitize(raw)
             scores[spec.name] = value
             if reason:
-                failed[spec.name] = reason
+                failed[spec.name] = f"{reason}: {spec.nan_reason}" if spec.nan_reason else reason
     return ScoreReport(scores=scores, failed=failed)
 
 

@@ -52,11 +52,13 @@ def measure_fps(
     batch_size: int = 1,
     warmup: int = 10,
     runs: int = 50,
+    on_step: Callable[[], None] | None = None,
 ) -> FpsResult:
     """Time ``model`` on random input of size ``batch_size×3×H×W`` in eval mode.
 
     Each run is timed on its own between device synchronisations; FPS = batch_size × 1000 /
-    median latency (ms). The model is moved to ``device`` (and cast for fp16).
+    median latency (ms). The model is moved to ``device`` (and cast for fp16). ``on_step`` is
+    called after each warm-up and timed run (a progress bar; outside the timed interval).
 
     Raises:
         ResourceError: fp16 requested on a non-CUDA device.
@@ -72,7 +74,7 @@ def measure_fps(
     previous_benchmark = torch.backends.cudnn.benchmark
     torch.backends.cudnn.benchmark = device.type == "cuda"
     try:
-        times = _time_runs(lambda: model(x), lambda: _sync(device), warmup, runs)
+        times = _time_runs(lambda: model(x), lambda: _sync(device), warmup, runs, on_step)
     finally:
         torch.backends.cudnn.benchmark = previous_benchmark
     return _result(times, str(device), precision, resolution, batch_size, warmup, torch.get_num_threads(), "torch")
@@ -85,6 +87,7 @@ def measure_fps_onnx(
     warmup: int = 10,
     runs: int = 50,
     threads: int | None = None,
+    on_step: Callable[[], None] | None = None,
 ) -> FpsResult:
     """Time an exported ONNX model (batch 1, fp32) with onnxruntime, by the rule of :func:`measure_fps`.
 
@@ -93,6 +96,7 @@ def measure_fps_onnx(
         resolution: H×W of the input (the exported graph's).
         device: ``cpu`` (CPUExecutionProvider) or ``cuda`` (CUDAExecutionProvider).
         threads: onnxruntime's intra-op threads (default: torch's current count, i.e. ``--threads``).
+        on_step: called after each warm-up and timed run (outside the timed interval).
 
     Raises:
         ResourceError: ``cuda`` asked for but onnxruntime has no CUDA provider here.
@@ -124,7 +128,7 @@ def measure_fps_onnx(
         ) from None
     check_onnx_input(sess.get_inputs()[0].shape, resolution, path)
     feed = {sess.get_inputs()[0].name: np.random.default_rng(0).standard_normal((1, 3, *resolution), np.float32)}
-    times = _time_runs(lambda: sess.run(None, feed), lambda: None, warmup, runs)
+    times = _time_runs(lambda: sess.run(None, feed), lambda: None, warmup, runs, on_step)
     return _result(times, kind, "fp32", resolution, 1, warmup, n_threads, "onnxruntime")
 
 
@@ -145,10 +149,18 @@ def check_onnx_input(shape: Sequence[Any], resolution: tuple[int, int], path: st
         )
 
 
-def _time_runs(run_once: Callable[[], object], sync: Callable[[], None], warmup: int, runs: int) -> list[float]:
+def _time_runs(
+    run_once: Callable[[], object],
+    sync: Callable[[], None],
+    warmup: int,
+    runs: int,
+    on_step: Callable[[], None] | None = None,
+) -> list[float]:
     """Milliseconds of ``runs`` calls of ``run_once``, each timed between ``sync`` calls, after ``warmup``."""
+    step = on_step if on_step is not None else (lambda: None)
     for _ in range(max(0, warmup)):
         run_once()
+        step()
     sync()
     times = []
     for _ in range(max(1, runs)):
@@ -157,6 +169,7 @@ def _time_runs(run_once: Callable[[], object], sync: Callable[[], None], warmup:
         run_once()
         sync()
         times.append((time.perf_counter() - t0) * 1000.0)
+        step()
     return sorted(times)
 
 
