@@ -116,3 +116,29 @@ def test_rank_does_not_cache_an_na_score(tmp_path: Path) -> None:
 
 def _build_any(build, arch):  # noqa: ANN001, ANN202
     return build(3)
+
+
+def test_search_arch_marks_failing_candidates_na_and_exits_3(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from saswot.cli.main import main
+    from saswot.fasterseg.search import ProxyScorer
+
+    real = ProxyScorer.score_or_reason
+
+    def flaky(self: ProxyScorer, arch):  # noqa: ANN001, ANN202
+        if int(arch.key().encode().hex(), 16) % 3 == 0:  # a third of the networks: the proxy raises there
+            return None, f"{NA_PREFIX}RuntimeError: no double backward for this network"
+        return real(self, arch)
+
+    monkeypatch.setattr(ProxyScorer, "score_or_reason", flaky)
+    monkeypatch.setenv("SASWOT_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "arch.json"
+    rc = main(["search-arch", "--proxy", "params", "--generations", "2", "--population", "4", "--topk", "2",
+               "--proxy-resolution", "64x128", "--batch-size", "1", "--data", "random", "--max-gmacs", "30",
+               "--seed", "1", "--out", str(out), "--threads", "1"])
+    assert rc == PARTIAL_EXIT
+    doc = json.loads(out.read_text())
+    assert doc["search"]["unavailable"] and all("no double backward" in r for r in doc["search"]["unavailable"].values())
+    assert doc["search"]["score"] is not None  # the search went on with the other candidates
+    assert "rejected as n/a" in capsys.readouterr().err

@@ -181,6 +181,18 @@ def search_arch(
     )
     for line in written_and_next(out):
         typer.echo(line)
+    unavailable = doc["search"].get("unavailable") or {}
+    if unavailable:
+        from saswot.errors import PARTIAL_EXIT
+
+        first = next(iter(unavailable.values()))
+        stderr_console.print(
+            f"[yellow]note[/]: {escape(doc['search']['proxy'])} failed on {len(unavailable)} candidate network(s), "
+            f"rejected as n/a ({escape(first)}); all listed in {escape(str(out))} under search.unavailable; "
+            f"exit code {PARTIAL_EXIT} (partial)",
+            highlight=False,
+        )
+        raise typer.Exit(PARTIAL_EXIT)
 
 
 def written_and_next(out: Path) -> list[str]:

@@ -244,6 +244,8 @@ def run_arch_search(
         "per_network_s": [round(t, 4) for t in times],
     }
     info["worker_failures"] = dict(problem.failures)
+    # candidates the proxy raised an error on: rejected, with the reason (n/a)
+    info["unavailable"] = dict(problem.unavailable)
     curve = plot_search_curves(
         curves,
         sibling(out, ".curve.png"),
