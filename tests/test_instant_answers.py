@@ -26,6 +26,8 @@ ARG_ERRORS = [
     ["search-arch", "--proxy", "nwot", "--generations", "-1", "--max-gmacs", "27.8", "--out", "{tmp}/a.json"],
     ["search-proxy", "--space", "nospace", "--out", "{tmp}/p.json"],
     ["fps", "tiny", "--resolution", "big"],
+    ["eval", "{tmp}", "--dataset", "camvid"],  # a folder given as a checkpoint
+    ["export", "{tmp}/missing.pt", "--onnx", "{tmp}/m.onnx"],
     ["rank", "--proxies", "nwot", "--out", "{tmp}/r.json"],  # a usage error (missing --space)
     ["rank", "--space", "micro", "--proxies", "nwot", "--out", "{tmp}/r.json", "--threads", "0"],
 ]

@@ -151,6 +151,10 @@ def precheck(params: dict[str, Any]) -> None:
         value = params.get(name)
         if isinstance(value, (int, float)) and value <= 0:
             raise SaswotError(f"--{name.replace('_', '-')} must be positive (got {value:g})")
+    if params.get("ckpt") is not None:  # eval, export: a checkpoint file
+        from saswot.io import check_checkpoint_file
+
+        check_checkpoint_file(params["ckpt"])
     space = params.get("space")
     if isinstance(space, str) and space:
         from saswot.spaces import space_names
