@@ -7,6 +7,10 @@ and exits with :attr:`SaswotError.exit_code` (2), never with a traceback.
 
 from __future__ import annotations
 
+#: Exit code of a command that wrote its results but some of them are missing: a proxy failed on
+#: some network (marked n/a with its reason in the table and the JSON), or a worker died twice.
+PARTIAL_EXIT = 3
+
 
 class SaswotError(Exception):
     """Base class for user-facing errors; the message must say what is wrong and how to fix it."""

@@ -28,11 +28,11 @@ from torch import nn
 
 from saswot.allocator import collect_on_exit
 from saswot.correlation import correlation_table
-from saswot.errors import ScoreError
+from saswot.errors import CorruptDataError, ScoreError
 from saswot.io import read_json, write_json
 from saswot.parallel import Executor, SerialExecutor
 from saswot.progress import make_progress
-from saswot.proxies import SENTINEL, ProxySpec, ScoringSettings, score_network_detailed
+from saswot.proxies import NA_PREFIX, SENTINEL, ProxySpec, ScoringSettings, score_network_detailed
 from saswot.proxydata import make_batch
 
 #: Bump when the meaning of cached scores changes.
@@ -87,9 +87,11 @@ def proxy_cache_key(spec: ProxySpec, avt: Any = None) -> str:
 class ScoreCache:
     """Per-architecture score files under ``root/<settings fingerprint>/``."""
 
-    def __init__(self, root: str | Path, settings: ScoreSettings) -> None:
+    def __init__(self, root: str | Path, settings: ScoreSettings, on_note: Callable[[str], None] | None = None) -> None:
         self.folder = Path(root) / settings.fingerprint()
         self.settings = settings
+        #: receives the one-line warning about a corrupt entry (default: printed on stderr)
+        self.on_note = on_note if on_note is not None else _stderr_warning
 
     def _path(self, arch_key: str) -> Path:
         safe = re.sub(r"[^0-9A-Za-z_.-]+", "_", arch_key).strip("_") or "arch"
@@ -98,23 +100,75 @@ class ScoreCache:
         return self.folder / f"{safe}.json"
 
     def get(self, arch_key: str) -> dict[str, float]:
-        """Cached ``{proxy key: score}`` of an architecture (empty if none)."""
+        """Cached ``{proxy key: score}`` of an architecture (empty if none; a corrupt entry is
+        reported through ``on_note`` and read as empty, so that it is scored again and overwritten)."""
+        return self._read(arch_key, warn=True)
+
+    def _read(self, arch_key: str, warn: bool) -> dict[str, float]:
         path = self._path(arch_key)
         if not path.is_file():
             return {}
-        data = read_json(path, "score cache file", "Delete the cache folder to rebuild it.")
-        if data.get("arch") != arch_key:
+        try:
+            data = read_json(path, "score cache file")
+            if not isinstance(data, dict):
+                raise CorruptDataError(f"score cache file at '{path}' is not a JSON object")
+            if data.get("arch") != arch_key:  # another key with the same file name: not this one's entry
+                return {}
+            return {str(k): float(v) for k, v in dict(data.get("scores", {})).items()}
+        except (CorruptDataError, TypeError, ValueError, AttributeError):
+            # a cache entry is only a shortcut: a corrupt one (a disk fault, a killed writer of an
+            # older version, a hand edit) is scored again and overwritten, never fatal
+            if warn:
+                self.on_note(f"corrupt score cache entry '{path}' (architecture {arch_key}): scoring it again")
             return {}
-        return {k: float(v) for k, v in data.get("scores", {}).items()}
+
+    def mark_running(self) -> Callable[[], None]:
+        """Mark this process as scoring into the cache (``.run-<host>-<pid>``); returns the unmarking function."""
+        import os
+        import socket
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        marker = self.folder / f".run-{socket.gethostname()}-{os.getpid()}"
+        marker.write_text("")
+        return lambda: marker.unlink(missing_ok=True)
+
+    def other_runs(self) -> list[int]:
+        """Process ids of the other live processes of this host scoring into the cache now."""
+        import os
+        import socket
+
+        host = socket.gethostname()
+        pids = []
+        for marker in self.folder.glob(f".run-{host}-*") if self.folder.is_dir() else []:
+            text = marker.name.rsplit("-", 1)[-1]
+            if not text.isdigit() or int(text) == os.getpid():
+                continue
+            try:
+                os.kill(int(text), 0)
+            except ProcessLookupError:
+                marker.unlink(missing_ok=True)  # left by a killed run
+                continue
+            except PermissionError:
+                pass
+            pids.append(int(text))
+        return sorted(pids)
 
     def put(self, arch_key: str, scores: Mapping[str, float]) -> None:
         """Merge ``scores`` into the architecture's cache file (atomic write)."""
-        merged = self.get(arch_key)
+        merged = self._read(arch_key, warn=False)
         merged.update({k: float(v) for k, v in scores.items()})
         write_json(
             self._path(arch_key),
             {"arch": arch_key, "settings": self.settings.to_json(), "scores": merged},
         )
+
+
+def _stderr_warning(text: str) -> None:
+    """Print ``warning: text`` on stderr (the default note of :class:`ScoreCache`)."""
+    import sys
+
+    sys.stderr.write(f"warning: {text}\n")
+    sys.stderr.flush()
 
 
 @dataclass
@@ -239,6 +293,42 @@ def score_architectures(
             todo_keys.append(k)
     failed_by: dict[str, dict[str, str]] = {k: {} for k in found}
     seconds: dict[str, float] = {}
+    unmark = cache.mark_running() if cache is not None and todo else (lambda: None)
+    others = cache.other_runs() if cache is not None and todo else []
+    if cache is not None and others:
+        cache.on_note(
+            f"another process (pid {', '.join(map(str, others))}) is scoring with the same settings into "
+            f"'{cache.folder}': networks neither has cached yet are computed by both; let it finish and rerun "
+            "to read its results from the cache"
+        )
+    try:
+        _score_todo(ex, job, todo, todo_keys, found, failed_by, seconds, cache, ckeys, progress, description)
+    finally:
+        unmark()
+    out: dict[str, ArchScores] = {}
+    for k in keys:
+        scores, failed = found[k], failed_by[k]
+        for name, value in scores.items():
+            if value == SENTINEL and name not in failed:
+                failed[name] = "non-finite value (cached sentinel)"
+        out[k] = ArchScores(scores={s.name: scores[s.name] for s in specs}, failed=failed, seconds=seconds.get(k))
+    return out
+
+
+def _score_todo(
+    ex: Executor,
+    job: ScoreJob,
+    todo: list[tuple[Any, tuple[str, ...]]],
+    todo_keys: list[str],
+    found: dict[str, dict[str, float]],
+    failed_by: dict[str, dict[str, str]],
+    seconds: dict[str, float],
+    cache: ScoreCache | None,
+    ckeys: Mapping[str, str],
+    progress: bool,
+    description: str,
+) -> None:
+    """Score ``todo`` on ``ex``, filling ``found``, ``failed_by`` and ``seconds`` and the cache as results arrive."""
     with make_progress(disable=not progress) as bar:
         n_cached = len(found) - len(todo)
         label = f"{description} ({n_cached} cached)" if n_cached else description
@@ -251,33 +341,36 @@ def score_architectures(
                 found[k].update(scores)
                 failed_by[k].update(failed)
                 seconds[k] = outcome.seconds
-                if cache is not None:
-                    cache.put(k, {ckeys[n]: v for n, v in scores.items()})
+                if cache is not None:  # an n/a score (the proxy raised) is not cached: a rerun tries again
+                    kept = {ckeys[n]: v for n, v in scores.items() if not failed.get(n, "").startswith(NA_PREFIX)}
+                    if kept:
+                        cache.put(k, kept)
             else:
                 found[k].update(dict.fromkeys(names, SENTINEL))
                 failed_by[k].update({n: str(outcome.error) for n in names})
             bar.advance(task)
             if ex.workers == 1:
                 bar.update(task, status=k)
-    out: dict[str, ArchScores] = {}
-    for k in keys:
-        scores, failed = found[k], failed_by[k]
-        for name, value in scores.items():
-            if value == SENTINEL and name not in failed:
-                failed[name] = "non-finite value (cached sentinel)"
-        out[k] = ArchScores(scores={s.name: scores[s.name] for s in specs}, failed=failed, seconds=seconds.get(k))
-    return out
 
 
 def failures(per_arch: Mapping[str, ArchScores]) -> dict[str, dict[str, Any]]:
-    """``{proxy: {"count": n, "archs": [keys]}}`` for proxies that hit the sentinel."""
+    """``{proxy: {"count": n, "archs": [keys], "reasons": {key: reason}}}`` for proxies that hit the
+    sentinel (a reason starting with ``n/a:``: the proxy raised an error on that network)."""
     out: dict[str, dict[str, Any]] = {}
     for k, rec in per_arch.items():
-        for name in rec.failed:
-            entry = out.setdefault(name, {"count": 0, "archs": []})
+        for name, reason in rec.failed.items():
+            entry = out.setdefault(name, {"count": 0, "archs": [], "reasons": {}})
             entry["count"] += 1
             entry["archs"].append(k)
+            entry["reasons"][k] = reason
     return out
+
+
+def is_partial(per_arch: Mapping[str, ArchScores]) -> bool:
+    """True if some proxy has no score on some network: it raised an error there (n/a) or its worker died twice."""
+    from saswot.parallel import DIED_TWICE
+
+    return any(r.startswith((NA_PREFIX, DIED_TWICE)) for rec in per_arch.values() for r in rec.failed.values())
 
 
 def rank_result(
@@ -597,7 +690,11 @@ def run_rank(
     }
     names = [s.name for s in specs] + [e.name for e in ensembles]
     # discovered proxies are judged on the architectures not used to search or validate them
-    chosen = {s.name: s.chosen_on[1] for s in specs if s.chosen_on is not None and s.chosen_on[0] == space.name}
+    chosen: dict[str, Collection[str]] = {
+        s.name: s.chosen_on[1] for s in specs if s.chosen_on is not None and s.chosen_on[0] == space.name
+    }
+    # ... and so is an ensemble with a discovered member: on the architectures none of its members saw
+    chosen.update(ensemble_exclusions(ensembles, chosen))
     result = rank_result(
         per_arch,
         truth,
@@ -612,7 +709,38 @@ def run_rank(
     )
     result["executor"] = ex.describe()
     result["timing"] = scoring_timing(per_arch, wall)
+    result["notes"] = judged_on_notes(result)
     return RankOutcome(result=result, per_arch=dict(per_arch), truth=truth, names=names)
+
+
+def ensemble_exclusions(ensembles: Sequence[Any], chosen: Mapping[str, Collection[str]]) -> dict[str, list[str]]:
+    """``{ensemble name: architectures to leave out}``: the union of those its discovered members
+    (keys of ``chosen``) were searched and validated on; ensembles without one are not listed."""
+    from saswot.proxies import resolve_proxy
+    from saswot.proxies.ensemble import proxy_of
+
+    out: dict[str, list[str]] = {}
+    for ens in ensembles:
+        used: set[str] = set()
+        for member in ens.members:
+            name = resolve_proxy(proxy_of(member)[0]).name
+            used |= set(chosen.get(name, ()))
+        if used:
+            out[ens.name] = sorted(used)
+    return out
+
+
+def judged_on_notes(result: Mapping[str, Any]) -> list[str]:
+    """One footnote per proxy judged on fewer architectures than were ranked, saying why."""
+    total = len(result.get("archs", {}))
+    notes = []
+    for proxy, count in result.get("archs_per_proxy", {}).items():
+        if count < total:
+            notes.append(
+                f"{proxy}: judged on {count} of {total} architectures; the {total - count} used to search and "
+                "validate its discovered proxy are left out (a proxy is not judged on the architectures it was chosen on)"
+            )
+    return notes
 
 
 def scoring_timing(per_arch: Mapping[str, ArchScores], wall_s: float) -> dict[str, Any]:

@@ -128,6 +128,8 @@ def search_arch(
     ray: Optional[str] = ray_option(),
 ) -> None:
     """Training-free search of a segmenter under a latency or MACs budget."""
+    from rich.markup import escape
+
     from saswot.parallel import make_executor
     from saswot.progress import stderr_console
     from saswot.search.segmenter import ArchSearchSettings, run_arch_search, summary_rows
@@ -155,6 +157,12 @@ def search_arch(
         avt_samples=avt_samples,
     )
     settings.check()  # before any worker starts
+    if resume:
+        from saswot.cli.search_proxy import no_checkpoint_message
+        from saswot.io import checkpoint_path
+
+        if not checkpoint_path(out).is_file():
+            raise SaswotError(no_checkpoint_message(checkpoint_path(out), out))
     with make_executor(workers, ray) as executor:
         doc = run_arch_search(
             settings,
@@ -164,13 +172,48 @@ def search_arch(
             random_baseline=random,
             show_progress=not quiet,
             executor=executor,
-            on_note=lambda text: stderr_console.print(f"[yellow]note[/]: {text}", highlight=False),
+            on_note=lambda text: stderr_console.print(f"[yellow]note[/]: {escape(text)}", highlight=False),
         )
     print_table(
         f"search-arch ({doc['search']['proxy']}) -> {out}",
         ["method", "score", "params (M)", "GMACs", "latency (ms)", "evaluations"],
         summary_rows(doc),
     )
+    for line in written_and_next(out):
+        typer.echo(line)
+    unavailable = doc["search"].get("unavailable") or {}
+    if unavailable:
+        from saswot.errors import PARTIAL_EXIT
+
+        first = next(iter(unavailable.values()))
+        stderr_console.print(
+            f"[yellow]note[/]: {escape(doc['search']['proxy'])} failed on {len(unavailable)} candidate network(s), "
+            f"rejected as n/a ({escape(first)}); all listed in {escape(str(out))} under search.unavailable; "
+            f"exit code {PARTIAL_EXIT} (partial)",
+            highlight=False,
+        )
+        raise typer.Exit(PARTIAL_EXIT)
+
+
+def written_and_next(out: Path) -> list[str]:
+    """Lines naming every file a segmenter search wrote beside ``out``, then the next commands to run."""
+    from saswot.io import checkpoint_path, sibling
+
+    beside = [
+        (out, "the architecture and its search record"),
+        (checkpoint_path(out), "checkpoint (--resume continues or extends the search)"),
+        (sibling(out, ".curve.png"), "search curve"),
+        (sibling(out, ".random.json"), "random-search baseline"),
+        (sibling(out, ".avt.json"), "AVT statistics of the proxy"),
+        (sibling(out, ".ensemble.json"), "ensemble calibration"),
+    ]
+    lines = ["wrote:"] + [f"  {path}  ({what})" for path, what in beside if path.exists()]
+    lines += [
+        "next:",
+        f"  saswot arch-info {out} --resolution 1024x2048 --latency   # cost and latency",
+        f"  saswot train {out} --dataset camvid --epochs 80 --out runs/{out.stem}   # retrain it (needs CamVid)",
+    ]
+    return lines
 
 
 def register(app: typer.Typer) -> None:

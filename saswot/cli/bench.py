@@ -47,9 +47,10 @@ def info(
     data_root: Optional[Path] = typer.Option(None, "--data-root", help="Data root (else $SASWOT_DATA, else ./data)."),
 ) -> None:
     """Summarise a ground-truth file, or show one architecture's record."""
-    from saswot.rank import load_benchmark
+    from saswot.spaces import BENCHMARK, get_space
 
-    b = load_benchmark(space, bench, None if data_root is None else str(data_root))
+    # the space's own reader, not saswot.rank: reading a table must not import torch
+    b: Any = get_space(space, BENCHMARK).benchmark(bench, None if data_root is None else str(data_root))
     sp = b.space
     task = task or b.default_task
     path = b.path

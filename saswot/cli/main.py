@@ -132,7 +132,10 @@ def _prepare(command: Any, entry: CommandEntry) -> Any:
 
     @functools.wraps(callback)
     def run(*args: Any, **kwargs: Any) -> Any:
+        from saswot.cli._options import precheck
+
         check_outputs(kwargs, entry.dir_outputs)
+        precheck(kwargs)  # the option errors that need no torch, answered before it is imported
         if takes_threads:
             from saswot.threads import apply_threads, choose_threads
 
@@ -248,6 +251,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # the harmless connection errors of multiprocessing's descriptor-sharing thread (after Ctrl-C)
     restore_hooks = install_quiet_hooks()
+    restore_sigint = _interrupt_once()
     interrupted = False
     try:
         # the click command itself, not Typer.__call__: that one replaces sys.excepthook with typer's,
@@ -285,7 +289,38 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if not interrupted:
             restore_hooks()
+        if not (interrupted and argv is None):  # the command line's own process keeps ignoring Ctrl-C while it exits
+            restore_sigint()
     return 0
+
+
+def _interrupt_once() -> Callable[[], None]:
+    """Make the first Ctrl-C raise KeyboardInterrupt and ignore the ones after it, until the
+    returned function restores the previous handler.
+
+    A terminal's Ctrl-C reaches every process of the job, and an impatient user presses it twice:
+    a second KeyboardInterrupt raised while the executor shuts its workers down, or while the
+    one-line message is printed, would end the process with chained tracebacks instead. Nothing
+    changes when the embedding program installed its own SIGINT handler, or off the main thread.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is not signal.default_int_handler:
+        return lambda: None
+
+    def first_only(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    def restore() -> None:
+        signal.signal(signal.SIGINT, previous)
+
+    signal.signal(signal.SIGINT, first_only)
+    return restore
 
 
 #: Exit code and message of a command stopped by Ctrl-C (the quiet hooks then stay installed: the
@@ -300,9 +335,28 @@ TRACEBACK_ENV = "SASWOT_TRACEBACK"
 
 
 def _print_error(message: str) -> None:
-    from rich.console import Console
+    """Write ``error: message`` on stderr as one line (red on a terminal).
 
-    Console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    Plain writes, no console library: the line must come out whole even while a second Ctrl-C
+    arrives (SIGINT is ignored while it is written) and without importing anything; square
+    brackets in the message are printed as they are.
+    """
+    import signal
+    import threading
+
+    on_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if on_main else None
+    try:
+        stream = sys.stderr
+        tty = hasattr(stream, "isatty") and stream.isatty() and not os.environ.get("NO_COLOR")
+        prefix = "\033[1;31merror:\033[0m" if tty else "error:"
+        stream.write(f"{prefix} {message}\n")
+        stream.flush()
+    except (OSError, ValueError):  # stderr closed or gone (a broken pipe): nothing more to do
+        pass
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -276,7 +276,8 @@ def rank(
         device=device,
     )
     names = _all_proxies() if proxies.strip() == "all" else [p.strip() for p in proxies.split(",") if p.strip()]
-    scores, avts = score_bench_archs(archs, names, settings, data_root=data_root, progress=not quiet)
+    failed: dict[str, dict[str, str]] = {}
+    scores, avts = score_bench_archs(archs, names, settings, data_root=data_root, progress=not quiet, failed=failed)
     corr = bench_correlations(scores, truth)
     if plots is not None:
         from saswot.plots import proxy_scatter_plots
@@ -309,6 +310,7 @@ def rank(
             for i, k in enumerate(keys)
         ],
         "avt": avts,
+        "failures": failed,
     }
     if out is not None:
         write_json(out, result)
@@ -327,6 +329,20 @@ def rank(
         ["proxy", "n", "Kendall", "Spearman", "Pearson"],
         rows,
     )
+    from saswot.errors import PARTIAL_EXIT
+    from saswot.proxies import NA_PREFIX
+
+    unavailable = {n: {k: r for k, r in v.items() if r.startswith(NA_PREFIX)} for n, v in failed.items()}
+    unavailable = {n: v for n, v in unavailable.items() if v}
+    for name, per_arch in unavailable.items():
+        typer.echo(
+            f"note: {name} n/a on {len(per_arch)} architecture(s), left out of its correlation: "
+            f"{next(iter(per_arch.values()))[len(NA_PREFIX) :]}",
+            err=True,
+        )
+    if unavailable:
+        typer.echo(f"partial result: some proxies failed on some architectures; exit code {PARTIAL_EXIT}", err=True)
+        raise typer.Exit(PARTIAL_EXIT)
 
 
 def sample(

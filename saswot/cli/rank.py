@@ -36,7 +36,9 @@ def parse_resolution(text: str) -> tuple[int, int]:
 
 
 def _warn(text: str) -> None:
-    stderr_console.print(f"[yellow]warning:[/] {text}", highlight=False)
+    from rich.markup import escape
+
+    stderr_console.print(f"[yellow]warning:[/] {escape(text)}", highlight=False)
 
 
 def rank(
@@ -74,11 +76,12 @@ def rank(
     ray: Optional[str] = ray_option(),
 ) -> None:
     """Score a space's benchmark architectures with zero-cost proxies; Kendall/Spearman/Pearson vs ground truth."""
+    from saswot.errors import PARTIAL_EXIT
     from saswot.io import write_json, write_text
     from saswot.parallel import DIED_TWICE, make_executor
     from saswot.plots import proxy_scatter_plots
-    from saswot.proxies import SENTINEL
-    from saswot.rank import RankRequest, run_rank, table_rows
+    from saswot.proxies import NA_PREFIX, SENTINEL
+    from saswot.rank import RankRequest, is_partial, run_rank, table_rows
 
     req = RankRequest(
         space=space,
@@ -104,8 +107,12 @@ def rank(
     columns, rows = table_rows(result)
     n = min(sample_size, len(per_arch))
     title = f"{result['space']} / {result['task']}: correlation x100, mean ± std over {samples} samples of {n} archs"
-    write_text(Path(out).with_suffix(".md"), f"{title}\n\n" + table_to_markdown(columns, rows))
+    notes = result.get("notes", [])
+    footer = "".join(f"\n- {n}" for n in notes)
+    write_text(Path(out).with_suffix(".md"), f"{title}\n\n" + table_to_markdown(columns, rows) + footer)
     print_table(title, columns, rows)
+    for n in notes:
+        typer.echo(f"note: {n}")
     died = sorted(k for k, rec in per_arch.items() if any(v.startswith(DIED_TWICE) for v in rec.failed.values()))
     if died:
         _warn(
@@ -113,7 +120,15 @@ def rank(
             f"{SENTINEL:g}, not cached, a rerun retries them): {', '.join(died[:10])}"
         )
     for proxy, info in result["failures"].items():
-        archs_nan = [k for k in info["archs"] if k not in set(died)]
+        reasons = info.get("reasons", {})
+        archs_na = [k for k in info["archs"] if k not in set(died) and reasons.get(k, "").startswith(NA_PREFIX)]
+        archs_nan = [k for k in info["archs"] if k not in set(died) and k not in set(archs_na)]
+        if archs_na:
+            shown = ", ".join(archs_na[:10]) + (" ..." if len(archs_na) > 10 else "")
+            _warn(
+                f"{proxy}: n/a on {len(archs_na)} architecture(s) ({reasons[archs_na[0]][len(NA_PREFIX) :]}; "
+                f"ranked last as {SENTINEL:g}, not cached, reasons in {out}): {shown}"
+            )
         if archs_nan:
             shown = ", ".join(archs_nan[:10]) + (" ..." if len(archs_nan) > 10 else "")
             _warn(f"{proxy}: {len(archs_nan)} architecture(s) gave NaN/inf, scored {SENTINEL:g}: {shown}")
@@ -127,6 +142,9 @@ def rank(
             sentinel=SENTINEL,
             ylabel=f"{result['task']} val accuracy (%)",
         )
+    if is_partial(per_arch):
+        _warn(f"partial result: some proxies have no score on some architectures (see above); exit code {PARTIAL_EXIT}")
+        raise typer.Exit(PARTIAL_EXIT)
 
 
 def avt_calibrate(

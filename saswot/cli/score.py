@@ -10,7 +10,25 @@ from typing import Any, Optional
 import typer
 
 from saswot.cli._options import proxies_help
-from saswot.errors import SaswotError
+from saswot.errors import PARTIAL_EXIT, SaswotError
+
+#: Units of the proxies that are costs (the others are unitless scores).
+UNITS = {"flops": "MMACs, batch 1", "params": "M params"}
+
+
+def parse_kwargs(text: str) -> dict[str, Any]:
+    """The factory keywords of ``--kwargs``: a JSON object with string keys.
+
+    Raises:
+        SaswotError: not valid JSON, or not an object.
+    """
+    try:
+        value = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise SaswotError(f"--kwargs is not valid JSON ({exc}); e.g. --kwargs '{{\"num_classes\": 19}}'") from None
+    if not isinstance(value, dict):
+        raise SaswotError("--kwargs must be a JSON object, e.g. '{\"num_classes\": 19}'")
+    return value
 
 
 def score_cmd(
@@ -50,20 +68,23 @@ def score_cmd(
 
     # Everything the user typed is checked before the model is built or any pass runs.
     specs = resolve_proxies(proxies)
-    factory_kwargs: dict[str, Any] = {}
-    if kwargs:
-        try:
-            factory_kwargs = json.loads(kwargs)
-        except json.JSONDecodeError as exc:
-            raise SaswotError(f"--kwargs is not valid JSON ({exc}); e.g. --kwargs '{{\"num_classes\": 19}}'") from None
-        if not isinstance(factory_kwargs, dict):
-            raise SaswotError("--kwargs must be a JSON object, e.g. '{\"num_classes\": 19}'")
+    factory_kwargs = parse_kwargs(kwargs) if kwargs else {}
     hw = parse_resolution(input_size, "--input-size")
     if data not in ("random", "camvid"):
         raise SaswotError(f"--data must be random or camvid (got '{data}')")
     check_device(device)
     avt_stats = AVTStats.read(avt) if avt is not None else None
     needs_avt = [s.name for s in specs if s.needs_avt]
+    notes: list[str] = []
+    named = {p.strip() for p in proxies.split(",")}
+    if needs_avt and avt_stats is None and "all" in named and not set(needs_avt) & named:
+        # 'all' without AVT ranges: score every proxy that needs none, and say which were left out
+        specs = [s for s in specs if not s.needs_avt]
+        notes.append(
+            f"{', '.join(needs_avt)} left out: it needs the AVT min/max of a search space; give --avt FILE "
+            "(written by `saswot avt-calibrate`) to include it"
+        )
+        needs_avt = []
     if needs_avt and avt_stats is None:
         raise SaswotError(
             f"{', '.join(needs_avt)} need(s) AVT min/max of the search space: give --avt FILE "
@@ -93,6 +114,7 @@ def score_cmd(
     images, labels = make_batch(data, batch_size, hw, classes, seed, data_root)
     settings = ScoringSettings(num_classes=classes, device=device, seed=seed, avt=avt_stats)
     report = score_network_detailed(net, images, labels, specs, settings)
+    unavailable = report.unavailable
     counts = count_model(net, (1, 3, *hw))
     wall = time.perf_counter() - t0
     payload = {
@@ -106,20 +128,35 @@ def score_cmd(
         "device": device,
         "params_m": counts.params / 1e6,
         "gmacs": counts.flops / 1e9,
-        "scores": report.scores,
+        # a proxy that raised an error on this network has no score (null), its reason is in "failed"
+        "scores": {k: (None if k in unavailable else v) for k, v in report.scores.items()},
         "failed": report.failed,
+        "partial": bool(unavailable),
+        "notes": notes,
         "wall_s": round(wall, 3),
     }
     if out is not None:
         write_json(out, payload)
     if as_json:
         typer.echo(json.dumps(payload, indent=2))
-        return
-    rows = [[name, value, report.failed.get(name, "")] for name, value in report.scores.items()]
-    title = f"{model} @ {hw[0]}x{hw[1]}, batch {batch_size} ({data}), {classes} classes"
-    print_table(title, ["proxy", "score", "note"], rows)
-    if out is not None:
-        typer.echo(f"wrote {out}")
+    else:
+        rows = [
+            [name, "n/a" if name in unavailable else value, UNITS.get(name, ""), report.failed.get(name, "")]
+            for name, value in report.scores.items()
+        ]
+        title = f"{model} @ {hw[0]}x{hw[1]}, batch {batch_size} ({data}), {classes} classes"
+        print_table(title, ["proxy", "score", "unit", "note"], rows)
+        for note in notes:
+            typer.echo(f"note: {note}", err=True)
+        if out is not None:
+            typer.echo(f"wrote {out}")
+    if unavailable:
+        typer.echo(
+            f"partial result: {len(unavailable)} of {len(report.scores)} proxies failed on this network "
+            f"(n/a, reasons above{' and in ' + str(out) if out is not None else ''}); exit code {PARTIAL_EXIT}",
+            err=True,
+        )
+        raise typer.Exit(PARTIAL_EXIT)
 
 
 def register(app: typer.Typer) -> None:

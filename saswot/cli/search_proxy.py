@@ -146,6 +146,8 @@ def resolve_settings(given: dict[str, Any], out: Path, resume: bool) -> dict[str
     if resume:
         adopt_old_checkpoint(out)
     ckpt = checkpoint_path(out)
+    if resume and not ckpt.is_file():
+        raise SaswotError(no_checkpoint_message(ckpt, out))
     saved: dict[str, Any] = {}
     if resume and ckpt.exists():
         meta = read_json(ckpt, "search checkpoint").get("meta") or {}
@@ -176,6 +178,15 @@ def resolve_settings(given: dict[str, Any], out: Path, resume: bool) -> dict[str
             + (f" (no checkpoint at '{ckpt}' to resume from)" if resume else "")
         )
     return settings
+
+
+def no_checkpoint_message(ckpt: Path, out: Path) -> str:
+    """The error of ``--resume`` when no checkpoint lies beside ``--out``."""
+    where = f"'{ckpt}' is a folder, not a checkpoint" if ckpt.is_dir() else f"no checkpoint at '{ckpt}'"
+    return (
+        f"--resume: {where} (a search writes it beside --out '{out}' as it goes); check --out, "
+        "or leave out --resume to start a new search"
+    )
 
 
 def register(app: typer.Typer) -> None:

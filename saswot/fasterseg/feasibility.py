@@ -120,10 +120,9 @@ def check_budget(
         if on_note is not None:
             on_note("no budget given (--max-gmacs or --max-latency-ms): the search is unconstrained")
         return None
-    if (budget.max_gmacs is not None and budget.max_gmacs <= 0) or (
-        budget.max_latency_ms is not None and budget.max_latency_ms <= 0
-    ):
-        raise SaswotError("a budget must be positive")
+    for flag, value in (("--max-gmacs", budget.max_gmacs), ("--max-latency-ms", budget.max_latency_ms)):
+        if value is not None and value <= 0:
+            raise SaswotError(f"{flag} must be positive (got {value:g})")
     metric, limit, option, unit = (
         ("gmacs", budget.max_gmacs, "--max-gmacs", "GMACs")
         if budget.max_gmacs is not None

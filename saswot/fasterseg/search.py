@@ -112,6 +112,21 @@ class ProxyScorer:
             del net
         return scores
 
+    def score_or_reason(self, arch: FasterSegArch) -> tuple[float | None, str | None]:
+        """``(score, None)``, or ``(None, reason)`` when the proxy failed on the network (raised an
+        error there, or gave a non-finite value)."""
+        from saswot.proxies import score_network_detailed
+
+        with collect_on_exit():
+            net = build_network(arch, self.settings.num_classes, seed=self.init_seed)
+            report = score_network_detailed(net, self.images, self.labels, [self.spec], self.settings)
+            del net
+        value = report.scores[self.spec.name]
+        reason = report.failed.get(self.spec.name)
+        if reason is not None or not math.isfinite(value):
+            return None, reason or f"non-finite value {value}"
+        return float(value), None
+
     def __call__(self, arch: FasterSegArch) -> float | None:
         """The proxy score, or None if the proxy failed (non-finite / sentinel)."""
         from saswot.proxies import SENTINEL
@@ -149,6 +164,8 @@ class FasterSegProblem:
         self.executor = executor
         #: ``{arch key: reason}`` of networks whose worker died twice (rejected candidates)
         self.failures: dict[str, str] = {}
+        #: networks the proxy raised an error on (their candidates are rejected), with the reason
+        self.unavailable: dict[str, str] = {}
         #: wall seconds of each network scored by :meth:`evaluate_batch`, in scoring order
         self.eval_seconds: list[float] = []
         self.scorer = scorer
@@ -197,7 +214,17 @@ class FasterSegProblem:
         return True
 
     def evaluate(self, genome: Genome) -> float | None:
-        return self.scorer(self.decode(genome))
+        arch = self.decode(genome)
+        return self._keep_reason(arch, call_scorer_detailed(self.scorer, arch))
+
+    def _keep_reason(self, arch: FasterSegArch, outcome: tuple[float | None, str | None]) -> float | None:
+        """The value of ``outcome``; an n/a reason is recorded in :attr:`unavailable`."""
+        from saswot.proxies import NA_PREFIX
+
+        value, reason = outcome
+        if reason is not None and reason.startswith(NA_PREFIX):
+            self.unavailable[arch.key()] = reason
+        return value
 
     def evaluate_batch(self, genomes: list[Genome]) -> list[float | None]:
         """Fitness of several genomes, scored by :attr:`executor` (each network on its own).
@@ -209,13 +236,13 @@ class FasterSegProblem:
             values: list[float | None] = []
             for arch in archs:
                 t0 = time.perf_counter()
-                values.append(self.scorer(arch))
+                values.append(self._keep_reason(arch, call_scorer_detailed(self.scorer, arch)))
                 self.eval_seconds.append(time.perf_counter() - t0)
             return values
         out: list[float | None] = [None] * len(archs)
-        for outcome in self.executor.map(call_scorer, self.scorer, archs):
+        for outcome in self.executor.map(call_scorer_detailed, self.scorer, archs):
             if outcome.ok:
-                out[outcome.index] = outcome.value
+                out[outcome.index] = self._keep_reason(archs[outcome.index], outcome.value)  # type: ignore[arg-type]
                 self.eval_seconds.append(outcome.seconds)
             else:
                 self.failures[archs[outcome.index].key()] = str(outcome.error)
@@ -259,6 +286,17 @@ class FasterSegProblem:
 def call_scorer(scorer: Callable[[FasterSegArch], float | None], arch: FasterSegArch) -> float | None:
     """``scorer(arch)``: the per-network task of a parallel search (:mod:`saswot.parallel`)."""
     return scorer(arch)
+
+
+def call_scorer_detailed(
+    scorer: Callable[[FasterSegArch], float | None], arch: FasterSegArch
+) -> tuple[float | None, str | None]:
+    """``(score, reason)`` of ``arch``: the per-network task of a search; the reason is None unless
+    the scorer can tell why it rejected a network (:meth:`ProxyScorer.score_or_reason`)."""
+    detailed = getattr(scorer, "score_or_reason", None)
+    if detailed is not None:
+        return detailed(arch)  # type: ignore[no-any-return]
+    return scorer(arch), None
 
 
 def _score_terms(shared: tuple[ProxyScorer, list[str]], arch: FasterSegArch) -> dict[str, float]:

@@ -166,14 +166,16 @@ def run_arch_search(
                 )
                 scorer.avt.write(avt_path)
             meta["avt"] = scorer.avt.fingerprint()
-        max_evals = s.population + s.generations * (config.mutations + config.crossovers)
-        task = progress.add_task("evolution", total=max_evals, status="")
+        # The bar counts iterations (the initial population, then each generation): their number is
+        # known in advance, while the evaluations per iteration are not (duplicates are skipped,
+        # rejected candidates and stagnation resets draw more), so the total never moves.
+        task = progress.add_task("evolution", total=s.generations + 1, status="")
 
         def on_iter(rec: Any) -> None:
             progress.update(
                 task,
-                completed=min(rec.evaluations, max_evals),
-                status=f"it {rec.iteration} best {rec.best_fitness:.4g}",
+                completed=rec.iteration + 1,
+                status=f"it {rec.iteration}, {rec.evaluations} evals, best {rec.best_fitness:.4g}",
             )
 
         result = evolve(
@@ -184,10 +186,8 @@ def run_arch_search(
             resume=resume,
             meta=meta,
             on_iteration=on_iter,
-            on_evaluate=lambda n: progress.update(task, completed=min(n, max_evals)),
+            on_evaluate=lambda n: progress.update(task, status=f"{n} evals"),
         )
-        # duplicates and rejected candidates are not evaluated, so the bar ends at the evaluations made
-        progress.update(task, total=result.evaluations, completed=result.evaluations)
         rand_result = None
         if random_baseline:
             rtask = progress.add_task("random search", total=result.evaluations, status="")
@@ -244,6 +244,8 @@ def run_arch_search(
         "per_network_s": [round(t, 4) for t in times],
     }
     info["worker_failures"] = dict(problem.failures)
+    # candidates the proxy raised an error on: rejected, with the reason (n/a)
+    info["unavailable"] = dict(problem.unavailable)
     curve = plot_search_curves(
         curves,
         sibling(out, ".curve.png"),

@@ -23,6 +23,7 @@ import importlib
 import pkgutil
 
 from saswot.proxies.registry import (
+    NA_PREFIX,
     REGISTRY,
     SENTINEL,
     ProxyContext,
@@ -49,6 +50,7 @@ def _import_all() -> None:
 _import_all()
 
 __all__ = [
+    "NA_PREFIX",
     "REGISTRY",
     "SENTINEL",
     "ProxyContext",

@@ -272,7 +272,12 @@ def discover_spaces(registry: SpaceRegistry) -> None:
     import saswot
 
     for info in sorted(pkgutil.iter_modules(saswot.__path__), key=lambda i: i.name):
-        if info.ispkg and importlib.util.find_spec(f"saswot.{info.name}.space") is not None:
+        # list the package's modules without importing it (importing saswot.autoproxy or
+        # saswot.datasets just to look for a space module would load torch and torchvision)
+        folder = getattr(info.module_finder, "path", None)
+        if not info.ispkg or folder is None:
+            continue
+        if any(m.name == "space" for m in pkgutil.iter_modules([str(Path(folder) / info.name)])):
             importlib.import_module(f"saswot.{info.name}.space")
     from importlib.metadata import entry_points
 
