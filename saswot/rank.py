@@ -624,6 +624,7 @@ def run_rank(
     from saswot.device import check_device
     from saswot.ensemble import add_ensemble_scores, split_for_rank
     from saswot.errors import InvalidArchError
+    from saswot.predictor import PredictorObjective
     from saswot.proxies import resolve_proxies
     from saswot.proxies.avt import AVTStats
     from saswot.spaces import BENCHMARK, get_space
@@ -637,7 +638,9 @@ def run_rank(
     device = check_device(req.device)
     space = get_space(req.space, BENCHMARK)
     to_score, ensembles = split_for_rank(req.proxies)  # ensembles: members are scored, then aggregated below
-    specs = resolve_proxies(to_score)
+    to_score, predictor_refs = split_predictors(to_score)  # predictor files score the architectures themselves
+    objectives = [PredictorObjective(ref, space.name) for ref in predictor_refs]
+    specs = resolve_proxies(to_score) if to_score else []
     bm = require_benchmark(space, req.bench, req.data_root)
     task = req.task or bm.default_task
     selected = select_archs(bm, req.archs, task, req.seed)
@@ -675,10 +678,14 @@ def run_rank(
         executor=ex,
     )
     add_ensemble_scores(per_arch, ensembles)  # pool-level rank aggregation (ensembles, aznas)
+    for objective in objectives:
+        values = objective.predictor.score_many([space.parse(k) for k in per_arch])
+        for k, v in zip(list(per_arch), values):
+            per_arch[k].scores[objective.name] = v
     config = {
         **settings.to_json(),
         "task": task,
-        "proxies": [s.name for s in specs],
+        "proxies": [s.name for s in specs] + [o.name for o in objectives],
         "samples": req.samples,
         "sample_size": req.sample_size,
         "archs": req.archs,
@@ -688,11 +695,13 @@ def run_rank(
         "avt": avt.to_json() if avt is not None else None,
         "sentinel": SENTINEL,
     }
-    names = [s.name for s in specs] + [e.name for e in ensembles]
+    names = [s.name for s in specs] + [o.name for o in objectives] + [e.name for e in ensembles]
     # discovered proxies are judged on the architectures not used to search or validate them
     chosen: dict[str, Collection[str]] = {
         s.name: s.chosen_on[1] for s in specs if s.chosen_on is not None and s.chosen_on[0] == space.name
     }
+    # ... and a predictor on those it was not fitted on
+    chosen.update({o.name: list(o.predictor.keys) for o in objectives})
     # ... and so is an ensemble with a discovered member: on the architectures none of its members saw
     chosen.update(ensemble_exclusions(ensembles, chosen))
     result = rank_result(
@@ -711,6 +720,20 @@ def run_rank(
     result["timing"] = scoring_timing(per_arch, wall)
     result["notes"] = judged_on_notes(result)
     return RankOutcome(result=result, per_arch=dict(per_arch), truth=truth, names=names)
+
+
+def split_predictors(to_score: str | list[str]) -> tuple[str | list[str], list[str]]:
+    """Separate predictor files (``predictor:FILE`` / ``predictor:NAME``) from the proxies to score."""
+    from saswot.predictor import is_predictor_ref
+
+    items = [to_score] if isinstance(to_score, str) else list(to_score)
+    if isinstance(to_score, str):
+        items = [t.strip() for t in to_score.split(",") if t.strip()]
+    predictors = [t for t in items if is_predictor_ref(t)]
+    if not predictors:
+        return to_score, []
+    rest = [t for t in items if not is_predictor_ref(t)]
+    return rest, predictors
 
 
 def ensemble_exclusions(ensembles: Sequence[Any], chosen: Mapping[str, Collection[str]]) -> dict[str, list[str]]:
@@ -736,9 +759,14 @@ def judged_on_notes(result: Mapping[str, Any]) -> list[str]:
     notes = []
     for proxy, count in result.get("archs_per_proxy", {}).items():
         if count < total:
+            what = (
+                "the predictor was fitted on"
+                if proxy.startswith("predictor:")
+                else "used to search and validate its discovered proxy"
+            )
             notes.append(
-                f"{proxy}: judged on {count} of {total} architectures; the {total - count} used to search and "
-                "validate its discovered proxy are left out (a proxy is not judged on the architectures it was chosen on)"
+                f"{proxy}: judged on {count} of {total} architectures; the {total - count} {what} are left out "
+                "(a proxy is not judged on the architectures it was chosen on)"
             )
     return notes
 

@@ -72,6 +72,7 @@ def run_arch_search(
         calibrate_ensemble_for_space,
     )
     from saswot.plots import plot_search_curves
+    from saswot.predictor import PredictorObjective, is_predictor_ref
     from saswot.progress import make_progress
     from saswot.proxies import resolve_proxy
     from saswot.proxies.avt import AVTStats
@@ -101,7 +102,12 @@ def run_arch_search(
     # an ensemble without stored calibration is calibrated below on this space (<stem>.ensemble.json);
     # until then the problem scores with its first member (nothing is evaluated before that)
     first = member_names([ensemble])[0] if calibrate_ensemble and ensemble is not None else s.proxy
-    scorer = ProxyScorer(first, images, labels, scoring, init_seed=s.seed)
+    # a predictor file (predictor:FILE or a shipped predictor:NAME) scores the architecture itself
+    scorer: Any = (
+        PredictorObjective(s.proxy, "fasterseg")
+        if is_predictor_ref(s.proxy)
+        else ProxyScorer(first, images, labels, scoring, init_seed=s.seed)
+    )
     lut = LatencyTable(s.device) if s.max_latency_ms is not None else None
     budget = Budget(max_latency_ms=s.max_latency_ms, max_gmacs=s.max_gmacs, target_resolution=s.target_resolution)
     problem = FasterSegProblem(space, scorer, budget, lut, s.num_classes)
