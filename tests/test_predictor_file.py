@@ -13,7 +13,15 @@ from saswot.errors import CorruptDataError, ScoreError
 from saswot.fasterseg.arch import load_arch
 from saswot.fasterseg.features import feature_names, structure_features
 from saswot.fasterseg.minibench import sample_archs
-from saswot.predictor import FittedPredictor, PredictorConfig, fit_predictor, labelled_set, split_kendall
+from saswot.predictor import (
+    FittedPredictor,
+    PredictorConfig,
+    PredictorObjective,
+    fit_predictor,
+    labelled_set,
+    resolve_predictor_path,
+    split_kendall,
+)
 from saswot.spaces import get_space
 
 SMALL = PredictorConfig(model="rf", n_estimators=20, max_features=0.5, min_samples_leaf=2, use_encoding=True)
@@ -169,3 +177,16 @@ def test_rank_and_search_arch_accept_a_predictor_file(tmp_path: Path) -> None:
     found = json.loads(arch.read_text())
     assert found["search"]["proxy"] == name and found["search"]["gmacs"] <= 27.8
     assert found["search"]["score"] == pytest.approx(fitted.score(load_arch(str(arch))))
+
+
+def test_the_shipped_camvid_predictor_resolves_by_name_and_scores() -> None:
+    from saswot.predictor import shipped_predictors
+
+    assert "camvid" in shipped_predictors("fasterseg")
+    path = resolve_predictor_path("predictor:camvid", "fasterseg")
+    assert path.name == "predictor-camvid.json"
+    objective = PredictorObjective("predictor:camvid", "fasterseg")
+    shipped = FittedPredictor.load(path)
+    assert shipped.meta["archs"] >= 41 and shipped.meta["validation"]["half"]["repeats"] == 50
+    value = objective(load_arch("fasterseg"))
+    assert value is not None and shipped.y.min() <= value <= shipped.y.max()
