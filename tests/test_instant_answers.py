@@ -30,6 +30,11 @@ ARG_ERRORS = [
     ["export", "{tmp}/missing.pt", "--onnx", "{tmp}/m.onnx"],
     ["rank", "--proxies", "nwot", "--out", "{tmp}/r.json"],  # a usage error (missing --space)
     ["rank", "--space", "micro", "--proxies", "nwot", "--out", "{tmp}/r.json", "--threads", "0"],
+    # errors found by reading a file or resolving a model name
+    ["arch-info", "{tmp}/missing.json"],
+    ["train", "nosuchmodel", "--dataset", "camvid", "--out", "{tmp}/run"],
+    ["train", "fastersg", "--dataset", "camvid", "--out", "{tmp}/run"],
+    ["minibench", "rank", "--bench", "{tmp}/missing.jsonl", "--proxies", "nwot"],
 ]
 
 SCRIPT = """
@@ -91,3 +96,19 @@ def test_the_help_proxy_list_is_the_registry() -> None:
     from saswot.proxies import REGISTRY
 
     assert [n.strip() for n in PROXY_NAMES.split(",")] == REGISTRY.names()
+
+
+def test_the_fasterseg_ground_truth_is_read_without_torch() -> None:
+    (args, rc, torch_loaded), = _run([["bench", "info", "--space", "fasterseg"]])
+    assert rc == 0 and not torch_loaded
+
+
+def test_the_precheck_model_list_is_the_registry() -> None:
+    from saswot.cli._options import MODEL_NAMES, check_model_name
+    from saswot.errors import UnknownNameError
+    from saswot.train.models import MODELS
+
+    assert sorted(MODEL_NAMES) == sorted(MODELS.names())
+    check_model_name("fasterseg")  # a built-in architecture of the FasterSeg space
+    with pytest.raises(UnknownNameError, match="did you mean 'fasterseg'"):
+        check_model_name("fastersg")

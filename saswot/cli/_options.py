@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -124,12 +125,46 @@ LOWER_BOUNDS: dict[str, tuple[float, str]] = {
 POSITIVE_OPTIONS = ("max_gmacs", "max_latency_ms")
 
 
-def precheck(params: dict[str, Any]) -> None:
+#: The registered training models (``saswot.train.models.MODELS``; a test keeps the two equal).
+MODEL_NAMES = ("tiny", "deeplabv3plus-r101")
+
+
+def check_model_name(model: str) -> None:
+    """Refuse a model that is neither a registered model, a built-in architecture of a space with a
+    segmenter search, nor a file, without importing torch (the message of
+    :func:`saswot.train.models.resolve_model`, which checks the rest)."""
+    import difflib
+
+    from saswot.errors import UnknownNameError
+    from saswot.spaces import REGISTRY, SEGMENTER_SEARCH
+
+    if model in MODEL_NAMES or Path(model).exists() or model.endswith(".json"):
+        return
+    builtin = [
+        n for name in REGISTRY.names(SEGMENTER_SEARCH) for n in getattr(REGISTRY.get(name), "builtin_names", list)()
+    ]
+    if model in builtin:
+        return
+    choices = builtin + list(MODEL_NAMES)
+    close = difflib.get_close_matches(model, choices, n=3, cutoff=0.6)
+    if close:
+        raise UnknownNameError(
+            f"unknown model '{model}'; did you mean {' or '.join(repr(c) for c in close)}? "
+            "(`saswot train --help` lists every model; an arch JSON file is accepted too)"
+        )
+    raise UnknownNameError(f"unknown model '{model}'; choose {', '.join(choices)} or an arch JSON file.")
+
+
+def precheck(params: dict[str, Any], command: str | None = None) -> None:
     """Check what can be checked of a command's options without importing torch.
 
     The entry point calls this before a command runs, so a typo in a resolution, a space or a
     proxy name, or an impossible search setting, is answered at once; the command checks the rest
     (and checks these again: library calls do not pass through here).
+
+    Args:
+        params: the command's options by name.
+        command: the command's name (``train``'s model and ``arch-info``'s arch file are checked too).
 
     Raises:
         SaswotError: an option value that cannot work (the message names the option).
@@ -151,6 +186,14 @@ def precheck(params: dict[str, Any]) -> None:
         value = params.get(name)
         if isinstance(value, (int, float)) and value <= 0:
             raise SaswotError(f"--{name.replace('_', '-')} must be positive (got {value:g})")
+    model = params.get("model")
+    if command == "train" and isinstance(model, str) and model:  # a registered model, a built-in arch or a file
+        check_model_name(model)
+    arch = params.get("arch")
+    if command == "arch-info" and isinstance(arch, str) and arch.endswith(".json") and not Path(arch).is_file():
+        from saswot.errors import DataNotFoundError
+
+        raise DataNotFoundError(f"arch file not found at '{arch}'; check the path or use a built-in name (fasterseg)")
     if params.get("ckpt") is not None:  # eval, export: a checkpoint file
         from saswot.io import check_checkpoint_file
 

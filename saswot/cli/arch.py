@@ -36,7 +36,6 @@ def arch_info(
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
 ) -> None:
     """Parameters, GMACs and (with --latency) latency of an architecture of a search space."""
-    from saswot.device import check_device
     from saswot.spaces import LATENCY, REGISTRY, SEGMENTER_SEARCH
 
     sp = REGISTRY.get(space) if space else REGISTRY.default(SEGMENTER_SEARCH)
@@ -44,7 +43,9 @@ def arch_info(
         raise SaswotError(f"space '{sp.name}' has no latency table; leave out --latency")
     res = parse_resolution(resolution)
     classes = num_classes or sp.num_classes
-    a = sp.parse(arch)
+    a = sp.parse(arch)  # a missing or broken arch file is reported before torch is imported
+    from saswot.device import check_device
+
     cost = sp.cost(a, res, classes)
     out: dict[str, Any] = {
         "arch": arch,

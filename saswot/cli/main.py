@@ -135,7 +135,7 @@ def _prepare(command: Any, entry: CommandEntry) -> Any:
         from saswot.cli._options import precheck
 
         check_outputs(kwargs, entry.dir_outputs)
-        precheck(kwargs)  # the option errors that need no torch, answered before it is imported
+        precheck(kwargs, command.name)  # the option errors that need no torch, answered before it is imported
         if takes_threads:
             from saswot.threads import apply_threads, choose_threads
 

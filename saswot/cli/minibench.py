@@ -247,10 +247,11 @@ def rank(
     )
     from saswot.io import write_json
     from saswot.tables import print_table
+
+    groups = load_bench(bench, recipe_id)  # a missing or mixed file is reported before torch is imported
     from saswot.threads import apply_threads, choose_threads
 
     apply_threads(choose_threads(threads))
-    groups = load_bench(bench, recipe_id)
     diverged = sorted(
         {
             e["label"]

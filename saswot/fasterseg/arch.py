@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from saswot.errors import CorruptDataError, DataNotFoundError, InvalidArchError, UnknownNameError
-from saswot.fasterseg.ops import CELL_OPS, OP_CODES, SCALES, WIDTH_CHOICES, num_filters
+from saswot.fasterseg.grid import CELL_OPS, OP_CODES, SCALES, WIDTH_CHOICES, num_filters
 
 ARCH_FORMAT = "saswot-fasterseg-arch"
 ARCH_VERSION = 1

@@ -33,7 +33,7 @@ from saswot.fasterseg.genome import (
     uniform_width_grid,
     width_of,
 )
-from saswot.fasterseg.ops import PRIMITIVES
+from saswot.fasterseg.grid import PRIMITIVES
 
 SKIP = 0
 

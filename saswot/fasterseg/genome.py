@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from saswot.errors import InvalidArchError
-from saswot.fasterseg.ops import PRIMITIVES, WIDTH_CHOICES
+from saswot.fasterseg.grid import PRIMITIVES, WIDTH_CHOICES
 
 N_LAYERS = 16
 ALPHA_SHAPES: tuple[tuple[int, int], ...] = ((16, 5), (15, 5), (14, 5))

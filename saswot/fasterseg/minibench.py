@@ -39,7 +39,6 @@ import numpy as np
 
 from saswot.errors import CorruptDataError, SaswotError, TrainingDivergedError
 from saswot.fasterseg.arch import FasterSegArch
-from saswot.fasterseg.cost import arch_cost
 from saswot.fasterseg.decode import SpaceConfig, decode, legality_errors
 from saswot.fasterseg.genome import sample_genome
 
@@ -216,6 +215,8 @@ def sample_archs(
     Raises:
         SaswotError: ``k < 1``, or the budget admits too few architectures within ``max_draws``.
     """
+    from saswot.fasterseg.cost import arch_cost  # builds modules on the meta device: torch
+
     if k < 1 or pool_factor < 1:
         raise SaswotError(f"k and pool_factor must be at least 1 (got {k}, {pool_factor})")
     space = space or SpaceConfig()
@@ -247,6 +248,8 @@ def arch_costs(
     arch: FasterSegArch, num_classes: int = 11, resolution: tuple[int, int] = (360, 480)
 ) -> dict[str, float]:
     """Params (M) and GMACs of ``arch`` at the budget's frame and at the training dataset's frame."""
+    from saswot.fasterseg.cost import arch_cost  # builds modules on the meta device: torch
+
     budget = arch_cost(arch, DEFAULT_TARGET, BUDGET_CLASSES)
     local = arch_cost(arch, resolution, num_classes)
     return {
