@@ -35,6 +35,11 @@ INVOCATIONS = [
     ["search-arch", "--proxy", "saswot", "--max-gmacs", "0", "--out", "{tmp}/a.json"],
     ["search-arch", "--proxy", "saswot", "--population", "1", "--max-gmacs", "27.8", "--out", "{tmp}/a.json"],
     ["fps", "tiny", "--resolution", "big"],
+    ["bench", "info", "--space", "fasterseg"],
+    ["arch-info", "{tmp}/missing.json"],
+    ["train", "nosuchmodel", "--dataset", "camvid", "--out", "{tmp}/run"],
+    ["minibench", "rank", "--bench", "{tmp}/missing.jsonl", "--proxies", "nwot"],
+    ["eval", "{tmp}", "--dataset", "camvid"],
 ]
 
 
