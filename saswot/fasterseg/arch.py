@@ -188,7 +188,7 @@ class FasterSegArch:
                 )
             stem = int(d.get("stem_width", 8))
             head = int(d.get("head_width", 8))
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise InvalidArchError(
                 f"branch entries need integer 'last', list 'ops', integer lists 'path' and "
                 f"'widths' ({type(exc).__name__}: {exc})"

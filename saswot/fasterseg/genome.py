@@ -63,7 +63,7 @@ class Genome:
             alpha = [np.asarray(a, dtype=float) for a in d["alpha"]]
             beta = [np.asarray(b, dtype=float) for b in d["beta"]]
             ratio = [np.asarray(r, dtype=float) for r in d["ratio"]] if d.get("ratio") is not None else None
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise InvalidArchError(f"malformed FasterSeg genome ({exc}); expected 'alpha', 'beta' lists") from exc
         return from_arrays(alpha, beta, ratio)
 
