@@ -156,7 +156,7 @@ def test_rank_and_search_arch_accept_a_predictor_file(tmp_path: Path) -> None:
     half = tmp_path / "half.jsonl"
     half.write_text("".join(shipped.read_text().splitlines(keepends=True)[:16]))
     pred = tmp_path / "p.json"
-    assert main(["predictor", "fit", "--bench", str(half), "--repeats", "0", "--out", str(pred)]) == 0
+    assert main(["predictor", "fit", "--space", "fasterseg", "--bench", str(half), "--repeats", "0", "--out", str(pred)]) == 0
     out = tmp_path / "rank.json"
     code = main(["rank", "--space", "fasterseg", "--proxies", f"predictor:{pred},params", "--samples", "2",
                  "--sample-size", "8", "--data", "random", "--threads", "1", "--quiet", "--out", str(out)])
