@@ -98,7 +98,9 @@ arch, recipe, folder, threads = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 job = Job("before-code", FasterSegArch.from_json(arch), 0)
 t0 = time.perf_counter()
 entry = train_job(job, Recipe.from_json(recipe), RunContext(Path(folder), threads=threads, latency=False))
-print(json.dumps({"before_code_s": time.perf_counter() - t0, "before_code_miou": entry["miou"]}))
+import saswot
+print(json.dumps({"before_code_s": time.perf_counter() - t0, "before_code_miou": entry["miou"],
+                  "before_code_package": saswot.__file__}))
 """
 
 
@@ -109,7 +111,8 @@ def _before_code(label: str, recipe, folder: Path, threads: int, src: str) -> di
     import subprocess
 
     arch = next(e["arch"] for e in BenchFile(BENCH).entries() if e["label"] == label)
-    env = {**os.environ, "PYTHONPATH": src, "OMP_NUM_THREADS": str(threads)}
+    # PYTHONSAFEPATH: the child's working folder is not put before PYTHONPATH on its import path
+    env = {**os.environ, "PYTHONPATH": src, "PYTHONSAFEPATH": "1", "OMP_NUM_THREADS": str(threads)}
     proc = subprocess.run(
         [sys.executable, "-c", BEFORE_CODE, json.dumps(arch), json.dumps(recipe.to_json()), str(folder / "before-code"),
          str(threads)],
