@@ -51,3 +51,16 @@ class OutputError(SaswotError, OSError):
 
 class TrainingDivergedError(ScoreError):
     """Training diverged (non-finite loss, exploding weights); the last good checkpoint is kept."""
+
+
+def unknown_model_error(model: str, choices: list[str]) -> UnknownNameError:
+    """The error for a training model that is none of ``choices`` (with the close ones, if any)."""
+    import difflib
+
+    close = difflib.get_close_matches(model, choices, n=3, cutoff=0.6)
+    if close:
+        return UnknownNameError(
+            f"unknown model '{model}'; did you mean {' or '.join(repr(c) for c in close)}? "
+            "(`saswot train --help` lists every model; an arch JSON file is accepted too)"
+        )
+    return UnknownNameError(f"unknown model '{model}'; choose {', '.join(choices)} or an arch JSON file.")

@@ -133,9 +133,7 @@ def check_model_name(model: str) -> None:
     """Refuse a model that is neither a registered model, a built-in architecture of a space with a
     segmenter search, nor a file, without importing torch (the message of
     :func:`saswot.train.models.resolve_model`, which checks the rest)."""
-    import difflib
-
-    from saswot.errors import UnknownNameError
+    from saswot.errors import unknown_model_error
     from saswot.spaces import REGISTRY, SEGMENTER_SEARCH
 
     if model in MODEL_NAMES or Path(model).exists() or model.endswith(".json"):
@@ -145,14 +143,7 @@ def check_model_name(model: str) -> None:
     ]
     if model in builtin:
         return
-    choices = builtin + list(MODEL_NAMES)
-    close = difflib.get_close_matches(model, choices, n=3, cutoff=0.6)
-    if close:
-        raise UnknownNameError(
-            f"unknown model '{model}'; did you mean {' or '.join(repr(c) for c in close)}? "
-            "(`saswot train --help` lists every model; an arch JSON file is accepted too)"
-        )
-    raise UnknownNameError(f"unknown model '{model}'; choose {', '.join(choices)} or an arch JSON file.")
+    raise unknown_model_error(model, builtin + list(MODEL_NAMES))
 
 
 def precheck(params: dict[str, Any], command: str | None = None) -> None:

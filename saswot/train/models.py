@@ -193,17 +193,10 @@ def resolve_model(name_or_path: str, num_classes: int) -> ModelSpec:
         raise InvalidArchError(
             f"arch file '{name_or_path}' does not exist or is not an architecture; give a path to an arch JSON."
         )
-    import difflib
+    from saswot.errors import unknown_model_error
 
     builtin = [n for sp in spaces for n in getattr(sp, "builtin_names", list)()]
-    choices = builtin + MODELS.names()
-    close = difflib.get_close_matches(name_or_path, choices, n=3, cutoff=0.6)
-    if close:
-        raise UnknownNameError(
-            f"unknown model '{name_or_path}'; did you mean {' or '.join(repr(c) for c in close)}? "
-            "(`saswot train --help` lists every model; an arch JSON file is accepted too)"
-        )
-    raise UnknownNameError(f"unknown model '{name_or_path}'; choose {', '.join(choices)} or an arch JSON file.")
+    raise unknown_model_error(name_or_path, builtin + MODELS.names())
 
 
 def build_model(spec: ModelSpec, aux_heads: bool = False, seed: int | None = 0) -> nn.Module:
