@@ -725,10 +725,9 @@ def run_rank(
 def split_predictors(to_score: str | list[str]) -> tuple[str | list[str], list[str]]:
     """Separate predictor files (``predictor:FILE`` / ``predictor:NAME``) from the proxies to score."""
     from saswot.predictor import is_predictor_ref
+    from saswot.proxies.ensemble import split_proxy_list
 
-    items = [to_score] if isinstance(to_score, str) else list(to_score)
-    if isinstance(to_score, str):
-        items = [t.strip() for t in to_score.split(",") if t.strip()]
+    items = split_proxy_list(to_score)[0] if isinstance(to_score, str) else list(to_score)
     predictors = [t for t in items if is_predictor_ref(t)]
     if not predictors:
         return to_score, []
