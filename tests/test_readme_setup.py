@@ -49,5 +49,5 @@ def test_the_install_says_which_torch_before_installing_it(tmp_path: Path, gpu: 
         assert lines[0].startswith("set-up: GPU found") and lines[1:] == ['pip install -e .[dev]']
     else:
         assert lines[0].startswith("set-up: no GPU")
-        assert lines[1] == "pip install torch torchvision --extra-index-url https://download.pytorch.org/whl/cpu"
+        assert lines[1] == "pip install --retries 0 torch torchvision --extra-index-url https://download.pytorch.org/whl/cpu"
         assert lines[2] == "pip install -e .[dev]"
