@@ -4,9 +4,10 @@ Part 1 (breakdown, one epoch of the recipe on one FasterSeg-space network):
   * data only: iterating the training loader (decode + resize + augmentation), uncached and cached;
   * forward/backward/SGD on the same batches held in memory;
   * evaluation: data only (uncached / cached) and the forward passes.
-Part 2 (side by side, one process, same seed): one whole minibench job as it ran before
-(uncached, contiguous memory, curve evaluations) and as it runs now (cached, channels-last,
-one final evaluation); wall time and final mIoU of each.
+Part 2 (side by side, same seed): one whole minibench job as it ran before (uncached, contiguous
+memory, curve evaluations) and as it runs now (cached, channels-last, one final evaluation); wall
+time and final mIoU of each. With ``--before-src DIR`` the job is also trained by the code of
+another checkout (e.g. ``git worktree add ../before 02804e3``), in a child process of the same run.
 
     SASWOT_DATA=../shared/data OMP_NUM_THREADS=1 python benchmarks/bench_train_throughput.py \
         --out benchmarks/out/train-throughput.json
@@ -88,7 +89,42 @@ def breakdown(cfg, device: torch.device) -> dict[str, float]:  # type: ignore[no
     return res
 
 
-def side_by_side(label: str, recipe, folder: Path, threads: int, epochs: int | None) -> dict[str, object]:  # type: ignore[no-untyped-def]
+BEFORE_CODE = r"""
+import json, sys, time
+from pathlib import Path
+from saswot.spaces.fasterseg.arch import FasterSegArch
+from saswot.workflows.minibench import Job, Recipe, RunContext, train_job
+arch, recipe, folder, threads = json.loads(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+job = Job("before-code", FasterSegArch.from_json(arch), 0)
+t0 = time.perf_counter()
+entry = train_job(job, Recipe.from_json(recipe), RunContext(Path(folder), threads=threads, latency=False))
+import saswot
+print(json.dumps({"before_code_s": time.perf_counter() - t0, "before_code_miou": entry["miou"],
+                  "before_code_package": saswot.__file__}))
+"""
+
+
+def _before_code(label: str, recipe, folder: Path, threads: int, src: str) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """The same job trained by the code of another checkout (``src``, e.g. a worktree of an older
+    commit), in a child process of this run."""
+    import os
+    import subprocess
+
+    arch = next(e["arch"] for e in BenchFile(BENCH).entries() if e["label"] == label)
+    # PYTHONSAFEPATH: the child's working folder is not put before PYTHONPATH on its import path
+    env = {**os.environ, "PYTHONPATH": src, "PYTHONSAFEPATH": "1", "OMP_NUM_THREADS": str(threads)}
+    proc = subprocess.run(
+        [sys.executable, "-c", BEFORE_CODE, json.dumps(arch), json.dumps(recipe.to_json()), str(folder / "before-code"),
+         str(threads)],
+        capture_output=True, text=True, env=env, check=True,
+    )
+    res = json.loads(proc.stdout.strip().splitlines()[-1])
+    print(f"before (code of {src}): {res['before_code_s']:.1f} s, mIoU {res['before_code_miou']:.4f}", file=sys.stderr)
+    return res
+
+
+def side_by_side(label: str, recipe, folder: Path, threads: int, epochs: int | None,  # type: ignore[no-untyped-def]
+                 before_src: str | None = None) -> dict[str, object]:
     """One minibench job (the whole recipe, or its first ``epochs``), as before and as now, in one process.
 
     Before: no decoded-sample cache, contiguous memory format, curve evaluations every
@@ -110,6 +146,9 @@ def side_by_side(label: str, recipe, folder: Path, threads: int, epochs: int | N
         out[f"{name}_s"] = time.perf_counter() - t0
         out[f"{name}_miou"] = entry["miou"]
         print(f"{name}: {out[f'{name}_s']:.1f} s, mIoU {entry['miou']:.4f}", file=sys.stderr)
+    if before_src is not None:
+        out.update(_before_code(label, recipe, folder, threads, before_src))
+        out["speedup_vs_before_code"] = float(out["before_code_s"]) / float(out["now_s"])  # type: ignore[arg-type]
     out["speedup"] = float(out["before_s"]) / float(out["now_s"])  # type: ignore[arg-type]
     out["miou_diff"] = abs(float(out["before_miou"]) - float(out["now_miou"]))  # type: ignore[arg-type]
     return out
@@ -121,6 +160,9 @@ def main() -> int:
     ap.add_argument("--arch", default="g0-016", help="label of a network of the shipped minibench file")
     ap.add_argument("--epochs", type=int, default=None, help="epochs of the side-by-side run (default: the recipe's)")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--before-src", default=None,
+                    help="also train the job with the code of this checkout (e.g. a worktree of the commit before the "
+                         "speed-ups), in a child process")
     ap.add_argument("--out", default="benchmarks/out/train-throughput.json")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -134,7 +176,7 @@ def main() -> int:
         t0 = time.perf_counter()
         parts = breakdown(cfg, device)
         print(f"breakdown done in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
-        sbs = side_by_side(args.arch, recipe, folder, args.threads, args.epochs)
+        sbs = side_by_side(args.arch, recipe, folder, args.threads, args.epochs, args.before_src)
     doc = {
         "recipe": recipe.name,
         "recipe_id": recipe.recipe_id,

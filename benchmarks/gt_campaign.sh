@@ -22,6 +22,9 @@ WORK_DIR=${WORK_DIR:-$HERE/runs/minibench}
 MAIN=$BENCH_DIR/minibench-camvid.jsonl          # recipe cpu-half-8ep, every seed
 FID=$BENCH_DIR/minibench-fidelity-camvid.jsonl  # recipe cpu-half-16ep-full
 export PYTHONPATH=$HERE${PYTHONPATH:+:$PYTHONPATH}
+# without this, `python -m` puts the working folder first on the import path, and a worker started
+# from another checkout would train with that checkout's code instead of this one's
+export PYTHONSAFEPATH=1
 run() {
     local bench=$1; shift
     # a failed step (a diverged job is recorded, not failed) is retried once, then the next step runs

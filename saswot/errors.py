@@ -7,11 +7,26 @@ and exits with :attr:`SaswotError.exit_code` (2), never with a traceback.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable
 
 #: A parameter named in a :class:`ParameterError` template: ``{batch.batch_size}``.
 _PARAM = re.compile(r"\{([A-Za-z_][\w.]*)\}")
+
+#: Exit code of a command that wrote its results but some of them are missing: a proxy failed on
+#: some network (marked n/a with its reason in the table and the JSON), or a worker died twice.
+PARTIAL_EXIT = 3
+
+#: Start of the reason of a proxy that raised an error on a network (its score is not available,
+#: "n/a"; the sentinel stands in its place in the scores), as opposed to a non-finite value.
+NA_PREFIX = "n/a: "
+
+
+def render_params(template: str, name: Callable[[str], str]) -> str:
+    """``template`` (an error message or a note naming parameters in braces: ``{batch.batch_size}``)
+    with every parameter written as ``name(parameter)``; the command line writes its options."""
+    return _PARAM.sub(lambda m: name(m.group(1)), template)
 
 
 class SaswotError(Exception):
@@ -35,7 +50,7 @@ class SaswotError(Exception):
 
     def render(self, name: Callable[[str], str]) -> str:
         """The message with every parameter written as ``name(parameter)``."""
-        return _PARAM.sub(lambda m: name(m.group(1)), self.template)
+        return render_params(self.template, name)
 
     def __str__(self) -> str:
         return self.render(lambda param: param)
@@ -78,3 +93,14 @@ class TrainingDivergedError(ScoreError):
 
 class ParameterError(SaswotError, ValueError):
     """A parameter of a run has a value that cannot work (the message names it: ``{batch.batch_size}``)."""
+
+
+def unknown_model_error(model: str, choices: list[str]) -> UnknownNameError:
+    """The error for a training model that is none of ``choices`` (with the close ones, if any)."""
+    close = difflib.get_close_matches(model, choices, n=3, cutoff=0.6)
+    if close:
+        return UnknownNameError(
+            f"unknown model '{model}'; did you mean {' or '.join(repr(c) for c in close)}? "
+            "(`saswot train --help` lists every model; an arch JSON file is accepted too)"
+        )
+    return UnknownNameError(f"unknown model '{model}'; choose {', '.join(choices)} or an arch JSON file.")

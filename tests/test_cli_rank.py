@@ -27,12 +27,12 @@ def test_rank_writes_json_markdown_plots_and_resumes(rank_args, tiny_bench: Path
     if "(1, 0, 0, 2, 1, 0)" in doc["archs"]:
         assert doc["archs"]["(1, 0, 0, 2, 1, 0)"]["scores"]["params"] == pytest.approx(11.902545)
 
-    import saswot.spaces.tnb101.space as tnb_space_module
+    import saswot.spaces.tnb101.builder as tnb_builder_module
 
     def boom(*a, **k):
         raise AssertionError("cached architecture rebuilt")
 
-    monkeypatch.setattr(tnb_space_module, "build_network", boom)
+    monkeypatch.setattr(tnb_builder_module, "build_network", boom)
     out2 = tmp_path / "res" / "r2.json"
     assert main(rank_args(tiny_bench, out2)) == 0  # same cache folder (beside --out): nothing recomputed
     assert json.loads(out2.read_text())["archs"] == doc["archs"]

@@ -8,7 +8,7 @@ import pytest
 from saswot.errors import InvalidArchError
 from saswot.spaces.fasterseg.decode import SpaceConfig, decode, legality_errors, min_length, raw_path
 from saswot.spaces.fasterseg.genome import Genome, crossover_genomes, mutate_genome, sample_genome
-from saswot.spaces.fasterseg.ops import WIDTH_CHOICES
+from saswot.spaces.fasterseg.grid import WIDTH_CHOICES
 
 
 @pytest.mark.parametrize("space", [SpaceConfig(), SpaceConfig(widths="search"), SpaceConfig(lasts=(2, 0), widths="uniform4")])

@@ -26,6 +26,7 @@ from saswot.workflows.predictor import (
     is_predictor_ref,
     labelled_set,
     resolve_predictor_path,
+    shipped_predictors,
     split_kendall,
 )
 
@@ -146,3 +147,42 @@ def test_predictor_objective_scores_architectures_and_drives_a_search(tmp_path: 
         return best.key(), res.best_fitness
 
     assert search(0) == search(0)  # same seed, same result
+
+
+def test_rank_and_search_arch_accept_a_predictor_file(tmp_path: Path) -> None:
+    shipped = Path(__file__).resolve().parents[1] / "saswot/data/fasterseg/minibench-camvid.jsonl"
+    half = tmp_path / "half.jsonl"
+    half.write_text("".join(shipped.read_text().splitlines(keepends=True)[:16]))
+    pred = tmp_path / "p.json"
+    assert main(["predictor", "fit", "--space", "fasterseg", "--bench", str(half), "--repeats", "0", "--out", str(pred)]) == 0
+    out = tmp_path / "rank.json"
+    code = main(["rank", "--space", "fasterseg", "--proxies", f"predictor:{pred},params", "--samples", "2",
+                 "--sample-size", "8", "--data", "random", "--threads", "1", "--quiet", "--out", str(out)])
+    assert code == 0
+    doc = json.loads(out.read_text())
+    name = f"predictor:{pred}"
+    # judged only on the 16 networks it was not fitted on, with a note saying so
+    assert doc["archs_per_proxy"][name] == 16 and doc["archs_per_proxy"]["params"] == 32
+    assert any(n.startswith(f"{name}: judged on 16 of 32") and "fitted on" in n for n in doc["notes"])
+    fitted = FittedPredictor.load(pred)
+    some = next(k for k in doc["archs"] if k not in fitted.keys)
+    assert doc["archs"][some]["scores"][name] == pytest.approx(fitted.score(get_space("fasterseg").parse(some)))
+    arch = tmp_path / "arch.json"
+    code = main(["search-arch", "--proxy", f"predictor:{pred}", "--max-gmacs", "27.8", "--generations", "1",
+                 "--population", "4", "--topk", "2", "--data", "random", "--threads", "1", "--quiet",
+                 "--out", str(arch)])
+    assert code == 0
+    found = json.loads(arch.read_text())
+    assert found["search"]["proxy"] == name and found["search"]["gmacs"] <= 27.8
+    assert found["search"]["score"] == pytest.approx(fitted.score(load_arch(str(arch))))
+
+
+def test_the_shipped_camvid_predictor_resolves_by_name_and_scores() -> None:
+    assert "camvid" in shipped_predictors("fasterseg")
+    path = resolve_predictor_path("predictor:camvid", "fasterseg")
+    assert path.name == "predictor-camvid.json"
+    objective = PredictorObjective("predictor:camvid", "fasterseg")
+    shipped = FittedPredictor.load(path)
+    assert shipped.meta["archs"] >= 41 and shipped.meta["validation"]["half"]["repeats"] == 50
+    value = objective(load_arch("fasterseg"))
+    assert value is not None and shipped.y.min() <= value <= shipped.y.max()

@@ -7,18 +7,17 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
+from rich.markup import escape
 
-from saswot.cli._options import as_cli_error, build_config, ray_option, space_option, workers_option
+from saswot.cli._options import as_cli_error, build_config, option_name, ray_option, space_option, workers_option
 from saswot.cli._options import parse_resolution as parse_arg
+from saswot.cli.search_proxy_cmd import no_checkpoint_message
 from saswot.config import ArchSearchConfig, ProxyBatch
-from saswot.datasets.proxy_batch import proxy_sources
-from saswot.errors import ParameterError, SaswotError, UnknownNameError
-from saswot.runtime.device import check_device
-from saswot.runtime.parallel import make_executor
+from saswot.errors import PARTIAL_EXIT, ParameterError, SaswotError, UnknownNameError, render_params
 from saswot.runtime.progress import make_progress, stderr_console
-from saswot.search.segmenter import run_arch_search, summary_rows
 from saswot.spaces import LATENCY, REGISTRY, SEGMENTER_SEARCH
 from saswot.spaces.base import LatencyReporter
+from saswot.utils.io import checkpoint_path, sibling
 from saswot.utils.tables import print_table
 
 
@@ -45,13 +44,15 @@ def arch_info(
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
 ) -> None:
     """Parameters, GMACs and (with --latency) latency of an architecture of a search space."""
+    from saswot.runtime.device import check_device
 
     sp = REGISTRY.get(space) if space else REGISTRY.default(SEGMENTER_SEARCH)
     if latency and LATENCY not in sp.capabilities:
         raise SaswotError(f"space '{sp.name}' has no latency table; leave out --latency")
     res = parse_resolution(resolution)
     classes = num_classes or sp.num_classes
-    a = sp.parse(arch)
+    a = sp.parse(arch)  # a missing or broken arch file is reported before torch is imported
+
     cost = sp.cost(a, res, classes)
     out: dict[str, Any] = {
         "arch": arch,
@@ -134,6 +135,9 @@ def search_arch(
     ray: Optional[str] = ray_option(),
 ) -> None:
     """Training-free search of a segmenter under a latency or MACs budget."""
+    from saswot.datasets.proxy_batch import proxy_sources
+    from saswot.runtime.parallel import make_executor
+    from saswot.search.segmenter import run_arch_search, summary_rows
 
     sp = REGISTRY.get(space, SEGMENTER_SEARCH) if space else REGISTRY.default(SEGMENTER_SEARCH)
     batch = build_config(ProxyBatch, locals(), resolution=parse_resolution(proxy_resolution, "--proxy-resolution"))
@@ -145,6 +149,8 @@ def search_arch(
     )
     try:
         settings.check(proxy_sources())  # before any worker starts
+        if resume and not checkpoint_path(out).is_file():
+            raise SaswotError(no_checkpoint_message(checkpoint_path(out), out))
         with make_executor(workers, ray) as executor:
             doc = run_arch_search(
                 settings,
@@ -154,7 +160,9 @@ def search_arch(
                 random_baseline=random,
                 show_progress=not quiet,
                 executor=executor,
-                on_note=lambda text: stderr_console.print(f"[yellow]note[/]: {text}", highlight=False),
+                on_note=lambda text: stderr_console.print(
+                    f"[yellow]note[/]: {escape(render_params(text, option_name))}", highlight=False
+                ),
             )
     except ParameterError as exc:
         raise as_cli_error(exc, {"batch.resolution": "--proxy-resolution"}) from None
@@ -163,6 +171,37 @@ def search_arch(
         ["method", "score", "params (M)", "GMACs", "latency (ms)", "evaluations"],
         summary_rows(doc),
     )
+    for line in written_and_next(out):
+        typer.echo(line)
+    unavailable = doc["search"].get("unavailable") or {}
+    if unavailable:
+        first = next(iter(unavailable.values()))
+        stderr_console.print(
+            f"[yellow]note[/]: {escape(doc['search']['proxy'])} failed on {len(unavailable)} candidate network(s), "
+            f"rejected as n/a ({escape(first)}); all listed in {escape(str(out))} under search.unavailable; "
+            f"exit code {PARTIAL_EXIT} (partial)",
+            highlight=False,
+        )
+        raise typer.Exit(PARTIAL_EXIT)
+
+
+def written_and_next(out: Path) -> list[str]:
+    """Lines naming every file a segmenter search wrote beside ``out``, then the next commands to run."""
+    beside = [
+        (out, "the architecture and its search record"),
+        (checkpoint_path(out), "checkpoint (--resume continues or extends the search)"),
+        (sibling(out, ".curve.png"), "search curve"),
+        (sibling(out, ".random.json"), "random-search baseline"),
+        (sibling(out, ".avt.json"), "AVT statistics of the proxy"),
+        (sibling(out, ".ensemble.json"), "ensemble calibration"),
+    ]
+    lines = ["wrote:"] + [f"  {path}  ({what})" for path, what in beside if path.exists()]
+    lines += [
+        "next:",
+        f"  saswot arch-info {out} --resolution 1024x2048 --latency   # cost and latency",
+        f"  saswot train {out} --dataset camvid --epochs 80 --out runs/{out.stem}   # retrain it (needs CamVid)",
+    ]
+    return lines
 
 
 def register(app: typer.Typer) -> None:

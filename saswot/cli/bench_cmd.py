@@ -11,9 +11,8 @@ import typer
 
 from saswot.cli._options import space_option
 from saswot.errors import InvalidArchError
-from saswot.spaces import space_summary
+from saswot.spaces import BENCHMARK, get_space, space_summary
 from saswot.utils.tables import print_table
-from saswot.workflows.rank import load_benchmark
 
 bench_app = typer.Typer(
     help="Inspect a space's ground-truth file (ground truth, recorded params/FLOPs/proxies).",
@@ -50,7 +49,8 @@ def info(
 ) -> None:
     """Summarise a ground-truth file, or show one architecture's record."""
 
-    b = load_benchmark(space, bench, None if data_root is None else str(data_root))
+    # the space's own reader, not the rank workflow: reading a table must not import torch
+    b: Any = get_space(space, BENCHMARK).benchmark(bench, None if data_root is None else str(data_root))
     sp = b.space
     task = task or b.default_task
     path = b.path

@@ -11,8 +11,11 @@ a one-line ``error: ...`` message and exit code 2.
 from __future__ import annotations
 
 import functools
+import importlib
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -21,8 +24,12 @@ import typer
 from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from saswot import __version__
-from saswot.cli._options import option_name
+from saswot.cli._options import option_name, precheck
 from saswot.errors import SaswotError
+from saswot.runtime.allocator import tune_malloc
+from saswot.runtime.fdsharing import install_quiet_hooks
+from saswot.runtime.threads import apply_threads, choose_threads
+from saswot.utils.io import check_writable
 
 
 @dataclass(frozen=True)
@@ -116,8 +123,6 @@ THREADS_HELP = (
 
 def check_outputs(params: dict[str, Any], dir_outputs: frozenset[str] = frozenset()) -> None:
     """Check every output option in ``params`` for writability before the command does any work."""
-    from saswot.utils.io import check_writable
-
     for name, value in params.items():
         if value is None or name not in FILE_OUTPUTS | DIR_OUTPUTS:
             continue
@@ -136,9 +141,8 @@ def _prepare(command: Any, entry: CommandEntry) -> Any:
     @functools.wraps(callback)
     def run(*args: Any, **kwargs: Any) -> Any:
         check_outputs(kwargs, entry.dir_outputs)
+        precheck(kwargs, command.name)  # the option errors that need no torch, answered before it is imported
         if takes_threads:
-            from saswot.runtime.threads import apply_threads, choose_threads
-
             apply_threads(choose_threads(kwargs.pop("threads", None)))
         return callback(*args, **kwargs)
 
@@ -179,8 +183,6 @@ class LazyGroup(TyperGroup):
 @functools.cache
 def load_command(name: str) -> Any:
     """Import the module of command ``name`` and return its click command (``--threads`` added)."""
-    import importlib
-
     entry = COMMANDS[name]
     module = importlib.import_module(entry.module)
     sub = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
@@ -217,8 +219,6 @@ def _root(
     ),
 ) -> None:
     """saswot: score, rank and discover zero-cost proxies; search, train, time and export segmenters."""
-    from saswot.runtime.allocator import tune_malloc
-
     # Scoring many networks reuses freed memory instead of re-faulting fresh pages (about 20 %
     # of the wall time of `rank --proxies all`, see saswot.runtime.allocator).
     tune_malloc()
@@ -247,10 +247,9 @@ def main(argv: list[str] | None = None) -> int:
     User errors (:class:`SaswotError`) print ``error: ...`` on stderr and return 2; usage
     errors are reported by typer/click with exit code 2.
     """
-    from saswot.runtime.fdsharing import install_quiet_hooks
-
     # the harmless connection errors of multiprocessing's descriptor-sharing thread (after Ctrl-C)
     restore_hooks = install_quiet_hooks()
+    restore_sigint = _interrupt_once()
     interrupted = False
     try:
         # the click command itself, not Typer.__call__: that one replaces sys.excepthook with typer's,
@@ -288,7 +287,35 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if not interrupted:
             restore_hooks()
+        if not (interrupted and argv is None):  # the command line's own process keeps ignoring Ctrl-C while it exits
+            restore_sigint()
     return 0
+
+
+def _interrupt_once() -> Callable[[], None]:
+    """Make the first Ctrl-C raise KeyboardInterrupt and ignore the ones after it, until the
+    returned function restores the previous handler.
+
+    A terminal's Ctrl-C reaches every process of the job, and an impatient user presses it twice:
+    a second KeyboardInterrupt raised while the executor shuts its workers down, or while the
+    one-line message is printed, would end the process with chained tracebacks instead. Nothing
+    changes when the embedding program installed its own SIGINT handler, or off the main thread.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is not signal.default_int_handler:
+        return lambda: None
+
+    def first_only(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    def restore() -> None:
+        signal.signal(signal.SIGINT, previous)
+
+    signal.signal(signal.SIGINT, first_only)
+    return restore
 
 
 #: Exit code and message of a command stopped by Ctrl-C (the quiet hooks then stay installed: the
@@ -303,9 +330,25 @@ TRACEBACK_ENV = "SASWOT_TRACEBACK"
 
 
 def _print_error(message: str) -> None:
-    from rich.console import Console
+    """Write ``error: message`` on stderr as one line (red on a terminal).
 
-    Console(stderr=True).print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    Plain writes, no console library: the line must come out whole even while a second Ctrl-C
+    arrives (SIGINT is ignored while it is written) and without importing anything; square
+    brackets in the message are printed as they are.
+    """
+    on_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if on_main else None
+    try:
+        stream = sys.stderr
+        tty = hasattr(stream, "isatty") and stream.isatty() and not os.environ.get("NO_COLOR")
+        prefix = "\033[1;31merror:\033[0m" if tty else "error:"
+        stream.write(f"{prefix} {message}\n")
+        stream.flush()
+    except (OSError, ValueError):  # stderr closed or gone (a broken pipe): nothing more to do
+        pass
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -19,34 +19,14 @@ from rich.console import Console
 from saswot.cli._options import build_config
 from saswot.cli.arch_cmd import parse_resolution
 from saswot.config import ProxyBatch
-from saswot.errors import SaswotError
-from saswot.proxies import REGISTRY, SENTINEL
+from saswot.errors import NA_PREFIX, PARTIAL_EXIT, SaswotError
 from saswot.runtime.threads import apply_threads, choose_threads
 from saswot.spaces.fasterseg import FasterSegArch, load_arch
 from saswot.spaces.fasterseg.arch import save_arch
+from saswot.spaces.fasterseg.benchfile import BenchFile, load_bench
 from saswot.utils.io import read_json, write_json
 from saswot.utils.plots import proxy_scatter_plots
 from saswot.utils.tables import print_table
-from saswot.workflows.minibench import (
-    BenchFile,
-    Claims,
-    RunContext,
-    arch_costs,
-    bench_correlations,
-    entry_id,
-    load_bench,
-    make_jobs,
-    noise_summary,
-    progress_of,
-    proxy_settings_json,
-    resolve_recipe,
-    run_worker,
-    sample_archs,
-    sampled_jobs,
-    score_bench_archs,
-    summarize_by_label,
-)
-from saswot.workflows.minibench.ray_driver import run_ray
 
 app = typer.Typer(
     name="minibench",
@@ -72,6 +52,8 @@ def _seeds(text: str) -> list[int]:
 def _jobs(
     arch: Optional[list[str]], k: int, sample_seed: int, max_gmacs: float, seeds: str, first: Optional[int] = None
 ) -> list[Any]:
+
+    from saswot.workflows.minibench import make_jobs, sampled_jobs
 
     if arch:
         labels = [Path(a).stem if a.endswith(".json") else a for a in arch]
@@ -145,6 +127,8 @@ def run(
     ray_gpus: float = typer.Option(0.0, "--ray-gpus", min=0.0, help="With --ray: GPU fraction per job (0: CPU)."),
 ) -> None:
     """Train every unfinished job and append its result; resumable, several workers may share the file."""
+    from saswot.workflows.minibench import BenchFile, RunContext, resolve_recipe, run_worker
+    from saswot.workflows.minibench.ray_driver import run_ray
 
     apply_threads(choose_threads(threads))  # for this process; each job finds the count in force
     rec = resolve_recipe(recipe)
@@ -192,6 +176,7 @@ def status(
     first: Optional[int] = _JOB_OPTIONS["first"](),
 ) -> None:
     """Done / total, ETA and the finished entries of a job list."""
+    from saswot.workflows.minibench import BenchFile, Claims, entry_id, progress_of, resolve_recipe
 
     rec = resolve_recipe(recipe)
     jobs = _jobs(arch, k, sample_seed, max_gmacs, seeds, first)
@@ -251,9 +236,11 @@ def rank(
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
 ) -> None:
     """Kendall / Spearman / Pearson of proxies vs trained mIoU over the benchmark's architectures."""
-
+    groups = load_bench(bench, recipe_id)  # a missing or mixed file is reported before torch is imported
     apply_threads(choose_threads(threads))
-    groups = load_bench(bench, recipe_id)
+    from saswot.proxies import SENTINEL
+    from saswot.workflows.minibench import bench_correlations, proxy_settings_json, score_bench_archs
+
     diverged = sorted(
         {
             e["label"]
@@ -271,8 +258,9 @@ def rank(
     res = parse_resolution(proxy_resolution, "--proxy-resolution")
     batch = build_config(ProxyBatch, locals(), resolution=res)
     names = _all_proxies() if proxies.strip() == "all" else [p.strip() for p in proxies.split(",") if p.strip()]
+    failed: dict[str, dict[str, str]] = {}
     scores, avts = score_bench_archs(
-        archs, names, batch, avt_samples=avt_samples, data_root=data_root, progress=not quiet
+        archs, names, batch, avt_samples=avt_samples, data_root=data_root, progress=not quiet, failed=failed
     )
     corr = bench_correlations(scores, truth)
     if plots is not None:
@@ -303,6 +291,7 @@ def rank(
             for i, k in enumerate(keys)
         ],
         "avt": avts,
+        "failures": failed,
     }
     if out is not None:
         write_json(out, result)
@@ -322,6 +311,18 @@ def rank(
         rows,
     )
 
+    unavailable = {n: {k: r for k, r in v.items() if r.startswith(NA_PREFIX)} for n, v in failed.items()}
+    unavailable = {n: v for n, v in unavailable.items() if v}
+    for name, per_arch in unavailable.items():
+        typer.echo(
+            f"note: {name} n/a on {len(per_arch)} architecture(s), left out of its correlation: "
+            f"{next(iter(per_arch.values()))[len(NA_PREFIX) :]}",
+            err=True,
+        )
+    if unavailable:
+        typer.echo(f"partial result: some proxies failed on some architectures; exit code {PARTIAL_EXIT}", err=True)
+        raise typer.Exit(PARTIAL_EXIT)
+
 
 def sample(
     out_dir: Path = typer.Option(..., "--out-dir", help="Folder for the arch files (<prefix>-<i>.json)."),
@@ -338,6 +339,7 @@ def sample(
     prefix: str = typer.Option("arch", "--prefix", help="File name prefix."),
 ) -> None:
     """Write K seeded, GMACs-stratified architectures under the budget as arch files."""
+    from saswot.workflows.minibench import arch_costs, sample_archs
 
     archs = sample_archs(k, sample_seed, max_gmacs=max_gmacs, pool_factor=pool_factor)
     rows = []
@@ -359,6 +361,7 @@ def summary(
     out: Optional[Path] = typer.Option(None, "--out", help="Result JSON."),
 ) -> None:
     """Per label (search method): mIoU mean and spread over seeds, params, GMACs, latency, search time."""
+    from saswot.workflows.minibench import BenchFile, noise_summary, summarize_by_label
 
     rows = summarize_by_label(BenchFile(bench).entries(), recipe_id)
     noise = noise_summary(rows)
@@ -396,6 +399,8 @@ def summary(
 
 
 def _all_proxies() -> list[str]:
+
+    from saswot.proxies import REGISTRY
 
     return REGISTRY.names()
 

@@ -44,7 +44,7 @@ def _validation_rows(meta: dict[str, Any]) -> list[list[Any]]:
 
 
 def fit(
-    space: str = typer.Option("fasterseg", "--space", help="Search space with ground truth and an encoding."),
+    space: str = typer.Option(..., "--space", help="Search space with ground truth and an encoding (e.g. fasterseg)."),
     bench: Optional[list[Path]] = typer.Option(
         None, "--bench", help="Ground-truth files (repeatable; pooled). Default: the space's own."
     ),

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 
 from saswot.cli._options import (
     bench_option,
@@ -15,6 +16,7 @@ from saswot.cli._options import (
     data_option,
     data_root_option,
     device_option,
+    option_name,
     proxies_help,
     quiet_option,
     ray_option,
@@ -23,14 +25,11 @@ from saswot.cli._options import (
 )
 from saswot.cli._options import parse_resolution as parse_arg
 from saswot.config import AVTConfig, ProxyBatch, RankConfig
-from saswot.proxies import SENTINEL
-from saswot.runtime.parallel import DIED_TWICE, make_executor
+from saswot.errors import NA_PREFIX, PARTIAL_EXIT, render_params
 from saswot.runtime.progress import stderr_console
 from saswot.utils.io import read_json, write_json, write_text
 from saswot.utils.plots import proxy_scatter_plots
 from saswot.utils.tables import print_table, table_to_markdown
-from saswot.workflows.avt import run_avt_calibration
-from saswot.workflows.rank import run_rank, table_rows
 
 #: Defaults chosen so that `rank --proxies all` over the 504 cell-space dev archs fits the time budget
 #: on a 2-core CPU (see docs/results.md for the measurement).
@@ -44,7 +43,7 @@ def parse_resolution(text: str) -> tuple[int, int]:
 
 
 def _warn(text: str) -> None:
-    stderr_console.print(f"[yellow]warning:[/] {text}", highlight=False)
+    stderr_console.print(f"[yellow]warning:[/] {escape(render_params(text, option_name))}", highlight=False)
 
 
 def rank(
@@ -82,6 +81,10 @@ def rank(
     ray: Optional[str] = ray_option(),
 ) -> None:
     """Score a space's benchmark architectures with zero-cost proxies; Kendall/Spearman/Pearson vs ground truth."""
+    from saswot.proxies import SENTINEL
+    from saswot.runtime.parallel import DIED_TWICE, make_executor
+    from saswot.workflows.rank import run_rank, table_rows
+    from saswot.workflows.score import is_partial
 
     batch = build_config(ProxyBatch, locals(), resolution=parse_resolution(resolution))
     req = build_config(RankConfig, locals(), batch=batch)
@@ -92,8 +95,12 @@ def rank(
     columns, rows = table_rows(result)
     n = min(sample_size, len(per_arch))
     title = f"{result['space']} / {result['task']}: correlation x100, mean ± std over {samples} samples of {n} archs"
-    write_text(Path(out).with_suffix(".md"), f"{title}\n\n" + table_to_markdown(columns, rows))
+    notes = result.get("notes", [])
+    footer = "".join(f"\n- {n}" for n in notes)
+    write_text(Path(out).with_suffix(".md"), f"{title}\n\n" + table_to_markdown(columns, rows) + footer)
     print_table(title, columns, rows)
+    for n in notes:
+        typer.echo(f"note: {n}")
     died = sorted(k for k, rec in per_arch.items() if any(v.startswith(DIED_TWICE) for v in rec.failed.values()))
     if died:
         _warn(
@@ -101,7 +108,15 @@ def rank(
             f"{SENTINEL:g}, not cached, a rerun retries them): {', '.join(died[:10])}"
         )
     for proxy, info in result["failures"].items():
-        archs_nan = [k for k in info["archs"] if k not in set(died)]
+        reasons = info.get("reasons", {})
+        archs_na = [k for k in info["archs"] if k not in set(died) and reasons.get(k, "").startswith(NA_PREFIX)]
+        archs_nan = [k for k in info["archs"] if k not in set(died) and k not in set(archs_na)]
+        if archs_na:
+            shown = ", ".join(archs_na[:10]) + (" ..." if len(archs_na) > 10 else "")
+            _warn(
+                f"{proxy}: n/a on {len(archs_na)} architecture(s) ({reasons[archs_na[0]][len(NA_PREFIX) :]}; "
+                f"ranked last as {SENTINEL:g}, not cached, reasons in {out}): {shown}"
+            )
         if archs_nan:
             shown = ", ".join(archs_nan[:10]) + (" ..." if len(archs_nan) > 10 else "")
             _warn(f"{proxy}: {len(archs_nan)} architecture(s) gave NaN/inf, scored {SENTINEL:g}: {shown}")
@@ -115,6 +130,9 @@ def rank(
             sentinel=SENTINEL,
             ylabel=f"{result['task']} val accuracy (%)",
         )
+    if is_partial(per_arch):
+        _warn(f"partial result: some proxies have no score on some architectures (see above); exit code {PARTIAL_EXIT}")
+        raise typer.Exit(PARTIAL_EXIT)
 
 
 def avt_calibrate(
@@ -144,6 +162,8 @@ def avt_calibrate(
     ray: Optional[str] = ray_option(),
 ) -> None:
     """Pre-compute AVT min/max (SasWOT: saswot_minus and nwot) on a seeded architecture sample."""
+    from saswot.runtime.parallel import make_executor
+    from saswot.workflows.avt import run_avt_calibration
 
     batch = build_config(ProxyBatch, locals(), resolution=parse_resolution(resolution))
     req = build_config(AVTConfig, locals(), batch=batch)

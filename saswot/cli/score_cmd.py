@@ -7,22 +7,32 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
-import torch
 import typer
 
 from saswot.cli._options import build_config, proxies_help
 from saswot.cli.arch_cmd import parse_resolution
 from saswot.config import ProxyBatch
-from saswot.datasets.proxy_batch import make_batch
-from saswot.errors import SaswotError
-from saswot.proxies import ScoringSettings, resolve_proxies, score_network_detailed
-from saswot.proxies._avt import AVTStats
-from saswot.proxies._stats import main_output
-from saswot.runtime.device import check_device
-from saswot.utils.counting import count_model
+from saswot.errors import PARTIAL_EXIT, SaswotError
 from saswot.utils.io import write_json
-from saswot.utils.modelref import load_model
 from saswot.utils.tables import print_table
+
+#: Units of the proxies that are costs (the others are unitless scores).
+UNITS = {"flops": "MMACs, batch 1", "params": "M params"}
+
+
+def parse_kwargs(text: str) -> dict[str, Any]:
+    """The factory keywords of ``--kwargs``: a JSON object with string keys.
+
+    Raises:
+        SaswotError: not valid JSON, or not an object.
+    """
+    try:
+        value = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise SaswotError(f"--kwargs is not valid JSON ({exc}); e.g. --kwargs '{{\"num_classes\": 19}}'") from None
+    if not isinstance(value, dict):
+        raise SaswotError("--kwargs must be a JSON object, e.g. '{\"num_classes\": 19}'")
+    return value
 
 
 def score_cmd(
@@ -47,23 +57,35 @@ def score_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Score your own nn.Module (a factory given as pkg.module:function) with zero-cost proxies."""
+    import torch
+
+    from saswot.datasets.proxy_batch import make_batch
+    from saswot.proxies import ScoringSettings, resolve_proxies, score_network_detailed
+    from saswot.proxies._avt import AVTStats
+    from saswot.proxies._stats import main_output
+    from saswot.runtime.device import check_device
+    from saswot.utils.counting import count_model
+    from saswot.utils.modelref import load_model
 
     # Everything the user typed is checked before the model is built or any pass runs.
     specs = resolve_proxies(proxies)
-    factory_kwargs: dict[str, Any] = {}
-    if kwargs:
-        try:
-            factory_kwargs = json.loads(kwargs)
-        except json.JSONDecodeError as exc:
-            raise SaswotError(f"--kwargs is not valid JSON ({exc}); e.g. --kwargs '{{\"num_classes\": 19}}'") from None
-        if not isinstance(factory_kwargs, dict):
-            raise SaswotError("--kwargs must be a JSON object, e.g. '{\"num_classes\": 19}'")
+    factory_kwargs = parse_kwargs(kwargs) if kwargs else {}
     hw = parse_resolution(input_size, "--input-size")
     if data not in ("random", "camvid"):
         raise SaswotError(f"--data must be random or camvid (got '{data}')")
     check_device(device)
     avt_stats = AVTStats.read(avt) if avt is not None else None
     needs_avt = [s.name for s in specs if s.needs_avt]
+    notes: list[str] = []
+    named = {p.strip() for p in proxies.split(",")}
+    if needs_avt and avt_stats is None and "all" in named and not set(needs_avt) & named:
+        # 'all' without AVT ranges: score every proxy that needs none, and say which were left out
+        specs = [s for s in specs if not s.needs_avt]
+        notes.append(
+            f"{', '.join(needs_avt)} left out: it needs the AVT min/max of a search space; give --avt FILE "
+            "(written by `saswot avt-calibrate`) to include it"
+        )
+        needs_avt = []
     if needs_avt and avt_stats is None:
         raise SaswotError(
             f"{', '.join(needs_avt)} need(s) AVT min/max of the search space: give --avt FILE "
@@ -94,6 +116,7 @@ def score_cmd(
     batch = build_config(ProxyBatch, locals(), resolution=hw, num_classes=classes)
     settings = ScoringSettings(batch, avt=avt_stats)
     report = score_network_detailed(net, images, labels, specs, settings)
+    unavailable = report.unavailable
     counts = count_model(net, (1, 3, *hw))
     wall = time.perf_counter() - t0
     payload = {
@@ -107,20 +130,35 @@ def score_cmd(
         "device": device,
         "params_m": counts.params / 1e6,
         "gmacs": counts.flops / 1e9,
-        "scores": report.scores,
+        # a proxy that raised an error on this network has no score (null), its reason is in "failed"
+        "scores": {k: (None if k in unavailable else v) for k, v in report.scores.items()},
         "failed": report.failed,
+        "partial": bool(unavailable),
+        "notes": notes,
         "wall_s": round(wall, 3),
     }
     if out is not None:
         write_json(out, payload)
     if as_json:
         typer.echo(json.dumps(payload, indent=2))
-        return
-    rows = [[name, value, report.failed.get(name, "")] for name, value in report.scores.items()]
-    title = f"{model} @ {hw[0]}x{hw[1]}, batch {batch_size} ({data}), {classes} classes"
-    print_table(title, ["proxy", "score", "note"], rows)
-    if out is not None:
-        typer.echo(f"wrote {out}")
+    else:
+        rows = [
+            [name, "n/a" if name in unavailable else value, UNITS.get(name, ""), report.failed.get(name, "")]
+            for name, value in report.scores.items()
+        ]
+        title = f"{model} @ {hw[0]}x{hw[1]}, batch {batch_size} ({data}), {classes} classes"
+        print_table(title, ["proxy", "score", "unit", "note"], rows)
+        for note in notes:
+            typer.echo(f"note: {note}", err=True)
+        if out is not None:
+            typer.echo(f"wrote {out}")
+    if unavailable:
+        typer.echo(
+            f"partial result: {len(unavailable)} of {len(report.scores)} proxies failed on this network "
+            f"(n/a, reasons above{' and in ' + str(out) if out is not None else ''}); exit code {PARTIAL_EXIT}",
+            err=True,
+        )
+        raise typer.Exit(PARTIAL_EXIT)
 
 
 def register(app: typer.Typer) -> None:

@@ -10,8 +10,6 @@ import typer
 
 from saswot.cli._options import ray_option, space_option, workers_option
 from saswot.errors import SaswotError, UnknownNameError
-from saswot.runtime.parallel import make_executor
-from saswot.search.proxy_search import ProxySearchConfig, adopt_old_checkpoint, run_proxy_search
 from saswot.spaces import BENCHMARK, get_space
 from saswot.utils.io import checkpoint_path, read_json, write_json
 from saswot.utils.plots import plot_search_curves
@@ -56,6 +54,8 @@ def search_proxy(
     ray: Optional[str] = ray_option(),
 ) -> None:
     """Search a proxy expression by evolution (paper Algorithm 1) against random search."""
+    from saswot.runtime.parallel import make_executor
+    from saswot.search.proxy_search import ProxySearchConfig, run_proxy_search
 
     given = {
         "space": space,
@@ -140,10 +140,13 @@ def resolve_settings(given: dict[str, Any], out: Path, resume: bool) -> dict[str
         SaswotError: ``--space`` missing without a checkpoint, or an option that contradicts the checkpoint
             (a larger ``--generations`` is allowed: it extends the search).
     """
+    from saswot.search.proxy_search import adopt_old_checkpoint
 
     if resume:
         adopt_old_checkpoint(out)
     ckpt = checkpoint_path(out)
+    if resume and not ckpt.is_file():
+        raise SaswotError(no_checkpoint_message(ckpt, out))
     saved: dict[str, Any] = {}
     if resume and ckpt.exists():
         meta = read_json(ckpt, "search checkpoint").get("meta") or {}
@@ -174,6 +177,15 @@ def resolve_settings(given: dict[str, Any], out: Path, resume: bool) -> dict[str
             + (f" (no checkpoint at '{ckpt}' to resume from)" if resume else "")
         )
     return settings
+
+
+def no_checkpoint_message(ckpt: Path, out: Path) -> str:
+    """The error of ``--resume`` when no checkpoint lies beside ``--out``."""
+    where = f"'{ckpt}' is a folder, not a checkpoint" if ckpt.is_dir() else f"no checkpoint at '{ckpt}'"
+    return (
+        f"--resume: {where} (a search writes it beside --out '{out}' as it goes); check --out, "
+        "or leave out --resume to start a new search"
+    )
 
 
 def register(app: typer.Typer) -> None:

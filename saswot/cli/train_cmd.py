@@ -6,24 +6,17 @@ table, write JSON.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import tempfile
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
-from torch.utils.data import DataLoader
 
 from saswot.cli._options import parse_resolution
-from saswot.datasets import build_dataset, eval_transform, get_dataset_info
 from saswot.errors import SaswotError
-from saswot.runtime.device import resolve_device
-from saswot.train.checkpoint import inference_checkpoint, load_checkpoint, model_from_checkpoint, save_checkpoint
-from saswot.train.evaluate import evaluate
-from saswot.train.export import export_onnx
-from saswot.train.fps import measure_fps, measure_fps_onnx
-from saswot.train.loop import TrainConfig, fit
-from saswot.train.models import build_model, resolve_model
+from saswot.runtime.progress import make_progress
 from saswot.utils.io import write_json
 from saswot.utils.tables import print_table
 
@@ -60,6 +53,8 @@ def train_cmd(
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
 ) -> None:
     """Train a segmentation network (SGD, exponential LR, OHEM CE, aux heads, optional KD)."""
+    from saswot.datasets import get_dataset_info
+    from saswot.train.loop import TrainConfig, fit
 
     cfg = TrainConfig(
         model=model,
@@ -83,6 +78,9 @@ def train_cmd(
         max_batches=max_batches,
     )
     get_dataset_info(dataset)
+    note = crop_note(dataset, cfg.crop)
+    if note:
+        typer.echo(f"note: {note}", err=True)
     summary = fit(cfg, progress=not quiet)
     write_json(out / "summary.json", summary)
     last = summary["last"]
@@ -99,6 +97,22 @@ def train_cmd(
     print_table(f"train {model} on {dataset} → {out}", ["item", "value"], rows)
 
 
+#: Native image size (H, W) of the datasets with one size.
+NATIVE_SIZES: dict[str, tuple[int, int]] = {"camvid": (360, 480), "cityscapes": (1024, 2048)}
+
+
+def crop_note(dataset: str, crop: tuple[int, int]) -> str | None:
+    """A note when the training crop is larger than the dataset's images (they are padded to it), else None."""
+    native = NATIVE_SIZES.get(dataset)
+    if native is None or (crop[0] <= native[0] and crop[1] <= native[1]):
+        return None
+    return (
+        f"--crop {crop[0]}x{crop[1]} is larger than {dataset}'s {native[0]}x{native[1]} images: each training "
+        f"image is padded (label ignored) up to the crop; --crop {min(crop[0], native[0])}x{min(crop[1], native[1])} "
+        "trains on the images without padding"
+    )
+
+
 def eval_cmd(
     ckpt: Path = typer.Argument(..., help="Checkpoint written by 'saswot train'."),
     dataset: Optional[str] = typer.Option(None, "--dataset", help="camvid | cityscapes (default: the checkpoint's)."),
@@ -112,6 +126,12 @@ def eval_cmd(
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
     """Evaluate a checkpoint: mIoU from a confusion matrix over the whole split at full resolution."""
+    from torch.utils.data import DataLoader
+
+    from saswot.datasets import build_dataset, eval_transform, get_dataset_info
+    from saswot.runtime.device import resolve_device
+    from saswot.train.checkpoint import load_checkpoint, model_from_checkpoint
+    from saswot.train.evaluate import evaluate
 
     ck = load_checkpoint(ckpt)
     name = dataset or ck["dataset"]
@@ -152,9 +172,10 @@ def eval_cmd(
     }
     out = out or ckpt.parent / f"eval_{name}_{split}.json"
     write_json(out, result)
-    rows = [[c, v] for c, v in result["per_class"].items()]
-    rows += [["mIoU", result["miou"]], ["pixel acc", result["pixel_acc"]]]
-    print_table(f"{ckpt.name} on {name}/{split} ({res['num_images']} images) → {out}", ["class", "IoU"], rows)
+    # percentages with two decimals, whatever the smallest value (one format for every evaluation)
+    rows = [[c, f"{100 * v:.2f}"] for c, v in result["per_class"].items()]
+    rows += [["mIoU", f"{100 * result['miou']:.2f}"], ["pixel acc", f"{100 * result['pixel_acc']:.2f}"]]
+    print_table(f"{ckpt.name} on {name}/{split} ({res['num_images']} images) → {out}", ["class", "IoU (%)"], rows)
 
 
 #: (warm-up, timed runs) of ``saswot fps`` per device type. On an H200 at batch 1, 10 + 50 gave
@@ -192,9 +213,15 @@ def fps_cmd(
         help=f"Timed forward passes (default: {FPS_DEFAULTS['cuda'][1]} on CUDA, {FPS_DEFAULTS['cpu'][1]} on the CPU).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the JSON result instead of a table."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
     out: Optional[Path] = typer.Option(None, "--out", help="Also write the JSON result here."),
 ) -> None:
     """Measure inference speed: warm-up, synchronised timing, median/p90 latency and FPS."""
+    from saswot.runtime.device import resolve_device
+    from saswot.train.checkpoint import load_checkpoint, model_from_checkpoint
+    from saswot.train.export import export_onnx
+    from saswot.train.fps import measure_fps, measure_fps_onnx
+    from saswot.train.models import build_model, resolve_model
 
     if precision not in ("fp32", "fp16"):
         raise SaswotError(f"--precision must be fp32 or fp16, got '{precision}'.")
@@ -210,20 +237,34 @@ def fps_cmd(
     default_warmup, default_runs = FPS_DEFAULTS["cuda" if dev.type == "cuda" else "cpu"]
     warmup = default_warmup if warmup is None else warmup
     runs = default_runs if runs is None else runs
-    if model.endswith(".onnx"):
-        res = measure_fps_onnx(model, hw, str(dev), warmup, runs)
-    else:
-        if model.endswith(".pt"):
-            net = model_from_checkpoint(load_checkpoint(model))
+
+    # progress on stderr (warm-up and timed runs, outside the timed intervals), shown from the first
+    # run on: a file that cannot be timed is refused before any bar appears
+    shown: dict[str, Any] = {}
+    with contextlib.ExitStack() as stack:
+
+        def step() -> None:
+            if not shown:
+                shown["bar"] = stack.enter_context(make_progress(disable=quiet or as_json))
+                shown["task"] = shown["bar"].add_task(
+                    f"fps {hw[0]}x{hw[1]}", total=max(0, warmup) + max(1, runs), status=""
+                )
+            shown["bar"].advance(shown["task"])
+
+        if model.endswith(".onnx"):
+            res = measure_fps_onnx(model, hw, str(dev), warmup, runs, on_step=step)
         else:
-            net = build_model(resolve_model(model, num_classes), aux_heads=False, seed=0)
-        if backend == "onnxruntime":
-            with tempfile.TemporaryDirectory(prefix="saswot-fps-") as tmp:
-                onnx_path = Path(tmp) / "model.onnx"
-                export_onnx(net, onnx_path, hw)  # verified against PyTorch before it is timed
-                res = measure_fps_onnx(onnx_path, hw, str(dev), warmup, runs)
-        else:
-            res = measure_fps(net, hw, dev, precision, batch_size, warmup, runs)
+            if model.endswith(".pt"):
+                net = model_from_checkpoint(load_checkpoint(model))
+            else:
+                net = build_model(resolve_model(model, num_classes), aux_heads=False, seed=0)
+            if backend == "onnxruntime":
+                with tempfile.TemporaryDirectory(prefix="saswot-fps-") as tmp:
+                    onnx_path = Path(tmp) / "model.onnx"
+                    export_onnx(net, onnx_path, hw)  # verified against PyTorch before it is timed
+                    res = measure_fps_onnx(onnx_path, hw, str(dev), warmup, runs, on_step=step)
+            else:
+                res = measure_fps(net, hw, dev, precision, batch_size, warmup, runs, on_step=step)
     payload = {"model": model, **res.to_json()}
     if out is not None:
         write_json(out, payload)
@@ -258,6 +299,8 @@ def export_cmd(
     fp16: bool = typer.Option(False, "--fp16", help="Store the slim checkpoint's weights as float16."),
 ) -> None:
     """Export a checkpoint to ONNX (verified with onnxruntime) and/or a slim inference checkpoint."""
+    from saswot.train.checkpoint import inference_checkpoint, load_checkpoint, model_from_checkpoint, save_checkpoint
+    from saswot.train.export import export_onnx
 
     if onnx is None and pt is None:
         raise SaswotError("nothing to do: give --onnx OUT.onnx and/or --pt OUT.pt.")
@@ -267,17 +310,17 @@ def export_cmd(
         save_checkpoint(pt, inference_checkpoint(ck, fp16=fp16))
         rows.append(["checkpoint", str(pt), f"{pt.stat().st_size / 1e6:.2f} MB"])
     if onnx is not None:
-        default = {"camvid": "360x480", "cityscapes": "1024x2048"}.get(ck.get("dataset", ""), "512x1024")
-        hw = parse_hw(resolution or default)
+        native = NATIVE_SIZES.get(ck.get("dataset", ""), (512, 1024))
+        hw = parse_hw(resolution or f"{native[0]}x{native[1]}")
         report = export_onnx(model_from_checkpoint(ck), onnx, hw, opset=opset, atol=atol, rtol=rtol)
         write_json(onnx.with_name(onnx.name + ".json"), {"checkpoint": str(ckpt), **report})
         rows.append(
             [
                 "onnx",
                 str(onnx),
-                f"max abs diff {report['max_abs_diff']:.2e}, max rel diff "
-                f"{report['max_rel_diff']:.2e} (atol {atol:g}, rtol {rtol:g}); "
-                f"{100 * report['pixel_agreement']:.2f} % pixels agree",
+                f"passed: every logit within atol {atol:g} + rtol {rtol:g} x |logit| (at most "
+                f"{100 * report['max_tolerance_used']:.0f} % of that bound used; max abs diff "
+                f"{report['max_abs_diff']:.2e}); {100 * report['pixel_agreement']:.2f} % pixels agree",
             ]
         )
     print_table(f"export {ckpt}", ["kind", "path", "check"], rows)

@@ -14,7 +14,7 @@ Modules, bottom to top: :mod:`~saswot.proxies._settings` (the frozen scoring set
 :mod:`~saswot.proxies._proxyfile` (proxy JSON files, over :mod:`saswot.proxies.expr`),
 :mod:`~saswot.proxies._ensemble` (single-network ensembles) and
 :mod:`~saswot.proxies._score` (resolution and scoring); then one module per proxy. Nothing
-here imports the proxy search (:mod:`saswot.autoproxy`) or scipy.
+here imports the proxy search (:mod:`saswot.search.proxy_search`) or scipy.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from __future__ import annotations
 from saswot.proxies import measures
 from saswot.proxies._proxyfile import load_proxy_file
 from saswot.proxies._score import (
+    NA_PREFIX,
     REGISTRY,
     SENTINEL,
     ProxyContext,
@@ -39,6 +40,7 @@ from saswot.proxies._score import (
 )
 
 __all__ = [
+    "NA_PREFIX",
     "REGISTRY",
     "SENTINEL",
     "ProxyContext",

@@ -42,11 +42,12 @@ class AVTStats:
         """Inverse of :meth:`to_json`."""
         try:
             ranges = {k: (float(v["min"]), float(v["max"])) for k, v in obj["ranges"].items()}
-        except (KeyError, TypeError, ValueError) as exc:
+            meta = dict(obj.get("meta") or {})
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ScoreError(
-                f"malformed AVT statistics ({exc}); expected {{'ranges': {{proxy: {{min, max}}}}}}"
+                f"malformed AVT statistics ({type(exc).__name__}: {exc}); expected {{'ranges': {{proxy: {{min, max}}}}}}"
             ) from exc
-        return cls(ranges=ranges, meta=dict(obj.get("meta", {})))
+        return cls(ranges=ranges, meta=meta)
 
     @classmethod
     def read(cls, path: str | Path) -> AVTStats:

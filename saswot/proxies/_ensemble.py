@@ -181,7 +181,7 @@ class EnsembleCalibration:
         """Inverse of :meth:`to_json`."""
         try:
             values = {k: tuple(sorted(float(x) for x in v)) for k, v in obj["values"].items()}
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise ScoreError(
                 f"malformed ensemble calibration ({exc}); expected {{'values': {{proxy: [...]}}}}"
             ) from exc

@@ -27,7 +27,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from saswot.errors import UnknownNameError
+from saswot.errors import NA_PREFIX, SaswotError, UnknownNameError
 from saswot.proxies._avt import AVTStats, calibrate_avt
 from saswot.proxies._ensemble import (
     Ensemble,
@@ -59,6 +59,7 @@ from saswot.proxies._spec import (
 __all__ = [
     "DEFAULT_REQUIRES",
     "DIRECT_CONTEXT_STATS",
+    "NA_PREFIX",
     "REGISTRY",
     "SENTINEL",
     "SHARED_PASS_STATS",
@@ -145,10 +146,37 @@ def resolve_proxies(arg: str | Sequence[str | ProxySpec]) -> list[ProxySpec]:
 
 @dataclass
 class ScoreReport:
-    """Scores of one network plus the proxies that failed (score replaced by :data:`SENTINEL`)."""
+    """Scores of one network plus the proxies that failed (score replaced by :data:`SENTINEL`).
+
+    A reason starting with :data:`NA_PREFIX` means the proxy raised an error on this network (its
+    score is not available); any other reason, that it gave a non-finite value.
+    """
 
     scores: dict[str, float]
     failed: dict[str, str]
+
+    @property
+    def unavailable(self) -> dict[str, str]:
+        """``{proxy: reason}`` of the proxies that raised an error on this network."""
+        return {k: v for k, v in self.failed.items() if v.startswith(NA_PREFIX)}
+
+
+def proxy_error_reason(exc: BaseException) -> str:
+    """The one-line reason recorded for a proxy that raised ``exc`` on a network."""
+    text = " ".join(str(exc).split())
+    if len(text) > 300:
+        text = text[:297] + "..."
+    return f"{NA_PREFIX}{type(exc).__name__}: {text}" if text else f"{NA_PREFIX}{type(exc).__name__}"
+
+
+def _is_per_network_failure(exc: Exception) -> bool:
+    """True if ``exc``, raised by a proxy, concerns this network only (the other proxies and networks go on).
+
+    Resource exhaustion (the run's settings must change) and saswot's own errors (a missing AVT
+    range, a batch too small for zico, a proxy that reads statistics it did not declare: the same
+    for every network) stop the run instead.
+    """
+    return not isinstance(exc, (MemoryError, torch.OutOfMemoryError, SaswotError))
 
 
 def sanitize(value: float) -> tuple[float, str | None]:
@@ -192,7 +220,10 @@ def score_network_detailed(
         settings: the scoring settings (proxy batch and AVT statistics).
 
     Returns:
-        A :class:`ScoreReport`; failed proxies get :data:`SENTINEL` and a reason.
+        A :class:`ScoreReport`; failed proxies get :data:`SENTINEL` and a reason. A proxy that
+        raises an error on this network (an op without a double backward, a shape it cannot
+        handle) costs only its own score: its reason starts with :data:`NA_PREFIX` and the other
+        proxies are computed as usual. Out-of-memory errors still stop the call.
     """
     specs = resolve_proxies(proxies if isinstance(proxies, str) else list(proxies))
     ctx = make_context(model, images, labels, specs, settings)
@@ -200,12 +231,19 @@ def score_network_detailed(
     failed: dict[str, str] = {}
     with torch.random.fork_rng(devices=[]):
         for spec in specs:
-            raw = ctx.values[spec.name] if spec.name in ctx.values else float(spec.fn(ctx))
+            try:
+                raw = ctx.values[spec.name] if spec.name in ctx.values else float(spec.fn(ctx))
+            except Exception as exc:
+                if not _is_per_network_failure(exc):
+                    raise
+                scores[spec.name] = SENTINEL
+                failed[spec.name] = proxy_error_reason(exc)
+                continue
             ctx.values.setdefault(spec.name, raw)
             value, reason = sanitize(raw)
             scores[spec.name] = value
             if reason:
-                failed[spec.name] = reason
+                failed[spec.name] = f"{reason}: {spec.nan_reason}" if spec.nan_reason else reason
     return ScoreReport(scores=scores, failed=failed)
 
 

@@ -85,6 +85,8 @@ class ProxySpec:
             content hash so that an edited file is not served stale scores).
         chosen_on: for a discovered proxy, ``(space, keys)`` of the architectures used to search and
             validate it; rankings of that space leave them out, so its figures are on unseen archs.
+        nan_reason: when the proxy is undefined on a network (it returns NaN), why, and what to
+            change; shown with the sentinel in tables and JSON.
     """
 
     name: str
@@ -94,6 +96,7 @@ class ProxySpec:
     description: str = ""
     cache_id: str | None = None
     chosen_on: tuple[str, frozenset[str]] | None = None
+    nan_reason: str = ""
 
     def __post_init__(self) -> None:
         requires = frozenset(self.requires)
@@ -141,6 +144,7 @@ class ProxyRegistry(Registry[ProxySpec]):
         avt_terms: Iterable[str] = (),
         description: str = "",
         cache_id: str | None = None,
+        nan_reason: str = "",
     ) -> Callable[[Callable[[ProxyContext], float]], Callable[[ProxyContext], float]]:
         """Decorator registering ``fn`` under ``name`` (the function is returned unchanged).
 
@@ -155,6 +159,7 @@ class ProxyRegistry(Registry[ProxySpec]):
             description: one line (default: the first line of ``fn``'s docstring).
             cache_id: keys the proxy's values in score caches (default ``name``): give a new one
                 (e.g. ``"zen@2"``) when a change of the definition makes cached values stale.
+            nan_reason: why the proxy can be undefined (NaN) on a network, and what to change.
 
         Raises:
             UnknownNameError: a proxy of ``uses`` / ``avt_terms`` is not registered yet (list
@@ -172,6 +177,7 @@ class ProxyRegistry(Registry[ProxySpec]):
                     avt_terms=terms,
                     description=description or _first_line(fn.__doc__),
                     cache_id=cache_id,
+                    nan_reason=nan_reason,
                 )
             )
             return fn

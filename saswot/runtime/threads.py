@@ -20,8 +20,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import torch
-
 from saswot.errors import SaswotError
 
 #: The environment variable that, when set, is taken as the user's choice.
@@ -107,6 +105,7 @@ def choose_threads(
 
 def apply_threads(choice: ThreadChoice) -> None:
     """Set torch's intra-op thread count for this process (the CLI entry point calls this)."""
+    import torch  # choosing the count (and its errors) needs no torch; setting it does
 
     torch.set_num_threads(choice.threads)
 
@@ -121,6 +120,7 @@ def torch_threads(threads: int | None) -> Iterator[None]:
     Raises:
         SaswotError: ``threads`` is not a positive integer.
     """
+    import torch
 
     if threads is not None and threads < 1:
         raise SaswotError(f"threads must be at least 1 (got {threads})")

@@ -163,7 +163,7 @@ def _load(
         raise SaswotError(
             f"checkpoint '{path}' was written by a search with different settings ({', '.join(differ)}: "
             f"{[theirs.get(k) for k in differ]} there vs {[ours.get(k) for k in differ]} now); use the same "
-            "settings, another --out, or delete it"
+            "settings, another {out}, or delete it"
         )
     rng.bit_generator.state = data["rng"]
     fitness = {k: (None if v is None or isinstance(v, str) else float(v)) for k, v in data["fitness"].items()}

@@ -42,7 +42,7 @@ from typing import Any, Generic
 
 import numpy as np
 
-from saswot.errors import SaswotError
+from saswot.errors import ParameterError, SaswotError
 from saswot.search._state import (
     G,
     IterationRecord,
@@ -81,11 +81,13 @@ class EvolutionConfig:
 
     def __post_init__(self) -> None:
         if self.population < 2:
-            raise SaswotError(f"population must be at least 2 (got {self.population})")
+            raise ParameterError(f"{{population}} must be at least 2 (got {self.population})")
         if not 1 <= self.topk <= self.population:
-            raise SaswotError(f"topk must be between 1 and the population size (got {self.topk})")
+            raise ParameterError(
+                f"{{topk}} must be between 1 and {{population}} {self.population} (got {{topk}} {self.topk})"
+            )
         if self.iterations < 0:
-            raise SaswotError(f"iterations must be >= 0 (got {self.iterations})")
+            raise ParameterError(f"{{iterations}} must be >= 0 (got {self.iterations})")
 
     @property
     def mutations(self) -> int:

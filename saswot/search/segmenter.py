@@ -46,6 +46,7 @@ from saswot.spaces.base import REGISTRY as SPACES
 from saswot.spaces.base import SEGMENTER_SEARCH, SearchSpace, SegmenterSearch, get_space
 from saswot.utils.io import checkpoint_path, sibling, write_json
 from saswot.utils.plots import plot_search_curves
+from saswot.workflows.predictor import PredictorObjective, is_predictor_ref
 
 
 def run_arch_search(
@@ -83,7 +84,7 @@ def run_arch_search(
     source = s.batch.data
     if not dataset_available(s.batch.data, s.data_root):
         note(
-            f"{s.batch.data} not found; using a random-input proxy batch (set --data-root or SASWOT_DATA to use real images)"
+            f"{s.batch.data} not found; using a random-input proxy batch (set {{data_root}} or SASWOT_DATA to use real images)"
         )
         source = RANDOM
     sp = get_space(space, SEGMENTER_SEARCH) if space is not None else SPACES.default(SEGMENTER_SEARCH)
@@ -101,7 +102,12 @@ def run_arch_search(
     # an ensemble without stored calibration is calibrated below on this space (<stem>.ensemble.json);
     # until then the problem scores with its first member (nothing is evaluated before that)
     first = member_names([ensemble])[0] if calibrate_ensemble and ensemble is not None else s.proxy
-    scorer = ProxyScorer(first, sp, images, labels, scoring, init_seed=s.batch.seed)
+    # a predictor file (predictor:FILE or a shipped predictor:NAME) scores the architecture itself
+    scorer: Any = (
+        PredictorObjective(s.proxy, sp.name)
+        if is_predictor_ref(s.proxy)
+        else ProxyScorer(first, sp, images, labels, scoring, init_seed=s.batch.seed)
+    )
     # an unreachable budget is rejected now, with the cheapest cost of the space, not after minutes of sampling
     problem = sp.segmenter_problem(s, scorer, executor=executor, on_note=note)
     lut = problem.lut
@@ -163,14 +169,16 @@ def run_arch_search(
                 )
                 scorer.avt.write(avt_path)
             meta["avt"] = scorer.avt.fingerprint()
-        max_evals = s.population + s.generations * (config.mutations + config.crossovers)
-        task = progress.add_task("evolution", total=max_evals, status="")
+        # The bar counts iterations (the initial population, then each generation): their number is
+        # known in advance, while the evaluations per iteration are not (duplicates are skipped,
+        # rejected candidates and stagnation resets draw more), so the total never moves.
+        task = progress.add_task("evolution", total=s.generations + 1, status="")
 
         def on_iter(rec: Any) -> None:
             progress.update(
                 task,
-                completed=min(rec.evaluations, max_evals),
-                status=f"it {rec.iteration} best {rec.best_fitness:.4g}",
+                completed=rec.iteration + 1,
+                status=f"it {rec.iteration}, {rec.evaluations} evals, best {rec.best_fitness:.4g}",
             )
 
         result = evolve(
@@ -181,10 +189,8 @@ def run_arch_search(
             resume=resume,
             meta=meta,
             on_iteration=on_iter,
-            on_evaluate=lambda n: progress.update(task, completed=min(n, max_evals)),
+            on_evaluate=lambda n: progress.update(task, status=f"{n} evals"),
         )
-        # duplicates and rejected candidates are not evaluated, so the bar ends at the evaluations made
-        progress.update(task, total=result.evaluations, completed=result.evaluations)
         rand_result = None
         if random_baseline:
             rtask = progress.add_task("random search", total=result.evaluations, status="")
@@ -241,6 +247,8 @@ def run_arch_search(
         "per_network_s": [round(t, 4) for t in times],
     }
     info["worker_failures"] = dict(problem.failures)
+    # candidates the proxy raised an error on: rejected, with the reason (n/a)
+    info["unavailable"] = dict(problem.unavailable)
     curve = plot_search_curves(
         curves,
         sibling(out, ".curve.png"),

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from saswot.errors import ScoreError
-from saswot.proxies import SENTINEL, resolve_proxy, score_network
+from saswot.proxies import SENTINEL, resolve_proxy, score_network, score_network_detailed
 from saswot.proxies._avt import calibrate_avt
 from saswot.proxies._ensemble import EnsembleCalibration, member_names
 from saswot.proxies._settings import ScoringSettings
@@ -83,6 +83,19 @@ class ProxyScorer:
             scores = score_network(net, self.images, self.labels, proxies, self.settings)
             del net
         return scores
+
+    def score_or_reason(self, arch: Any) -> tuple[float | None, str | None]:
+        """``(score, None)``, or ``(None, reason)`` when the proxy failed on the network (raised an
+        error there, or gave a non-finite value)."""
+        with collect_on_exit():
+            net = self.space.build(arch, num_classes=self.settings.num_classes, seed=self.init_seed)
+            report = score_network_detailed(net, self.images, self.labels, [self.spec], self.settings)
+            del net
+        value = report.scores[self.spec.name]
+        reason = report.failed.get(self.spec.name)
+        if reason is not None or not math.isfinite(value):
+            return None, reason or f"non-finite value {value}"
+        return float(value), None
 
     def __call__(self, arch: Any) -> float | None:
         """The proxy score, or None if the proxy failed (non-finite / sentinel)."""

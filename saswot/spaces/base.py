@@ -30,7 +30,6 @@ import numpy as np
 from saswot.config import ArchSearchConfig
 from saswot.errors import SaswotError, UnknownNameError
 from saswot.registry import Registry
-from saswot.utils.counting import count_model
 
 #: Capability names a space may declare in :attr:`SearchSpace.capabilities`.
 BENCHMARK = "benchmark"  # has ground truth (rank, avt-calibrate, search-proxy, bench info)
@@ -142,6 +141,7 @@ class SegmenterProblem(Protocol):
         executor: where :meth:`evaluate_batch` scores networks (None: in this process).
         lut: the latency table of a latency budget, or None.
         failures: ``{arch key: reason}`` of networks whose worker died twice.
+        unavailable: ``{arch key: reason}`` of networks the proxy raised an error on (rejected, n/a).
         eval_seconds: wall seconds of each network scored.
     """
 
@@ -150,6 +150,7 @@ class SegmenterProblem(Protocol):
     executor: Any
     lut: Any
     failures: dict[str, str]
+    unavailable: dict[str, str]
     eval_seconds: list[float]
 
     def sample(self, rng: np.random.Generator) -> Any: ...
@@ -270,6 +271,7 @@ class BaseSpace:
         return [pool[int(i)] for i in rng.choice(len(pool), size=n, replace=False)]
 
     def cost(self, arch: Any, resolution: tuple[int, int], num_classes: int | None = None) -> ArchCost:
+        from saswot.utils.counting import count_model  # torch: listing the spaces must not load it
 
         net = self.build(arch, num_classes=num_classes or self.num_classes, seed=0)
         counts = count_model(net, (1, 3, *resolution))

@@ -19,9 +19,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from saswot.errors import CorruptDataError, DataNotFoundError
+from saswot.errors import CorruptDataError
 from saswot.train.models import ModelSpec, build_model
-from saswot.utils.io import atomic_path
+from saswot.utils.io import atomic_path, check_checkpoint_file
 
 FORMAT = "saswot-seg/1"
 
@@ -36,12 +36,7 @@ def save_checkpoint(path: str | os.PathLike[str], ckpt: dict[str, Any]) -> Path:
 
 def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a checkpoint on the CPU, with clear errors for missing or foreign files."""
-    p = Path(path)
-    if not p.is_file():
-        raise DataNotFoundError(
-            f"checkpoint '{p}' not found. Give the path of a .pt written by 'saswot train' "
-            "(RUN_DIR/best.pt or RUN_DIR/last.pt)."
-        )
+    p = check_checkpoint_file(path)
     if not zipfile.is_zipfile(p):  # torch.save writes a zip archive; anything else is a foreign file
         raise CorruptDataError(
             f"'{p}' is not a saswot segmentation checkpoint (not a torch archive). "

@@ -52,14 +52,6 @@ def save_strip(
         write_png(strip, str(tmp))
 
 
-def _is_channels_last(model: nn.Module) -> bool:
-    """Whether the model's first 4-d weight is stored channels-last (inputs are then converted too)."""
-    for p in model.parameters():
-        if p.dim() == 4:
-            return bool(p.is_contiguous(memory_format=torch.channels_last)) and not p.is_contiguous()
-    return False
-
-
 @torch.no_grad()
 def evaluate(
     model: nn.Module,
@@ -71,6 +63,7 @@ def evaluate(
     palette: tuple[tuple[int, int, int], ...] | None = None,
     normalization: dict[str, Sequence[float]] | None = None,
     progress: bool = True,
+    channels_last: bool = False,
 ) -> dict[str, Any]:
     """Evaluate ``model`` over the whole ``loader`` (labels at full resolution).
 
@@ -84,6 +77,7 @@ def evaluate(
         palette: colours for ``vis_dir``.
         normalization: ``{"mean", "std"}`` used to undo input normalisation for ``vis_dir``.
         progress: show a progress bar on stderr.
+        channels_last: feed the inputs in channels-last memory format (a model trained so).
 
     Returns:
         ``{"miou", "per_class_iou" (list), "pixel_acc", "mean_class_acc", "num_images", "confusion"}``.
@@ -94,7 +88,6 @@ def evaluate(
     n = 0
     if vis_dir is not None:
         Path(vis_dir).mkdir(parents=True, exist_ok=True)
-    channels_last = _is_channels_last(model)
     for images, labels in track(loader, "evaluate", disable=not progress):
         images = images.to(device, non_blocking=True)
         if channels_last:

@@ -82,7 +82,9 @@ def compare_logits(out: np.ndarray, ref: np.ndarray, atol: float, rtol: float) -
     """Compare exported logits ``out`` with PyTorch's ``ref`` (both 1 x C x H x W).
 
     Returns:
-        ``{"max_abs_diff", "max_rel_diff", "atol", "rtol", "pixel_agreement"}``.
+        ``{"max_abs_diff", "max_rel_diff", "max_tolerance_used", "atol", "rtol", "pixel_agreement"}``;
+        ``max_tolerance_used`` is the check's own measure (the largest ``|diff| / (atol + rtol |ref|)``,
+        at most 1 when it passes); ``max_rel_diff`` is large wherever a logit is near zero.
 
     Raises:
         ExportError: a shape differs, or some logit is outside ``atol + rtol * |ref|``.
@@ -91,12 +93,16 @@ def compare_logits(out: np.ndarray, ref: np.ndarray, atol: float, rtol: float) -
         raise ExportError(f"ONNX output has shape {out.shape}, PyTorch {ref.shape}; nothing written")
     diff = np.abs(out.astype(np.float64) - ref.astype(np.float64))
     bound = atol + rtol * np.abs(ref)
+    with np.errstate(all="ignore"):  # a zero or negative bound (atol 0, a logit at 0) gives inf: the check fails
+        used = float(np.nanmax(diff / np.where(bound > 0, bound, 0.0))) if diff.size else 0.0
     bad = ~(diff <= bound)  # NaN counts as bad
     agreement = float(np.mean(out.argmax(axis=1) == ref.argmax(axis=1))) if ref.ndim == 4 else float("nan")
     max_abs = float(np.nanmax(diff)) if np.isfinite(diff).any() else float("inf")
     report = {
         "max_abs_diff": max_abs,
         "max_rel_diff": float(np.nanmax(diff / np.maximum(np.abs(ref), 1e-12))),
+        # the check itself: the largest |onnx - torch| / (atol + rtol * |torch|); at most 1 passes
+        "max_tolerance_used": used,
         "atol": atol,
         "rtol": rtol,
         "pixel_agreement": agreement,
@@ -108,7 +114,7 @@ def compare_logits(out: np.ndarray, ref: np.ndarray, atol: float, rtol: float) -
             f"ONNX output differs from PyTorch: {int(bad.sum())} of {bad.size} logits "
             f"({100 * bad.mean():.3g} %) exceed atol {atol:g} + rtol {rtol:g} x |logit|; the worst is at {where}: "
             f"{float(out[worst]):.6g} vs {float(ref[worst]):.6g}; predicted classes agree on "
-            f"{100 * agreement:.2f} % of pixels. Nothing written; try another --opset, or loosen --rtol/--atol "
+            f"{100 * agreement:.2f} % of pixels. Nothing written; try another {{opset}}, or loosen {{rtol}}/{{atol}} "
             "if that agreement is enough for you."
         )
     return report

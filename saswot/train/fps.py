@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from saswot.errors import ResourceError
+from saswot.errors import CorruptDataError, InvalidArchError, ResourceError
 
 
 @dataclass(frozen=True)
@@ -53,11 +53,13 @@ def measure_fps(
     batch_size: int = 1,
     warmup: int = 10,
     runs: int = 50,
+    on_step: Callable[[], None] | None = None,
 ) -> FpsResult:
     """Time ``model`` on random input of size ``batch_size×3×H×W`` in eval mode.
 
     Each run is timed on its own between device synchronisations; FPS = batch_size × 1000 /
-    median latency (ms). The model is moved to ``device`` (and cast for fp16).
+    median latency (ms). The model is moved to ``device`` (and cast for fp16). ``on_step`` is
+    called after each warm-up and timed run (a progress bar; outside the timed interval).
 
     Raises:
         ResourceError: fp16 requested on a non-CUDA device.
@@ -73,7 +75,7 @@ def measure_fps(
     previous_benchmark = torch.backends.cudnn.benchmark
     torch.backends.cudnn.benchmark = device.type == "cuda"
     try:
-        times = _time_runs(lambda: model(x), lambda: _sync(device), warmup, runs)
+        times = _time_runs(lambda: model(x), lambda: _sync(device), warmup, runs, on_step)
     finally:
         torch.backends.cudnn.benchmark = previous_benchmark
     return _result(times, str(device), precision, resolution, batch_size, warmup, torch.get_num_threads(), "torch")
@@ -86,6 +88,7 @@ def measure_fps_onnx(
     warmup: int = 10,
     runs: int = 50,
     threads: int | None = None,
+    on_step: Callable[[], None] | None = None,
 ) -> FpsResult:
     """Time an exported ONNX model (batch 1, fp32) with onnxruntime, by the rule of :func:`measure_fps`.
 
@@ -94,11 +97,13 @@ def measure_fps_onnx(
         resolution: H×W of the input (the exported graph's).
         device: ``cpu`` (CPUExecutionProvider) or ``cuda`` (CUDAExecutionProvider).
         threads: onnxruntime's intra-op threads (default: torch's current count, i.e. ``--threads``).
+        on_step: called after each warm-up and timed run (outside the timed interval).
 
     Raises:
         ResourceError: ``cuda`` asked for but onnxruntime has no CUDA provider here.
     """
     import onnxruntime as ort
+    from onnxruntime.capi import onnxruntime_pybind11_state as ort_state
 
     providers = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
     kind = torch.device(device).type
@@ -114,16 +119,48 @@ def measure_fps_onnx(
     opts.intra_op_num_threads = n_threads
     opts.inter_op_num_threads = 1
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    sess = ort.InferenceSession(str(path), opts, providers=[providers[kind]])
+    try:
+        sess = ort.InferenceSession(str(path), opts, providers=[providers[kind]])
+    except (ort_state.Fail, ort_state.InvalidGraph, ort_state.InvalidProtobuf, ort_state.NoSuchFile) as exc:
+        raise CorruptDataError(
+            f"cannot load the ONNX file '{path}' ({type(exc).__name__}: {' '.join(str(exc).split())[:200]}); "
+            "export it again with `saswot export CKPT --onnx FILE`"
+        ) from None
+    check_onnx_input(sess.get_inputs()[0].shape, resolution, path)
     feed = {sess.get_inputs()[0].name: np.random.default_rng(0).standard_normal((1, 3, *resolution), np.float32)}
-    times = _time_runs(lambda: sess.run(None, feed), lambda: None, warmup, runs)
+    times = _time_runs(lambda: sess.run(None, feed), lambda: None, warmup, runs, on_step)
     return _result(times, kind, "fp32", resolution, 1, warmup, n_threads, "onnxruntime")
 
 
-def _time_runs(run_once: Callable[[], object], sync: Callable[[], None], warmup: int, runs: int) -> list[float]:
+def check_onnx_input(shape: Sequence[Any], resolution: tuple[int, int], path: str | Path) -> None:
+    """Check that an ONNX input of ``shape`` (ints, or names for dynamic axes) takes a 1x3xHxW batch at ``resolution``.
+
+    Raises:
+        InvalidArchError: the graph was exported at another resolution (the message names it and the fix).
+    """
+    dims = list(shape)
+    fixed = [d if isinstance(d, int) else None for d in dims]
+    if len(dims) != 4 or any(f is not None and f != want for f, want in zip(fixed, (1, 3, *resolution))):
+        exported = "x".join(str(d) for d in dims[-2:]) if len(dims) == 4 else str(dims)
+        raise InvalidArchError(
+            f"'{path}' was exported at {exported} (input {dims}); time it with {{resolution}} {exported}, or export "
+            f"it again at {resolution[0]}x{resolution[1]} (`saswot export CKPT --onnx FILE --resolution "
+            f"{resolution[0]}x{resolution[1]}`)"
+        )
+
+
+def _time_runs(
+    run_once: Callable[[], object],
+    sync: Callable[[], None],
+    warmup: int,
+    runs: int,
+    on_step: Callable[[], None] | None = None,
+) -> list[float]:
     """Milliseconds of ``runs`` calls of ``run_once``, each timed between ``sync`` calls, after ``warmup``."""
+    step = on_step if on_step is not None else (lambda: None)
     for _ in range(max(0, warmup)):
         run_once()
+        step()
     sync()
     times = []
     for _ in range(max(1, runs)):
@@ -132,6 +169,7 @@ def _time_runs(run_once: Callable[[], object], sync: Callable[[], None], warmup:
         run_once()
         sync()
         times.append((time.perf_counter() - t0) * 1000.0)
+        step()
     return sorted(times)
 
 

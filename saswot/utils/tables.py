@@ -8,19 +8,22 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 
 def render_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Table:
     """Build a rich Table; numbers are right-aligned in one format per column.
 
-    Long cells (paths, formulas) wrap onto more lines instead of being cut with an ellipsis.
+    Long cells (paths, formulas) wrap onto more lines instead of being cut with an ellipsis. The
+    title and the cells are plain text: square brackets in a formula or a path are shown as they
+    are, never read as console markup.
     """
-    table = Table(title=title, show_lines=False)
+    table = Table(title=Text(title), show_lines=False)
     for i, col in enumerate(columns):
         table.add_column(str(col), justify="left" if i == 0 else "right", overflow="fold")
     formats = [column_format([row[i] for row in rows if i < len(row)]) for i in range(len(columns))]
     for row in rows:
-        table.add_row(*[_fmt(v, formats[i] if i < len(formats) else None) for i, v in enumerate(row)])
+        table.add_row(*[Text(_fmt(v, formats[i] if i < len(formats) else None)) for i, v in enumerate(row)])
     return table
 
 

@@ -316,7 +316,7 @@ class FittedPredictor:
             if x.ndim != 2 or len(keys) != x.shape[0] or y.shape != (x.shape[0],) or not np.isfinite(x).all():
                 raise ValueError(f"{len(keys)} keys, x {x.shape}, y {y.shape}")
             return cls(str(d["space"]), config, int(d["seed"]), keys, x, y, d.get("meta", {}))
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise CorruptDataError(f"{where} is damaged ({exc}); fit it again with `saswot predictor fit`") from exc
 
     def save(self, path: Any) -> None:

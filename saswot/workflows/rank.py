@@ -10,8 +10,9 @@ from typing import Any
 
 from saswot.config import ProxyBatch, RankConfig
 from saswot.errors import InvalidArchError, ParameterError
-from saswot.proxies import SENTINEL, resolve_proxies
+from saswot.proxies import SENTINEL, resolve_proxies, resolve_proxy
 from saswot.proxies._avt import AVTStats
+from saswot.proxies._ensemble import proxy_of, split_proxy_list
 from saswot.runtime.device import check_device
 from saswot.runtime.parallel import Executor, SerialExecutor
 from saswot.runtime.seeding import make_rng
@@ -19,6 +20,7 @@ from saswot.spaces import BENCHMARK, get_space
 from saswot.spaces.base import require_benchmark
 from saswot.utils.correlation import correlation_table
 from saswot.workflows.ensemble_rank import add_ensemble_scores, split_for_rank
+from saswot.workflows.predictor import PredictorObjective, is_predictor_ref
 from saswot.workflows.score import (
     ArchScores,
     cache_settings,
@@ -167,7 +169,9 @@ def run_rank(
     device = check_device(req.batch.device)
     space = get_space(req.space, BENCHMARK)
     to_score, ensembles = split_for_rank(req.proxies)  # ensembles: members are scored, then aggregated below
-    specs = resolve_proxies(to_score)
+    to_score, predictor_refs = split_predictors(to_score)  # predictor files score the architectures themselves
+    objectives = [PredictorObjective(ref, space.name) for ref in predictor_refs]
+    specs = resolve_proxies(to_score) if to_score else []
     bm = require_benchmark(space, req.bench, req.data_root)
     task = req.task or bm.default_task
     selected = select_archs(bm, req.archs, task, req.batch.seed)
@@ -209,10 +213,14 @@ def run_rank(
         executor=ex,
     )
     add_ensemble_scores(per_arch, ensembles)  # pool-level rank aggregation (ensembles, aznas)
+    for objective in objectives:
+        values = objective.predictor.score_many([space.parse(k) for k in per_arch])
+        for k, v in zip(list(per_arch), values):
+            per_arch[k].scores[objective.name] = v
     config = {
         **cache_settings(space.name, batch),
         "task": task,
-        "proxies": [s.name for s in specs],
+        "proxies": [s.name for s in specs] + [o.name for o in objectives],
         "samples": req.samples,
         "sample_size": req.sample_size,
         "archs": req.archs,
@@ -222,9 +230,15 @@ def run_rank(
         "avt": avt.to_json() if avt is not None else None,
         "sentinel": SENTINEL,
     }
-    names = [s.name for s in specs] + [e.name for e in ensembles]
+    names = [s.name for s in specs] + [o.name for o in objectives] + [e.name for e in ensembles]
     # discovered proxies are judged on the architectures not used to search or validate them
-    chosen = {s.name: s.chosen_on[1] for s in specs if s.chosen_on is not None and s.chosen_on[0] == space.name}
+    chosen: dict[str, Collection[str]] = {
+        s.name: s.chosen_on[1] for s in specs if s.chosen_on is not None and s.chosen_on[0] == space.name
+    }
+    # ... and a predictor on those it was not fitted on
+    chosen.update({o.name: list(o.predictor.keys) for o in objectives})
+    # ... and so is an ensemble with a discovered member: on the architectures none of its members saw
+    chosen.update(ensemble_exclusions(ensembles, chosen))
     result = rank_result(
         per_arch,
         truth,
@@ -239,4 +253,47 @@ def run_rank(
     )
     result["executor"] = ex.describe()
     result["timing"] = scoring_timing(per_arch, wall)
+    result["notes"] = judged_on_notes(result)
     return RankOutcome(result=result, per_arch=dict(per_arch), truth=truth, names=names)
+
+
+def split_predictors(to_score: str | list[str]) -> tuple[str | list[str], list[str]]:
+    """Separate predictor files (``predictor:FILE`` / ``predictor:NAME``) from the proxies to score."""
+    items = split_proxy_list(to_score)[0] if isinstance(to_score, str) else list(to_score)
+    predictors = [t for t in items if is_predictor_ref(t)]
+    if not predictors:
+        return to_score, []
+    rest = [t for t in items if not is_predictor_ref(t)]
+    return rest, predictors
+
+
+def ensemble_exclusions(ensembles: Sequence[Any], chosen: Mapping[str, Collection[str]]) -> dict[str, list[str]]:
+    """``{ensemble name: architectures to leave out}``: the union of those its discovered members
+    (keys of ``chosen``) were searched and validated on; ensembles without one are not listed."""
+    out: dict[str, list[str]] = {}
+    for ens in ensembles:
+        used: set[str] = set()
+        for member in ens.members:
+            name = resolve_proxy(proxy_of(member)[0]).name
+            used |= set(chosen.get(name, ()))
+        if used:
+            out[ens.name] = sorted(used)
+    return out
+
+
+def judged_on_notes(result: Mapping[str, Any]) -> list[str]:
+    """One footnote per proxy judged on fewer architectures than were ranked, saying why."""
+    total = len(result.get("archs", {}))
+    notes = []
+    for proxy, count in result.get("archs_per_proxy", {}).items():
+        if count < total:
+            what = (
+                "the predictor was fitted on"
+                if proxy.startswith("predictor:")
+                else "used to search and validate its discovered proxy"
+            )
+            notes.append(
+                f"{proxy}: judged on {count} of {total} architectures; the {total - count} {what} are left out "
+                "(a proxy is not judged on the architectures it was chosen on)"
+            )
+    return notes

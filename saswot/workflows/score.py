@@ -18,7 +18,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 import re
+import socket
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,10 +33,10 @@ from torch import nn
 
 from saswot.config import ProxyBatch
 from saswot.datasets.proxy_batch import RANDOM, dataset_available, make_batch, proxy_sources
-from saswot.errors import ParameterError, ScoreError
+from saswot.errors import NA_PREFIX, CorruptDataError, ParameterError, ScoreError
 from saswot.proxies import SENTINEL, ProxySpec, ScoringSettings, score_network_detailed
 from saswot.runtime.allocator import collect_on_exit
-from saswot.runtime.parallel import Executor, SerialExecutor
+from saswot.runtime.parallel import DIED_TWICE, Executor, SerialExecutor
 from saswot.runtime.progress import make_progress
 from saswot.utils.io import read_json, write_json
 from saswot.utils.paths import cache_dir
@@ -66,9 +69,13 @@ def proxy_cache_key(spec: ProxySpec, avt: Any = None) -> str:
 class ScoreCache:
     """Per-architecture score files under ``root/<settings fingerprint>/``."""
 
-    def __init__(self, root: str | Path, space: str, batch: ProxyBatch) -> None:
+    def __init__(
+        self, root: str | Path, space: str, batch: ProxyBatch, on_note: Callable[[str], None] | None = None
+    ) -> None:
         self.folder = Path(root) / settings_fingerprint(space, batch)
         self.settings = cache_settings(space, batch)
+        #: receives the one-line warning about a corrupt entry (default: printed on stderr)
+        self.on_note = on_note if on_note is not None else _stderr_warning
 
     def _path(self, arch_key: str) -> Path:
         safe = re.sub(r"[^0-9A-Za-z_.-]+", "_", arch_key).strip("_") or "arch"
@@ -77,23 +84,67 @@ class ScoreCache:
         return self.folder / f"{safe}.json"
 
     def get(self, arch_key: str) -> dict[str, float]:
-        """Cached ``{proxy key: score}`` of an architecture (empty if none)."""
+        """Cached ``{proxy key: score}`` of an architecture (empty if none; a corrupt entry is
+        reported through ``on_note`` and read as empty, so that it is scored again and overwritten)."""
+        return self._read(arch_key, warn=True)
+
+    def _read(self, arch_key: str, warn: bool) -> dict[str, float]:
         path = self._path(arch_key)
         if not path.is_file():
             return {}
-        data = read_json(path, "score cache file", "Delete the cache folder to rebuild it.")
-        if data.get("arch") != arch_key:
+        try:
+            data = read_json(path, "score cache file")
+            if not isinstance(data, dict):
+                raise CorruptDataError(f"score cache file at '{path}' is not a JSON object")
+            if data.get("arch") != arch_key:  # another key with the same file name: not this one's entry
+                return {}
+            return {str(k): float(v) for k, v in dict(data.get("scores", {})).items()}
+        except (CorruptDataError, TypeError, ValueError, AttributeError):
+            # a cache entry is only a shortcut: a corrupt one (a disk fault, a killed writer of an
+            # older version, a hand edit) is scored again and overwritten, never fatal
+            if warn:
+                self.on_note(f"corrupt score cache entry '{path}' (architecture {arch_key}): scoring it again")
             return {}
-        return {k: float(v) for k, v in data.get("scores", {}).items()}
+
+    def mark_running(self) -> Callable[[], None]:
+        """Mark this process as scoring into the cache (``.run-<host>-<pid>``); returns the unmarking function."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        marker = self.folder / f".run-{socket.gethostname()}-{os.getpid()}"
+        marker.write_text("")
+        return lambda: marker.unlink(missing_ok=True)
+
+    def other_runs(self) -> list[int]:
+        """Process ids of the other live processes of this host scoring into the cache now."""
+        host = socket.gethostname()
+        pids = []
+        for marker in self.folder.glob(f".run-{host}-*") if self.folder.is_dir() else []:
+            text = marker.name.rsplit("-", 1)[-1]
+            if not text.isdigit() or int(text) == os.getpid():
+                continue
+            try:
+                os.kill(int(text), 0)
+            except ProcessLookupError:
+                marker.unlink(missing_ok=True)  # left by a killed run
+                continue
+            except PermissionError:
+                pass
+            pids.append(int(text))
+        return sorted(pids)
 
     def put(self, arch_key: str, scores: Mapping[str, float]) -> None:
         """Merge ``scores`` into the architecture's cache file (atomic write)."""
-        merged = self.get(arch_key)
+        merged = self._read(arch_key, warn=False)
         merged.update({k: float(v) for k, v in scores.items()})
         write_json(
             self._path(arch_key),
             {"arch": arch_key, "settings": self.settings, "scores": merged},
         )
+
+
+def _stderr_warning(text: str) -> None:
+    """Print ``warning: text`` on stderr (the default note of :class:`ScoreCache`)."""
+    sys.stderr.write(f"warning: {text}\n")
+    sys.stderr.flush()
 
 
 @dataclass
@@ -218,6 +269,42 @@ def score_architectures(
             todo_keys.append(k)
     failed_by: dict[str, dict[str, str]] = {k: {} for k in found}
     seconds: dict[str, float] = {}
+    unmark = cache.mark_running() if cache is not None and todo else (lambda: None)
+    others = cache.other_runs() if cache is not None and todo else []
+    if cache is not None and others:
+        cache.on_note(
+            f"another process (pid {', '.join(map(str, others))}) is scoring with the same settings into "
+            f"'{cache.folder}': networks neither has cached yet are computed by both; let it finish and rerun "
+            "to read its results from the cache"
+        )
+    try:
+        _score_todo(ex, job, todo, todo_keys, found, failed_by, seconds, cache, ckeys, progress, description)
+    finally:
+        unmark()
+    out: dict[str, ArchScores] = {}
+    for k in keys:
+        scores, failed = found[k], failed_by[k]
+        for name, value in scores.items():
+            if value == SENTINEL and name not in failed:
+                failed[name] = "non-finite value (cached sentinel)"
+        out[k] = ArchScores(scores={s.name: scores[s.name] for s in specs}, failed=failed, seconds=seconds.get(k))
+    return out
+
+
+def _score_todo(
+    ex: Executor,
+    job: ScoreJob,
+    todo: list[tuple[Any, tuple[str, ...]]],
+    todo_keys: list[str],
+    found: dict[str, dict[str, float]],
+    failed_by: dict[str, dict[str, str]],
+    seconds: dict[str, float],
+    cache: ScoreCache | None,
+    ckeys: Mapping[str, str],
+    progress: bool,
+    description: str,
+) -> None:
+    """Score ``todo`` on ``ex``, filling ``found``, ``failed_by`` and ``seconds`` and the cache as results arrive."""
     with make_progress(disable=not progress) as bar:
         n_cached = len(found) - len(todo)
         label = f"{description} ({n_cached} cached)" if n_cached else description
@@ -230,33 +317,34 @@ def score_architectures(
                 found[k].update(scores)
                 failed_by[k].update(failed)
                 seconds[k] = outcome.seconds
-                if cache is not None:
-                    cache.put(k, {ckeys[n]: v for n, v in scores.items()})
+                if cache is not None:  # an n/a score (the proxy raised) is not cached: a rerun tries again
+                    kept = {ckeys[n]: v for n, v in scores.items() if not failed.get(n, "").startswith(NA_PREFIX)}
+                    if kept:
+                        cache.put(k, kept)
             else:
                 found[k].update(dict.fromkeys(names, SENTINEL))
                 failed_by[k].update({n: str(outcome.error) for n in names})
             bar.advance(task)
             if ex.workers == 1:
                 bar.update(task, status=k)
-    out: dict[str, ArchScores] = {}
-    for k in keys:
-        scores, failed = found[k], failed_by[k]
-        for name, value in scores.items():
-            if value == SENTINEL and name not in failed:
-                failed[name] = "non-finite value (cached sentinel)"
-        out[k] = ArchScores(scores={s.name: scores[s.name] for s in specs}, failed=failed, seconds=seconds.get(k))
-    return out
 
 
 def failures(per_arch: Mapping[str, ArchScores]) -> dict[str, dict[str, Any]]:
-    """``{proxy: {"count": n, "archs": [keys]}}`` for proxies that hit the sentinel."""
+    """``{proxy: {"count": n, "archs": [keys], "reasons": {key: reason}}}`` for proxies that hit the
+    sentinel (a reason starting with ``n/a:``: the proxy raised an error on that network)."""
     out: dict[str, dict[str, Any]] = {}
     for k, rec in per_arch.items():
-        for name in rec.failed:
-            entry = out.setdefault(name, {"count": 0, "archs": []})
+        for name, reason in rec.failed.items():
+            entry = out.setdefault(name, {"count": 0, "archs": [], "reasons": {}})
             entry["count"] += 1
             entry["archs"].append(k)
+            entry["reasons"][k] = reason
     return out
+
+
+def is_partial(per_arch: Mapping[str, ArchScores]) -> bool:
+    """True if some proxy has no score on some network: it raised an error there (n/a) or its worker died twice."""
+    return any(r.startswith((NA_PREFIX, DIED_TWICE)) for rec in per_arch.values() for r in rec.failed.values())
 
 
 def resolve_data_source(data: str, data_root: str | None, on_note: Callable[[str], None] | None = None) -> str:

@@ -1,8 +1,8 @@
 """The proxy expression language: ops, expressions and their evaluation over per-layer statistics.
 
 Depends on torch and numpy only (no search machinery), so the proxy registry can load and score
-proxy files without importing :mod:`saswot.autoproxy`'s search. :mod:`saswot.autoproxy` builds the
-search on top of this package and re-exports its names.
+proxy files without importing the proxy search (:mod:`saswot.search.proxy_search`), which is built
+on top of this package.
 
 Public API: :class:`Expression`, :func:`parse_expression`, :data:`SASWOT_MINUS`,
 :data:`UNARY_OPS`, :data:`BINARY_OPS`, :class:`OpShapeError`, :class:`ArchStats`,

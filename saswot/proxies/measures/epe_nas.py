@@ -50,7 +50,14 @@ def epe_from_jacobian(jac: np.ndarray, labels: np.ndarray, num_classes: int) -> 
     return float(np.sum(np.abs(arr[:, None] - arr[None, :])) / len(per_class))
 
 
-@register_proxy("epe_nas", requires={Stat.INPUT_GRAD}, description="EPE-NAS (majority label per image)")
+@register_proxy(
+    "epe_nas",
+    requires={Stat.INPUT_GRAD},
+    description="EPE-NAS (majority label per image)",
+    nan_reason="undefined here: the input Jacobians of the images of one class do not vary (their correlation "
+    "is 0/0) or no image has a valid label; a larger proxy batch, or real images (CamVid), usually gives "
+    "each class images that differ",
+)
 def epe_nas(ctx: ProxyContext) -> float:
     """EPE-NAS on J = d(sum of logits)/dx grouped by each image's majority label."""
     grad = ctx.stats.input_grad
@@ -58,4 +65,6 @@ def epe_nas(ctx: ProxyContext) -> float:
         return float("nan")
     lab = image_labels(ctx.labels.cpu(), ctx.num_classes, ctx.ignore_index).numpy()
     keep = lab >= 0
+    if not keep.any():  # no image has a valid pixel: undefined (see nan_reason)
+        return float("nan")
     return epe_from_jacobian(grad.numpy()[keep], lab[keep], ctx.num_classes)

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from saswot.errors import CorruptDataError, DataNotFoundError, InvalidArchError, UnknownNameError
-from saswot.spaces.fasterseg.ops import CELL_OPS, OP_CODES, SCALES, WIDTH_CHOICES, num_filters
+from saswot.spaces.fasterseg.grid import CELL_OPS, OP_CODES, SCALES, WIDTH_CHOICES, num_filters
 from saswot.utils.io import write_json
 
 ARCH_FORMAT = "saswot-fasterseg-arch"
@@ -189,7 +189,7 @@ class FasterSegArch:
                 )
             stem = int(d.get("stem_width", 8))
             head = int(d.get("head_width", 8))
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise InvalidArchError(
                 f"branch entries need integer 'last', list 'ops', integer lists 'path' and "
                 f"'widths' ({type(exc).__name__}: {exc})"

@@ -10,7 +10,8 @@ from torch import nn
 
 from saswot.runtime.seeding import torch_seed
 from saswot.spaces.fasterseg.arch import FasterSegArch
-from saswot.spaces.fasterseg.ops import SCALES, BranchRefine, ConvNorm, SegHead, Stem, make_op, num_filters
+from saswot.spaces.fasterseg.grid import SCALES, num_filters
+from saswot.spaces.fasterseg.ops import BranchRefine, ConvNorm, SegHead, Stem, make_op
 from saswot.utils.nn_init import kaiming_init_
 
 

@@ -21,7 +21,8 @@ from torch import nn
 
 from saswot.spaces.fasterseg.arch import FasterSegArch
 from saswot.spaces.fasterseg.builder import FasterSegNet
-from saswot.spaces.fasterseg.ops import SCALES, ConvNorm, SegHead, make_op, num_filters
+from saswot.spaces.fasterseg.grid import SCALES, num_filters
+from saswot.spaces.fasterseg.ops import ConvNorm, SegHead, make_op
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from saswot.spaces.fasterseg.genome import (
     uniform_width_grid,
     width_of,
 )
-from saswot.spaces.fasterseg.ops import PRIMITIVES
+from saswot.spaces.fasterseg.grid import PRIMITIVES
 
 SKIP = 0
 

@@ -119,12 +119,11 @@ def check_budget(
     h, w = budget.target_resolution
     if budget.max_gmacs is None and budget.max_latency_ms is None:
         if on_note is not None:
-            on_note("no budget given (--max-gmacs or --max-latency-ms): the search is unconstrained")
+            on_note("no budget given ({max_gmacs} or {max_latency_ms}): the search is unconstrained")
         return None
-    if (budget.max_gmacs is not None and budget.max_gmacs <= 0) or (
-        budget.max_latency_ms is not None and budget.max_latency_ms <= 0
-    ):
-        raise SaswotError("a budget must be positive")
+    for flag, value in (("{max_gmacs}", budget.max_gmacs), ("{max_latency_ms}", budget.max_latency_ms)):
+        if value is not None and value <= 0:
+            raise SaswotError(f"{flag} must be positive (got {value:g})")
     metric, limit, option, unit = (
         ("gmacs", budget.max_gmacs, "{max_gmacs}", "GMACs")
         if budget.max_gmacs is not None

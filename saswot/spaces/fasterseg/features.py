@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from saswot.spaces.fasterseg.arch import FasterSegArch
 from saswot.spaces.fasterseg.cost import arch_cost, components
-from saswot.spaces.fasterseg.ops import SCALES
+from saswot.spaces.fasterseg.grid import SCALES
 
 #: The frame at which compute features are counted (the search budget's).
 FEATURE_RESOLUTION = (1024, 2048)

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from saswot.errors import InvalidArchError
-from saswot.spaces.fasterseg.ops import PRIMITIVES, WIDTH_CHOICES
+from saswot.spaces.fasterseg.grid import PRIMITIVES, WIDTH_CHOICES
 
 N_LAYERS = 16
 ALPHA_SHAPES: tuple[tuple[int, int], ...] = ((16, 5), (15, 5), (14, 5))
@@ -63,7 +63,7 @@ class Genome:
             alpha = [np.asarray(a, dtype=float) for a in d["alpha"]]
             beta = [np.asarray(b, dtype=float) for b in d["beta"]]
             ratio = [np.asarray(r, dtype=float) for r in d["ratio"]] if d.get("ratio") is not None else None
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise InvalidArchError(f"malformed FasterSeg genome ({exc}); expected 'alpha', 'beta' lists") from exc
         return from_arrays(alpha, beta, ratio)
 

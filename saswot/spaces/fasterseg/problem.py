@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from saswot.errors import ScoreError
+from saswot.errors import NA_PREFIX, ScoreError
 from saswot.runtime.parallel import Executor
 from saswot.spaces.fasterseg.arch import FasterSegArch
 from saswot.spaces.fasterseg.cost import arch_cost
@@ -69,6 +69,8 @@ class FasterSegProblem:
         self.executor = executor
         #: ``{arch key: reason}`` of networks whose worker died twice (rejected candidates)
         self.failures: dict[str, str] = {}
+        #: networks the proxy raised an error on (their candidates are rejected), with the reason
+        self.unavailable: dict[str, str] = {}
         #: wall seconds of each network scored by :meth:`evaluate_batch`, in scoring order
         self.eval_seconds: list[float] = []
         self.scorer = scorer
@@ -117,7 +119,15 @@ class FasterSegProblem:
         return True
 
     def evaluate(self, genome: Genome) -> float | None:
-        return self.scorer(self.decode(genome))
+        arch = self.decode(genome)
+        return self._keep_reason(arch, call_scorer_detailed(self.scorer, arch))
+
+    def _keep_reason(self, arch: FasterSegArch, outcome: tuple[float | None, str | None]) -> float | None:
+        """The value of ``outcome``; an n/a reason is recorded in :attr:`unavailable`."""
+        value, reason = outcome
+        if reason is not None and reason.startswith(NA_PREFIX):
+            self.unavailable[arch.key()] = reason
+        return value
 
     def evaluate_batch(self, genomes: list[Genome]) -> list[float | None]:
         """Fitness of several genomes, scored by :attr:`executor` (each network on its own).
@@ -129,13 +139,13 @@ class FasterSegProblem:
             values: list[float | None] = []
             for arch in archs:
                 t0 = time.perf_counter()
-                values.append(self.scorer(arch))
+                values.append(self._keep_reason(arch, call_scorer_detailed(self.scorer, arch)))
                 self.eval_seconds.append(time.perf_counter() - t0)
             return values
         out: list[float | None] = [None] * len(archs)
-        for outcome in self.executor.map(call_scorer, self.scorer, archs):
-            if outcome.ok:
-                out[outcome.index] = outcome.value
+        for outcome in self.executor.map(call_scorer_detailed, self.scorer, archs):
+            if outcome.ok and outcome.value is not None:
+                out[outcome.index] = self._keep_reason(archs[outcome.index], outcome.value)
                 self.eval_seconds.append(outcome.seconds)
             else:
                 self.failures[archs[outcome.index].key()] = str(outcome.error)
@@ -184,6 +194,12 @@ class FasterSegProblem:
         return float(c["latency_ms"])  # type: ignore[arg-type]
 
 
-def call_scorer(scorer: Callable[[FasterSegArch], float | None], arch: FasterSegArch) -> float | None:
-    """``scorer(arch)``: the per-network task of a parallel search (:mod:`saswot.runtime.parallel`)."""
-    return scorer(arch)
+def call_scorer_detailed(
+    scorer: Callable[[FasterSegArch], float | None], arch: FasterSegArch
+) -> tuple[float | None, str | None]:
+    """``(score, reason)`` of ``arch``: the per-network task of a search; the reason is None unless
+    the scorer can tell why it rejected a network (a ``score_or_reason`` method)."""
+    detailed = getattr(scorer, "score_or_reason", None)
+    if detailed is not None:
+        return detailed(arch)  # type: ignore[no-any-return]
+    return scorer(arch), None

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,15 +24,12 @@ from saswot.errors import SaswotError
 from saswot.spaces.base import BENCHMARK, LATENCY, SEGMENTER_SEARCH, ArchCost, BaseSpace, register_space
 from saswot.spaces.fasterseg.arch import FasterSegArch, builtin_names, load_arch
 from saswot.spaces.fasterseg.benchfile import load_bench
-from saswot.spaces.fasterseg.builder import build_network
-from saswot.spaces.fasterseg.cost import arch_cost
 from saswot.spaces.fasterseg.decode import SpaceConfig, decode, legality_errors
-from saswot.spaces.fasterseg.feasibility import check_budget
-from saswot.spaces.fasterseg.features import feature_names, structure_features
 from saswot.spaces.fasterseg.genome import sample_genome
-from saswot.spaces.fasterseg.latency import LatencyTable, measure_latency
-from saswot.spaces.fasterseg.problem import Budget, FasterSegProblem
 from saswot.spaces.table import TableBenchmark
+
+if TYPE_CHECKING:
+    from saswot.spaces.fasterseg.problem import FasterSegProblem
 
 #: Cityscapes classes (FasterSeg's target).
 NUM_CLASSES = 19
@@ -92,6 +89,7 @@ class FasterSegSpace(BaseSpace):
         return str(self.parse(arch).key())
 
     def build(self, arch: Any, *, num_classes: int = NUM_CLASSES, seed: int | None = None) -> Any:
+        from saswot.spaces.fasterseg.builder import build_network  # torch: listing the spaces must not load it
 
         return build_network(self.parse(arch), num_classes=num_classes, seed=seed)
 
@@ -113,12 +111,14 @@ class FasterSegSpace(BaseSpace):
         return out
 
     def cost(self, arch: Any, resolution: tuple[int, int], num_classes: int | None = None) -> ArchCost:
+        from saswot.spaces.fasterseg.cost import arch_cost  # torch: listing the spaces must not load it
 
         c = arch_cost(self.parse(arch), resolution, num_classes or self.num_classes)
         return ArchCost(params_m=c.params_m, gmacs=c.gmacs)
 
     def latency_ms(self, arch: Any, resolution: tuple[int, int], device: str = "cpu") -> float:
         """Lookup-table latency (ms) of ``arch`` on ``device`` (missing entries are measured and cached)."""
+        from saswot.spaces.fasterseg.latency import LatencyTable  # torch: listing the spaces must not load it
 
         return float(LatencyTable(device).estimate(self.parse(arch), resolution, self.num_classes).total_ms)
 
@@ -138,16 +138,21 @@ class FasterSegSpace(BaseSpace):
 
     def build_for_training(self, arch: Any, *, num_classes: int, aux_heads: bool = False) -> Any:
         """The network with the training-only auxiliary heads if asked (``saswot train``)."""
+        from saswot.spaces.fasterseg.builder import build_network  # torch: listing the spaces must not load it
 
         return build_network(self.parse(arch), num_classes=num_classes, aux_heads=aux_heads)
 
     def encode(self, arch: Any) -> list[float]:
         """Structure features (:func:`saswot.spaces.fasterseg.features.structure_features`): cells, widths
         and compute per grid scale, operator mix, depths, shared cells, GMACs and parameters."""
+        from saswot.spaces.fasterseg.features import structure_features  # torch: listing the spaces must not load it
+
         return structure_features(self.parse(arch))
 
     def encoding_names(self) -> list[str]:
         """Names of the :meth:`encode` features, in order."""
+        from saswot.spaces.fasterseg.features import feature_names  # torch: listing the spaces must not load it
+
         return feature_names()
 
     def details(self, arch: Any) -> dict[str, Any]:
@@ -164,6 +169,8 @@ class FasterSegSpace(BaseSpace):
         on_component: Any = None,
     ) -> dict[str, Any]:
         """LUT latency (total and per part) and end-to-end measured latency, in ms (``arch-info --latency``)."""
+        from saswot.spaces.fasterseg.builder import build_network  # torch: listing the spaces must not load it
+        from saswot.spaces.fasterseg.latency import LatencyTable, measure_latency
 
         a = self.parse(arch)
         lut = LatencyTable(device)
@@ -194,6 +201,10 @@ class FasterSegSpace(BaseSpace):
         Raises:
             SaswotError: the budget is below the cheapest network of the space (named in the message).
         """
+        from saswot.spaces.fasterseg.feasibility import check_budget  # torch: listing the spaces must not load it
+        from saswot.spaces.fasterseg.latency import LatencyTable
+        from saswot.spaces.fasterseg.problem import Budget, FasterSegProblem
+
         s = settings
         config = SpaceConfig(widths=s.widths or "fasterseg", min_shared=s.min_shared)
         lut = LatencyTable(s.batch.device) if s.max_latency_ms is not None else None

@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 
 from saswot.spaces.base import BENCHMARK, ArchCost, BaseSpace, register_space
-from saswot.spaces.tnb101.builder import build_network
 from saswot.spaces.tnb101.encoding import SPACES, TNBArch, all_macro_archs, all_micro_archs, parse_arch
 from saswot.spaces.tnb101.lookup import TNBBenchmark
 
@@ -39,6 +38,7 @@ class TNBSpace(BaseSpace):
         return str(self.parse(arch).arch_str)
 
     def build(self, arch: Any, *, num_classes: int = NUM_CLASSES, seed: int | None = None) -> Any:
+        from saswot.spaces.tnb101.builder import build_network  # torch: listing the spaces must not load it
 
         return build_network(self.parse(arch), num_classes=num_classes, seed=seed)
 

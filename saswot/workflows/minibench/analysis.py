@@ -45,8 +45,12 @@ def score_bench_archs(
     avt_samples: int = 20,
     data_root: str | None = None,
     progress: bool = True,
+    failed: dict[str, dict[str, str]] | None = None,
 ) -> tuple[dict[str, list[float]], dict[str, Any]]:
     """Score every architecture with every proxy exactly as ``search-arch`` scores candidates.
+
+    ``failed``, when given, receives ``{proxy: {arch key: reason}}`` of the scores that failed
+    (a reason starting with ``n/a:``: the proxy raised an error on that network).
 
     Proxies without AVT share one statistics pass per network; each AVT proxy is calibrated on
     ``avt_samples`` seeded random legal architectures of the space (as ``search-arch``
@@ -76,6 +80,10 @@ def score_bench_archs(
             progress=progress,
             description=what,
         )
+        if failed is not None:
+            for a in archs:
+                for name, reason in per[a.key()].failed.items():
+                    failed.setdefault(name, {})[a.key()] = reason
         return {s.name: [per[a.key()].scores[s.name] for a in archs] for s in group}
 
     out: dict[str, list[float]] = {}

@@ -94,7 +94,7 @@ def run_ray(
                 ray.init(address=where, log_to_driver=False, configure_logging=False)
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise SaswotError(
-                f"cannot connect to the Ray cluster at '{where}' ({exc}); check the address, or give --ray alone "
+                f"cannot connect to the Ray cluster at '{where}' ({exc}); check the address, or give {{ray}} alone "
                 "to start a local instance"
             ) from exc
     written: list[dict[str, Any]] = []
