@@ -14,6 +14,7 @@ module imports no torch.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -141,9 +142,9 @@ class ArchSearchConfig:
         target_resolution: HxW the budget applies to.
         batch: the proxy batch (``seed`` also seeds the search; ``num_classes`` is the networks' output).
         data_root: data root (else ``$SASWOT_DATA``, else ``./data``).
-        widths: width policy of spaces that decode widths (None: the space's default; FasterSeg:
-            ``fasterseg``, ``uniform4``..``uniform12`` or ``search``).
-        min_shared: minimum cells shared by the two branches (two-branch spaces).
+        space_options: options of the searched space, read by the space alone (FasterSeg:
+            ``widths``, the width policy ``fasterseg``, ``uniform4``..``uniform12`` or ``search``,
+            and ``min_shared``, the minimum cells shared by the two branches).
         avt_samples: random architectures for the AVT calibration.
     """
 
@@ -156,8 +157,7 @@ class ArchSearchConfig:
     target_resolution: tuple[int, int] = (1024, 2048)
     batch: ProxyBatch = SEGMENTER_BATCH
     data_root: str | None = None
-    widths: str | None = None
-    min_shared: int = 0
+    space_options: Mapping[str, Any] = field(default_factory=dict)
     avt_samples: int = 20
 
     def check(self, sources: tuple[str, ...]) -> None:

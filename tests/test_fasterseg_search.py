@@ -137,3 +137,18 @@ def test_cli_search_arch_calibrates_an_ensemble_on_the_space(tmp_path, monkeypat
     assert main(["search-arch", "--proxy", "ensemble:saswot,flops", "--avt-samples", "2", "--data", "random",
                  "--proxy-resolution", "64x128", "--batch-size", "1", "--out", str(tmp_path / "bad.json")]) == 2
     assert not (tmp_path / "bad.ensemble.json").exists()
+
+
+def test_space_options_reach_the_space_and_unknown_ones_are_refused() -> None:
+    from saswot.config import ArchSearchConfig
+    from saswot.errors import ParameterError
+    from saswot.spaces import get_space
+
+    space = get_space("fasterseg")
+    given = ArchSearchConfig(proxy="params", max_gmacs=30.0, space_options={"widths": "uniform8", "min_shared": 2})
+    problem = space.segmenter_problem(given, lambda arch: 0.0)
+    assert problem.describe()["widths"] == "uniform8" and problem.describe()["min_shared"] == 2
+    default = space.segmenter_problem(ArchSearchConfig(proxy="params", max_gmacs=30.0), lambda arch: 0.0)
+    assert default.describe()["widths"] == "fasterseg" and default.describe()["min_shared"] == 0
+    with pytest.raises(ParameterError, match="no option depth; its options are widths, min_shared"):
+        space.segmenter_problem(ArchSearchConfig(proxy="params", space_options={"depth": 3}), lambda arch: 0.0)

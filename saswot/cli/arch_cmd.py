@@ -146,6 +146,7 @@ def search_arch(
         locals(),
         target_resolution=parse_resolution(target_resolution, "--target-resolution"),
         batch=batch,
+        space_options={"widths": widths, "min_shared": min_shared} if widths or min_shared else {},
     )
     try:
         settings.check(proxy_sources())  # before any worker starts

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from saswot.config import ArchSearchConfig
-from saswot.errors import SaswotError
+from saswot.errors import ParameterError, SaswotError
 from saswot.spaces.base import BENCHMARK, LATENCY, SEGMENTER_SEARCH, ArchCost, BaseSpace, register_space
 from saswot.spaces.fasterseg.arch import FasterSegArch, builtin_names, load_arch
 from saswot.spaces.fasterseg.benchfile import load_bench
@@ -35,6 +35,10 @@ if TYPE_CHECKING:
 NUM_CLASSES = 19
 #: The trained ground truth shipped with saswot (``saswot minibench run``, recipe ``cpu-half-8ep``).
 DEFAULT_BENCH = Path(__file__).resolve().parents[2] / "data" / "fasterseg" / "minibench-camvid.jsonl"
+
+
+#: Options of a segmenter search in this space (:attr:`saswot.config.ArchSearchConfig.space_options`).
+SPACE_OPTIONS = ("widths", "min_shared")
 
 
 class FasterSegSpace(BaseSpace):
@@ -200,13 +204,22 @@ class FasterSegSpace(BaseSpace):
 
         Raises:
             SaswotError: the budget is below the cheapest network of the space (named in the message).
+            ParameterError: an option of ``settings.space_options`` this space does not have.
         """
         from saswot.spaces.fasterseg.feasibility import check_budget  # torch: listing the spaces must not load it
         from saswot.spaces.fasterseg.latency import LatencyTable
         from saswot.spaces.fasterseg.problem import Budget, FasterSegProblem
 
         s = settings
-        config = SpaceConfig(widths=s.widths or "fasterseg", min_shared=s.min_shared)
+        unknown = sorted(set(s.space_options) - set(SPACE_OPTIONS))
+        if unknown:
+            raise ParameterError(
+                f"{{space_options}}: the fasterseg space has no option {', '.join(unknown)}; "
+                f"its options are {', '.join(SPACE_OPTIONS)}"
+            )
+        config = SpaceConfig(
+            widths=s.space_options.get("widths") or "fasterseg", min_shared=int(s.space_options.get("min_shared", 0))
+        )
         lut = LatencyTable(s.batch.device) if s.max_latency_ms is not None else None
         budget = Budget(max_latency_ms=s.max_latency_ms, max_gmacs=s.max_gmacs, target_resolution=s.target_resolution)
         problem = FasterSegProblem(config, scorer, budget, lut, s.batch.num_classes)
