@@ -9,7 +9,8 @@ What it measures (all on CamVid val mIoU of the ``cpu-half-8ep`` recipe):
   the τ an ideal ranker would reach against single-seed and against two-seed-mean labels
   (bivariate-normal link τ = 2/π·arcsin ρ, reliability from the seed pair), with a bootstrap CI;
 * **fidelity**: τ between the short recipe and the ~3× longer ``cpu-half-16ep-full`` on the
-  architectures trained with both, with a bootstrap CI;
+  architectures trained with both, with a bootstrap CI, the largest τ the two recipes' seed noise
+  allows, the noise-corrected correlation and the recipe decision (:data:`FIDELITY_THRESHOLD`);
 * **rankers** over repeated random splits by architecture (fit on one part, Kendall on the rest;
   mean ± std): every proxy given (raw score, no fitting), cost and structure baselines (GMACs,
   params, LUT latency, cells and width per stride, depth), a linear model on per-stride cell
@@ -162,17 +163,63 @@ def noise_ceiling(gt: GroundTruth) -> dict[str, Any]:
     }
 
 
+#: The recipe decision, fixed before the 16 fidelity pairs and the long recipe's second seeds were in:
+#: the short recipe is scaled if its noise-corrected rank agreement with the long one reaches this
+#: correlation (both recipes measuring the same quality up to seed noise), else the long recipe is.
+FIDELITY_THRESHOLD = 0.7
+#: Pairs of recipes, and seed pairs of the long recipe, needed before the decision is made.
+FIDELITY_MIN_PAIRS = 16
+LONG_NOISE_MIN_PAIRS = 8
+
+
+def reliability(gt: GroundTruth) -> tuple[float | None, int]:
+    """Correlation of seed 0 and seed 1 over the architectures trained with both (None: fewer than 5)."""
+    pairs = [(s[0], s[1]) for s in gt.seeds if 0 in s and 1 in s]
+    if len(pairs) < 5:
+        return None, len(pairs)
+    a, b = np.asarray(pairs).T
+    return max(0.0, rho_from_tau(kendall(a, b))), len(pairs)
+
+
 def fidelity(short: GroundTruth, long: GroundTruth) -> dict[str, Any]:
-    """Rank agreement of the short and the long recipe on the architectures trained with both."""
+    """Rank agreement of the short and the long recipe on the architectures trained with both, and
+    the same agreement corrected for both recipes' seed noise (the recipe decision)."""
     idx = {k: i for i, k in enumerate(short.keys)}
-    both = [(short.mean[idx[k]], float(np.mean(list(long.seeds[j].values())))) for j, k in enumerate(long.keys)
-            if k in idx]
+    common = [(idx[k], j) for j, k in enumerate(long.keys) if k in idx]
+    both = [(short.mean[i], float(np.mean(list(long.seeds[j].values())))) for i, j in common]
     if len(both) < 5:
         return {"archs": len(both)}
     a, b = np.asarray(both).T
     lo, hi = bootstrap_ci(a, b, kendall)
-    return {"archs": len(both), "kendall": kendall(a, b), "kendall_ci95": [lo, hi],
-            "spearman": float(stats.spearmanr(a, b).statistic), "short": a.tolist(), "long": b.tolist()}
+    tau = kendall(a, b)
+    out: dict[str, Any] = {"archs": len(both), "kendall": tau, "kendall_ci95": [lo, hi],
+                           "spearman": float(stats.spearmanr(a, b).statistic), "short": a.tolist(), "long": b.tolist()}
+    rel_s1, n_s = reliability(short)
+    rel_l1, n_l = reliability(long)
+    out["short_seed_pairs"], out["long_seed_pairs"] = n_s, n_l
+
+    def of_mean(rel1: float | None, seeds: list[int]) -> float | None:
+        if rel1 is None:
+            return None
+        k = float(np.mean(seeds))  # seeds averaged per architecture (Spearman-Brown)
+        return k * rel1 / (1 + (k - 1) * rel1) if rel1 > 0 else 0.0
+
+    rel_s = of_mean(rel_s1, [len(short.seeds[i]) for i, _ in common])
+    rel_l = of_mean(rel_l1, [len(long.seeds[j]) for _, j in common])
+    out["short_reliability"], out["long_reliability"] = rel_s, rel_l
+    if rel_s:
+        # the largest agreement two recipes that rank alike can show through their seed noise
+        # (the long recipe's noise taken as zero until it is measured: an upper bound)
+        out["kendall_ceiling"] = tau_from_rho(math.sqrt(rel_s * (rel_l if rel_l is not None else 1.0)))
+        if rel_l:
+            out["corrected_correlation"] = rho_from_tau(tau) / math.sqrt(rel_s * rel_l)
+    ready = len(both) >= FIDELITY_MIN_PAIRS and n_l >= LONG_NOISE_MIN_PAIRS and "corrected_correlation" in out
+    out["decision"] = (
+        ("cpu-half-8ep" if out["corrected_correlation"] >= FIDELITY_THRESHOLD else "cpu-half-16ep-full")
+        if ready
+        else f"undecided: {len(both)}/{FIDELITY_MIN_PAIRS} recipe pairs, {n_l}/{LONG_NOISE_MIN_PAIRS} long seed pairs"
+    )
+    return out
 
 
 # ----------------------------------------------------------------------------- rankers
@@ -405,6 +452,15 @@ def main() -> int:
     if "kendall" in fd:
         lines += ["", f"Fidelity: {fd['archs']} architectures with both recipes: Kendall {fd['kendall']:.3f} "
                   f"(95 % CI {fd['kendall_ci95'][0]:.3f}–{fd['kendall_ci95'][1]:.3f}), Spearman {fd['spearman']:.3f}."]
+        if "kendall_ceiling" in fd:
+            lines += [f"Largest Kendall two recipes that rank alike could show through the seed noise: "
+                      f"{fd['kendall_ceiling']:.3f} (short recipe {fd['short_seed_pairs']} seed pairs"
+                      + (f", long recipe {fd['long_seed_pairs']} seed pairs" if fd["long_reliability"] is not None
+                         else "; long recipe's noise not measured yet, taken as zero") + ")"
+                      + (f"; noise-corrected correlation {fd['corrected_correlation']:.2f}"
+                         if "corrected_correlation" in fd else "") + "."]
+        lines += [f"Recipe decision (scale the short recipe if the corrected correlation is at least "
+                  f"{FIDELITY_THRESHOLD}): {fd['decision']}."]
     write_text(args.out / "rankers.md", "\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0
