@@ -29,7 +29,6 @@ _COMMAND = "a command's --help and option errors answer without torch: the comma
 _SPACE = "listing the spaces and reading arch or ground-truth files need no torch: building and costing networks load it"
 ALLOWED: dict[str, str] = {
     "runtime/threads.py": "choosing the thread count (and rejecting a bad one) needs no torch; setting it does",
-    "cli/_options.py": "imported by the entry point; the space registry is read only when an option names a space",
     "cli/arch_cmd.py": _COMMAND,
     "cli/minibench_cmd.py": _COMMAND,
     "cli/rank_cmd.py": _COMMAND,

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import typer
 
 from saswot.errors import DataNotFoundError, SaswotError, UnknownNameError, unknown_model_error
+from saswot.spaces import REGISTRY, SEGMENTER_SEARCH, get_space, space_names
 from saswot.utils.io import check_checkpoint_file
 
 C = TypeVar("C")
@@ -176,8 +177,6 @@ def check_model_name(model: str) -> None:
     """Refuse a model that is neither a registered model, a built-in architecture of a space with a
     segmenter search, nor a file, without importing torch (the message of
     :func:`saswot.train.models.resolve_model`, which checks the rest)."""
-    from saswot.spaces import REGISTRY, SEGMENTER_SEARCH
-
     if model in MODEL_NAMES or Path(model).exists() or model.endswith(".json"):
         return
     builtin = [
@@ -227,11 +226,7 @@ def precheck(params: dict[str, Any], command: str | None = None) -> None:
         check_checkpoint_file(params["ckpt"])
     space = params.get("space")
     if isinstance(space, str) and space:
-        from saswot.spaces import space_names
-
         if space not in space_names():
-            from saswot.spaces import get_space
-
             get_space(space)  # raises the registry's own message, listing the spaces
     for option in ("proxies", "proxy"):
         given = params.get(option)
