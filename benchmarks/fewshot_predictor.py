@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from dev_scores import load_dev_scores, sampled  # noqa: E402
 
 from saswot.utils.io import write_json, write_text  # noqa: E402
-from saswot.workflows.predictor import FewShotPredictor, PredictorConfig, feature_matrix, fewshot_eval  # noqa: E402
+from saswot.search.predictor import FewShotPredictor, PredictorConfig, feature_matrix, fewshot_eval  # noqa: E402
 from saswot.utils.tables import table_to_markdown  # noqa: E402
 
 KS = (10, 20, 50, 100)

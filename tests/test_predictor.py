@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 
 from saswot.errors import ScoreError, UnknownNameError
-from saswot.workflows.predictor import FewShotPredictor, PredictorConfig, encoding_features, feature_matrix, fewshot_eval
+from saswot.search.predictor import FewShotPredictor, PredictorConfig, encoding_features, feature_matrix, fewshot_eval
 
 
 def _synthetic(n: int = 200, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

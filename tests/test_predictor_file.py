@@ -18,7 +18,7 @@ from saswot.spaces.fasterseg.decode import SpaceConfig
 from saswot.spaces.fasterseg.features import feature_names, structure_features
 from saswot.spaces.fasterseg.problem import Budget, FasterSegProblem
 from saswot.workflows.minibench import sample_archs
-from saswot.workflows.predictor import (
+from saswot.search.predictor import (
     FittedPredictor,
     PredictorConfig,
     PredictorObjective,

@@ -1,6 +1,6 @@
 """CLI: ``saswot predictor fit|info|predict`` – a few-shot predictor calibrated on a space's ground truth.
 
-Thin layer over :mod:`saswot.workflows.predictor`: fit on the labelled architectures (for the FasterSeg space,
+Thin layer over :mod:`saswot.search.predictor`: fit on the labelled architectures (for the FasterSeg space,
 the networks a ``minibench`` file holds), report held-out rank correlation, write the predictor
 file; read it back; predict architectures.
 """
@@ -13,10 +13,10 @@ from typing import Any, Optional
 
 import typer
 
+from saswot.search.predictor import FittedPredictor, PredictorConfig, fit_predictor
 from saswot.spaces import get_space
 from saswot.utils.io import write_json
 from saswot.utils.tables import print_table
-from saswot.workflows.predictor import FittedPredictor, PredictorConfig, fit_predictor
 
 app = typer.Typer(
     name="predictor",

@@ -41,12 +41,12 @@ from saswot.runtime.device import check_device
 from saswot.runtime.parallel import Executor
 from saswot.runtime.progress import make_progress
 from saswot.search.evolution import EvolutionConfig, evolve, random_search
+from saswot.search.predictor import PredictorObjective, is_predictor_ref
 from saswot.search.segmenter_scoring import ProxyScorer, calibrate_avt_for_space, calibrate_ensemble_for_space
 from saswot.spaces.base import REGISTRY as SPACES
 from saswot.spaces.base import SEGMENTER_SEARCH, SearchSpace, SegmenterSearch, get_space
 from saswot.utils.io import checkpoint_path, sibling, write_json
 from saswot.utils.plots import plot_search_curves
-from saswot.workflows.predictor import PredictorObjective, is_predictor_ref
 
 
 def run_arch_search(

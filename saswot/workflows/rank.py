@@ -16,11 +16,11 @@ from saswot.proxies._ensemble import proxy_of, split_proxy_list
 from saswot.runtime.device import check_device
 from saswot.runtime.parallel import Executor, SerialExecutor
 from saswot.runtime.seeding import make_rng
+from saswot.search.predictor import PredictorObjective, is_predictor_ref
 from saswot.spaces import BENCHMARK, get_space
 from saswot.spaces.base import require_benchmark
 from saswot.utils.correlation import correlation_table
 from saswot.workflows.ensemble_rank import add_ensemble_scores, split_for_rank
-from saswot.workflows.predictor import PredictorObjective, is_predictor_ref
 from saswot.workflows.score import (
     ArchScores,
     cache_settings,

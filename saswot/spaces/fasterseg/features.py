@@ -4,7 +4,7 @@ The features are exact functions of the architecture (no network is built or run
 mean output width (χ) and cell GMACs / parameters at each of the three grid scales (1/8, 1/16,
 1/32), the operator mix, branch depths, the shared prefix, and the whole network's GMACs and
 parameters at the budget's frame. They feed the trained rankers of the space
-(:mod:`saswot.workflows.predictor`), where the architecture alone is a strong baseline.
+(:mod:`saswot.search.predictor`), where the architecture alone is a strong baseline.
 """
 
 from __future__ import annotations
