@@ -51,4 +51,6 @@ def main(before: Path, after: Path) -> int:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) != 3 or sys.argv[1].startswith("-"):
+        sys.exit("usage: python benchmarks/bitident_compare.py BEFORE_DIR AFTER_DIR (outputs of bitident_check.sh)")
     sys.exit(main(Path(sys.argv[1]), Path(sys.argv[2])))

@@ -12,6 +12,8 @@ from saswot.utils.tables import table_to_markdown
 
 
 def main() -> None:
+    if len(sys.argv) < 3 or sys.argv[1].startswith("-"):
+        sys.exit(__doc__)
     lut = json.load(open(sys.argv[1]))
     by_key = {r["key"]: r for r in lut["rows"]}
     rows = []
