@@ -25,7 +25,6 @@ from saswot.spaces.fasterseg import FasterSegArch, load_arch
 from saswot.spaces.fasterseg.arch import save_arch
 from saswot.spaces.fasterseg.benchfile import BenchFile, load_bench
 from saswot.utils.io import read_json, write_json
-from saswot.utils.plots import proxy_scatter_plots
 from saswot.utils.tables import print_table
 
 app = typer.Typer(
@@ -236,6 +235,8 @@ def rank(
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
 ) -> None:
     """Kendall / Spearman / Pearson of proxies vs trained mIoU over the benchmark's architectures."""
+    from saswot.utils.plots import proxy_scatter_plots
+
     groups = load_bench(bench, recipe_id)  # a missing or mixed file is reported before torch is imported
     apply_threads(choose_threads(threads))
     from saswot.proxies import SENTINEL

@@ -28,7 +28,6 @@ from saswot.config import AVTConfig, ProxyBatch, RankConfig
 from saswot.errors import NA_PREFIX, PARTIAL_EXIT, render_params
 from saswot.runtime.progress import stderr_console
 from saswot.utils.io import read_json, write_json, write_text
-from saswot.utils.plots import proxy_scatter_plots
 from saswot.utils.tables import print_table, table_to_markdown
 
 #: Defaults chosen so that `rank --proxies all` over the 504 cell-space dev archs fits the time budget
@@ -83,6 +82,7 @@ def rank(
     """Score a space's benchmark architectures with zero-cost proxies; Kendall/Spearman/Pearson vs ground truth."""
     from saswot.proxies import SENTINEL
     from saswot.runtime.parallel import DIED_TWICE, make_executor
+    from saswot.utils.plots import proxy_scatter_plots
     from saswot.workflows.rank import run_rank, table_rows
     from saswot.workflows.score import is_partial
 

@@ -12,7 +12,6 @@ from saswot.cli._options import ray_option, space_option, workers_option
 from saswot.errors import SaswotError, UnknownNameError
 from saswot.spaces import BENCHMARK, get_space
 from saswot.utils.io import checkpoint_path, read_json, write_json
-from saswot.utils.plots import plot_search_curves
 from saswot.utils.tables import print_table
 
 
@@ -56,6 +55,7 @@ def search_proxy(
     """Search a proxy expression by evolution (paper Algorithm 1) against random search."""
     from saswot.runtime.parallel import make_executor
     from saswot.search.proxy_search import ProxySearchConfig, run_proxy_search
+    from saswot.utils.plots import plot_search_curves
 
     given = {
         "space": space,
