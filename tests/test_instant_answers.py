@@ -81,6 +81,19 @@ def test_option_errors_answer_without_torch(tmp_path: Path) -> None:
         assert not torch_loaded, f"saswot {' '.join(args)} imported torch before rejecting its options"
 
 
+def test_help_draws_no_figure_module() -> None:
+    """matplotlib (about 0.4 s of imports) loads where a figure is drawn, not for --help."""
+    code = (
+        "import sys\nfrom saswot.cli.main import main\n"
+        "for name in sys.argv[1:]:\n"
+        "    try:\n        main([name, '--help'])\n    except SystemExit:\n        pass\n"
+        "print('matplotlib' in sys.modules)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, *COMMANDS], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[-1] == "False"
+
+
 def test_bench_info_reads_a_table_without_torch() -> None:
     from saswot.utils.paths import resolve_data_root
 
