@@ -13,6 +13,8 @@
 #
 # Usage (resumable; rerun the same line after an interruption; several copies share the trainings):
 #   SASWOT_DATA=../shared/data bash benchmarks/table4_fair.sh
+# The searches alone (they need no training; e.g. while the ground truth is still growing):
+#   SEARCH_ONLY=1 METHODS="saswot grasp" SASWOT_DATA=../shared/data bash benchmarks/table4_fair.sh
 set -euo pipefail
 export OMP_NUM_THREADS=1
 OUT=${OUT:-benchmarks/out/table4-fair}
@@ -38,6 +40,10 @@ for M in $METHODS; do
     ARCHS+=(--arch "$KEEP/$tag-s$SEED.json")
   done
 done
+if [ -n "${SEARCH_ONLY:-}" ]; then
+  log "$(date -u +%FT%TZ) searches done ($METHODS); trainings not started (SEARCH_ONLY)"
+  exit 0
+fi
 ARCHS+=(--arch fasterseg)
 log "$(date -u +%FT%TZ) saswot minibench run --bench $BENCH --work runs/minibench/table4-fair ${ARCHS[*]} --seeds 0,1,2 --recipe cpu-half-8ep --threads 1"
 saswot minibench run --bench "$BENCH" --work runs/minibench/table4-fair "${ARCHS[@]}" --seeds 0,1,2 \
