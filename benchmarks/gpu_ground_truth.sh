@@ -27,12 +27,8 @@
 # job; a job cut by the time limit is simply not in the file). A CPU smoke run:
 #   DEVICE=cpu SHORT=<recipe.json> LONG=<recipe.json> K=2 FIRST=2 SAMPLE_SEEDS=2 ... (tests/test_gpu_ground_truth_script.py)
 set -uo pipefail
-RET=${RET:-${OUT:?set RET or OUT}}
-export -n OUT
-unset OUT
-mkdir -p "$RET"
-exec > >(tee -a "$RET/session.log") 2>&1
-T0=$(date +%s)
+# shellcheck source=benchmarks/_device_session.sh
+source "$(dirname "$0")/_device_session.sh"
 W=${WORK:-benchmarks/out/gpu_ground_truth}
 DEVICE=${DEVICE:-cuda}
 SHORT=${SHORT:-cpu-half-8ep}
@@ -45,10 +41,7 @@ TIME_BUDGET_S=${TIME_BUDGET_S:-420}
 mkdir -p "$W"
 echo "[gt-gpu] $(date -u +%FT%TZ) $(uname -n) device=$DEVICE cores=$(nproc) parallel=$PARALLEL budget=${TIME_BUDGET_S}s"
 
-SHIM=$(mktemp -d)
-trap 'rm -rf "$SHIM"' EXIT
-ln -s "$(command -v python3)" "$SHIM/python"
-export PATH=$SHIM:$PATH PYTHONPATH=$PWD PYTHONSAFEPATH=1 PYTHONUNBUFFERED=1 SASWOT_CACHE=$W/cache
+export PYTHONPATH=$PWD PYTHONSAFEPATH=1 PYTHONUNBUFFERED=1 SASWOT_CACHE=$W/cache
 export SASWOT_DATA=${SASWOT_DATA:-$PWD/data}
 # each training process loads its batches itself on one core; the device does the arithmetic
 export OMP_NUM_THREADS=1

@@ -25,23 +25,14 @@
 # A CPU smoke run: DEVICE=cpu PRECISION=fp32 EPOCHS=1 PARALLEL=2 RECIPE=<tiny recipe> ... (see
 # docs/results.md, Table 4 on a GPU).
 set -uo pipefail
-RET=${RET:-${OUT:?set RET or OUT}}
-export -n OUT
-unset OUT
-mkdir -p "$RET"
-exec > >(tee -a "$RET/session.log") 2>&1
-T0=$(date +%s)
+# shellcheck source=benchmarks/_device_session.sh
+source "$(dirname "$0")/_device_session.sh"
 W=${WORK:-benchmarks/out/gpu_table4}
 DEVICE=${DEVICE:-cuda}
 PRECISION=${PRECISION:-fp16}
 RESOLUTIONS=${RESOLUTIONS:-720x960,1024x2048}
 echo "[session] $(date -u +%FT%TZ) $(uname -n) device=$DEVICE cores=$(nproc)"
 
-# python3 is the interpreter with torch there; `python` and the saswot CLI point at it
-SHIM=$(mktemp -d)
-trap 'rm -rf "$SHIM"' EXIT
-ln -s "$(command -v python3)" "$SHIM/python"
-export PATH=$SHIM:$PATH
 WHEELS=${WHEELS:-.whl}
 if compgen -G "$WHEELS/*.whl" > /dev/null; then
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$SHIM/site" "$WHEELS"/*.whl || exit 3

@@ -49,6 +49,14 @@ def _files(value: Any) -> list[str]:
     return [text, text[: len(text) // 2], text + "}", "\x00" + text]
 
 
+def _read_each(texts: list[str], suffix: str, read: Callable[[Path], Any]) -> None:
+    """Write each text to its own file and read it: only saswot's own errors may come out."""
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, text in enumerate(texts):
+            path = _write(Path(tmp), f"file{i}{suffix}", text)
+            _only_saswot_errors(lambda p=path: read(p))
+
+
 @FUZZ
 @given(TEXT)
 def test_arch_strings(text: str) -> None:
@@ -92,10 +100,7 @@ def test_arch_json(value: Any) -> None:
     from saswot.spaces.fasterseg.arch import FasterSegArch, load_arch
 
     _only_saswot_errors(lambda: FasterSegArch.from_json(value))
-    with tempfile.TemporaryDirectory() as tmp:
-        for i, text in enumerate(_files(value)):
-            path = _write(Path(tmp), f"arch{i}.json", text)
-            _only_saswot_errors(lambda p=path: load_arch(p))
+    _read_each(_files(value), ".json", load_arch)
 
 
 @FUZZ
@@ -103,10 +108,7 @@ def test_arch_json(value: Any) -> None:
 def test_proxy_json(value: Any) -> None:
     from saswot.proxies._proxyfile import load_proxy_file
 
-    with tempfile.TemporaryDirectory() as tmp:
-        for i, text in enumerate(_files(value)):
-            path = _write(Path(tmp), f"proxy{i}.json", text)
-            _only_saswot_errors(lambda p=path: load_proxy_file(p))
+    _read_each(_files(value), ".json", load_proxy_file)
 
 
 @FUZZ
@@ -114,10 +116,7 @@ def test_proxy_json(value: Any) -> None:
 def test_avt_json(value: Any) -> None:
     from saswot.proxies._avt import AVTStats
 
-    with tempfile.TemporaryDirectory() as tmp:
-        for i, text in enumerate(_files(value)):
-            path = _write(Path(tmp), f"avt{i}.json", text)
-            _only_saswot_errors(lambda p=path: AVTStats.read(p))
+    _read_each(_files(value), ".json", AVTStats.read)
 
 
 @FUZZ
@@ -125,11 +124,8 @@ def test_avt_json(value: Any) -> None:
 def test_bench_files(lines: list[Any]) -> None:
     from saswot.workflows.minibench import load_bench
 
-    with tempfile.TemporaryDirectory() as tmp:
-        jsonl = "\n".join(json.dumps(v) for v in lines)
-        for i, text in enumerate([jsonl, jsonl[: len(jsonl) // 2], jsonl + "\n{"]):
-            path = _write(Path(tmp), f"bench{i}.jsonl", text)
-            _only_saswot_errors(lambda p=path: load_bench(p))
+    jsonl = "\n".join(json.dumps(v) for v in lines)
+    _read_each([jsonl, jsonl[: len(jsonl) // 2], jsonl + "\n{"], ".jsonl", load_bench)
 
 
 @FUZZ
