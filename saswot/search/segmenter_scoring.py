@@ -8,7 +8,6 @@ names a space.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -16,7 +15,7 @@ import numpy as np
 import torch
 
 from saswot.errors import ScoreError
-from saswot.proxies import SENTINEL, resolve_proxy, score_network, score_network_detailed
+from saswot.proxies import SENTINEL, ScoreReport, resolve_proxy, score_network_detailed
 from saswot.proxies._avt import calibrate_avt
 from saswot.proxies._ensemble import EnsembleCalibration, member_names
 from saswot.proxies._settings import ScoringSettings
@@ -72,38 +71,35 @@ class ProxyScorer:
     def avt(self, stats: Any) -> None:
         self.settings = self.settings.replace(avt=stats)
 
-    def scores(self, arch: Any, proxies: list[Any]) -> dict[str, float]:
-        """Raw scores of several proxies (one statistics pass)."""
+    def report(self, arch: Any, proxies: list[Any]) -> ScoreReport:
+        """Scores of several proxies (one statistics pass) and the proxies that failed, with why."""
 
         # Free the network, its gradients and any hook closures on leaving: a long search must not
         # keep one candidate's activations alive until the next cyclic garbage collection (the
         # collection skips the long-lived objects, saswot.runtime.allocator).
         with collect_on_exit():
             net = self.space.build(arch, num_classes=self.settings.num_classes, seed=self.init_seed)
-            scores = score_network(net, self.images, self.labels, proxies, self.settings)
+            report = score_network_detailed(net, self.images, self.labels, proxies, self.settings)
             del net
-        return scores
+        return report
+
+    def scores(self, arch: Any, proxies: list[Any]) -> dict[str, float]:
+        """Raw scores of several proxies (one statistics pass; a failed one is the sentinel)."""
+        return self.report(arch, proxies).scores
 
     def score_or_reason(self, arch: Any) -> tuple[float | None, str | None]:
         """``(score, None)``, or ``(None, reason)`` when the proxy failed on the network (raised an
-        error there, or gave a non-finite value)."""
-        with collect_on_exit():
-            net = self.space.build(arch, num_classes=self.settings.num_classes, seed=self.init_seed)
-            report = score_network_detailed(net, self.images, self.labels, [self.spec], self.settings)
-            del net
-        value = report.scores[self.spec.name]
+        error there, or gave a non-finite value, which the report lists with the sentinel)."""
+        report = self.report(arch, [self.spec])
         reason = report.failed.get(self.spec.name)
-        if reason is not None or not math.isfinite(value):
-            return None, reason or f"non-finite value {value}"
-        return float(value), None
+        if reason is not None:
+            return None, reason
+        return float(report.scores[self.spec.name]), None
 
     def __call__(self, arch: Any) -> float | None:
         """The proxy score, or None if the proxy failed (non-finite / sentinel)."""
-
-        value = self.scores(arch, [self.spec])[self.spec.name]
-        if value == SENTINEL or not math.isfinite(value):
-            return None
-        return float(value)
+        value = self.score_or_reason(arch)[0]
+        return None if value is None or value == SENTINEL else value
 
 
 def _score_terms(shared: tuple[ProxyScorer, list[str]], arch: Any) -> dict[str, float]:
