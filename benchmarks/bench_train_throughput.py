@@ -92,8 +92,12 @@ def breakdown(cfg, device: torch.device) -> dict[str, float]:  # type: ignore[no
 BEFORE_CODE = r"""
 import json, sys, time
 from pathlib import Path
-from saswot.spaces.fasterseg.arch import FasterSegArch
-from saswot.workflows.minibench import Job, Recipe, RunContext, train_job
+try:  # the package layout since the redesign
+    from saswot.spaces.fasterseg.arch import FasterSegArch
+    from saswot.workflows.minibench import Job, Recipe, RunContext, train_job
+except ImportError:  # older checkouts
+    from saswot.fasterseg.arch import FasterSegArch
+    from saswot.fasterseg.minibench import Job, Recipe, RunContext, train_job
 arch, recipe, folder, threads = json.loads(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 job = Job("before-code", FasterSegArch.from_json(arch), 0)
 t0 = time.perf_counter()
@@ -116,8 +120,10 @@ def _before_code(label: str, recipe, folder: Path, threads: int, src: str) -> di
     proc = subprocess.run(
         [sys.executable, "-c", BEFORE_CODE, json.dumps(arch), json.dumps(recipe.to_json()), str(folder / "before-code"),
          str(threads)],
-        capture_output=True, text=True, env=env, check=True,
+        capture_output=True, text=True, env=env,
     )
+    if proc.returncode != 0:
+        raise SystemExit(f"the job trained by the code of {src} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
     res = json.loads(proc.stdout.strip().splitlines()[-1])
     print(f"before (code of {src}): {res['before_code_s']:.1f} s, mIoU {res['before_code_miou']:.4f}", file=sys.stderr)
     return res

@@ -104,3 +104,49 @@ def test_illegal_and_corrupt_arch_files(tmp_path) -> None:
         load_arch(str(tmp_path / "missing.json"))
     with pytest.raises(UnknownNameError):
         load_arch("fastersegg")
+
+
+@pytest.mark.parametrize(
+    "src,dst",
+    [((18, 24), (144, 192)), ((7, 5), (45, 61)), ((1, 4), (3, 9)), ((6, 6), (1, 1)), ((12, 16), (6, 8))],
+)
+def test_resize_matmul_matches_interpolate_values_and_gradients(src: tuple[int, int], dst: tuple[int, int]) -> None:
+    from saswot.spaces.fasterseg.ops import resize_matmul
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(2, 3, *src, generator=g).contiguous(memory_format=torch.channels_last).requires_grad_()
+    up = torch.randn(2, 3, *dst, generator=g)
+    ref = torch.nn.functional.interpolate(x, size=dst, mode="bilinear", align_corners=True)
+    (gx_ref,) = torch.autograd.grad((ref * up).sum(), x)
+    out = resize_matmul(x, dst)
+    (gx,) = torch.autograd.grad((out * up).sum(), x)
+    assert out.shape == ref.shape
+    torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(gx, gx_ref, rtol=1e-4, atol=1e-4)
+
+
+def test_training_forward_upsamples_heads_by_matmul_only_in_training(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the training build's train-mode forward resizes its three heads with the matrix products;
+    # swapping them for F.interpolate gives the same outputs, and no other forward calls them
+    from saswot.spaces.fasterseg import builder as fb
+
+    net = build_network(load_arch("fasterseg"), num_classes=5, aux_heads=True, seed=1).train()
+    x = torch.randn(2, 3, 64, 96, generator=torch.Generator().manual_seed(2))
+    fast = net(x)
+    calls: list[tuple[int, int]] = []
+
+    def interpolate(t: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        calls.append(size)
+        return torch.nn.functional.interpolate(t, size=size, mode="bilinear", align_corners=True)
+
+    monkeypatch.setattr(fb, "resize_matmul", interpolate)
+    ref = net(x)
+    assert calls == [(64, 96)] * 3
+    for got, want in zip(fast, ref):
+        torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4)
+    calls.clear()
+    net.eval()
+    with torch.no_grad():
+        net(x)
+    build_network(load_arch("fasterseg"), num_classes=5, seed=1).train()(x)
+    assert calls == []
