@@ -25,26 +25,25 @@ from saswot.utils.io import write_json, write_text
 from saswot.workflows.minibench import RECIPES, BenchFile
 
 DATA = Path(__file__).resolve().parents[1] / "saswot" / "data" / "fasterseg"
-RECIPE = RECIPES["cpu-half-8ep"].recipe_id
 SAMPLED = re.compile(r"^g\d+-\d+$")
 
 
-def random_distribution(files: list[Path]) -> np.ndarray:
-    """Seed-0 mIoU of every sampled (random, GMACs-stratified) network in ``files``."""
+def random_distribution(files: list[Path], recipe_id: str) -> np.ndarray:
+    """Seed-0 mIoU of every sampled (random, GMACs-stratified) network of recipe ``recipe_id`` in ``files``."""
     out: dict[str, float] = {}
     for f in files:
         for e in BenchFile(f).entries():
-            if e["recipe_id"] == RECIPE and e.get("miou") is not None and int(e["seed"]) == 0:
+            if e["recipe_id"] == recipe_id and e.get("miou") is not None and int(e["seed"]) == 0:
                 if any(SAMPLED.match(lab) for lab in str(e["label"]).split("+")):
                     out[e["key"]] = float(e["miou"])
     return np.asarray(sorted(out.values()))
 
 
-def method_runs(bench: Path) -> dict[str, dict[int, list[float]]]:
+def method_runs(bench: Path, recipe_id: str) -> dict[str, dict[int, list[float]]]:
     """``{method: {search seed: [mIoU per training seed]}}`` (``fasterseg``: search seed 0)."""
     runs: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
     for e in BenchFile(bench).entries():
-        if e["recipe_id"] != RECIPE or e.get("miou") is None:
+        if e["recipe_id"] != recipe_id or e.get("miou") is None:
             continue
         for label in str(e["label"]).split("+"):
             m = re.match(r"^(.*)-s(\d+)$", label)
@@ -69,12 +68,16 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bench", type=Path, default=DATA / "table4-fair-camvid.jsonl")
     ap.add_argument("--truth", type=Path, nargs="*", default=[DATA / "minibench-camvid.jsonl",
-                                                              DATA / "minibench-noise-camvid.jsonl"])
+                                                              DATA / "minibench-noise-camvid.jsonl",
+                                                              DATA / "minibench-fidelity-camvid.jsonl"])
+    ap.add_argument("--recipe", default="cpu-half-8ep", choices=sorted(RECIPES),
+                    help="the recipe of the trainings compared (the fidelity check's choice)")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/out/table4-fair"))
     args = ap.parse_args()
-    rand = random_distribution(args.truth)
+    recipe_id = RECIPES[args.recipe].recipe_id
+    rand = random_distribution(args.truth, recipe_id)
     rows: list[dict[str, Any]] = []
-    for method, groups in method_runs(args.bench).items():
+    for method, groups in method_runs(args.bench, recipe_id).items():
         vals = np.concatenate([np.asarray(v) for v in groups.values()])
         mean = float(vals.mean())
         rows.append({
@@ -89,7 +92,8 @@ def main() -> int:
         "random": {"networks": int(rand.size), "mean": float(rand.mean()), "std": float(rand.std(ddof=1)),
                    "best": float(rand.max()), "p90": float(np.percentile(rand, 90))},
         "methods": rows,
-        "recipe_id": RECIPE,
+        "recipe": args.recipe,
+        "recipe_id": recipe_id,
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     args.out.mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,9 @@
 #   methods       predictor:camvid (the calibrated objective shipped in saswot/data/fasterseg),
 #                 saswot (the paper's proxy), grasp (the registered proxy that ranks the design set
 #                 best in its own direction: Kendall 0.19 on held-out halves), and the released fasterseg
-#   training      recipe cpu-half-8ep, training seeds 0, 1, 2 for every winner
+#   training      training seeds 0, 1, 2 for every winner, with the recipe the fidelity check
+#                 chooses (docs/results.md 4.9; RECIPE, default cpu-half-8ep), set before any winner
+#                 is trained; the random baseline is read from the same recipe's ground truth
 #   baseline      the random networks of the ground truth (GMACs-stratified samples under the same
 #                 budget, seed 0, the same recipe)
 # Then benchmarks/table4_fair.py reports each method's mean and spread, its percentile among the
@@ -22,6 +24,7 @@ BENCH=${BENCH:-saswot/data/fasterseg/table4-fair-camvid.jsonl}
 KEEP=${KEEP:-saswot/data/fasterseg/table4-fair}
 METHODS=${METHODS:-"predictor:camvid saswot grasp"}
 MAX_GMACS=27.8
+RECIPE=${RECIPE:-cpu-half-8ep}
 mkdir -p "$OUT/search" "$KEEP"
 log() { echo "$*" | tee -a "$OUT/commands.txt"; }
 
@@ -45,7 +48,7 @@ if [ -n "${SEARCH_ONLY:-}" ]; then
   exit 0
 fi
 ARCHS+=(--arch fasterseg)
-log "$(date -u +%FT%TZ) saswot minibench run --bench $BENCH --work runs/minibench/table4-fair ${ARCHS[*]} --seeds 0,1,2 --recipe cpu-half-8ep --threads 1"
+log "$(date -u +%FT%TZ) saswot minibench run --bench $BENCH --work runs/minibench/table4-fair ${ARCHS[*]} --seeds 0,1,2 --recipe $RECIPE --threads 1"
 saswot minibench run --bench "$BENCH" --work runs/minibench/table4-fair "${ARCHS[@]}" --seeds 0,1,2 \
-  --recipe cpu-half-8ep --threads 1
-python benchmarks/table4_fair.py --bench "$BENCH" --out "$OUT"
+  --recipe "$RECIPE" --threads 1
+python benchmarks/table4_fair.py --bench "$BENCH" --recipe "$RECIPE" --out "$OUT"
