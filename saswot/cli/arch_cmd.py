@@ -94,8 +94,9 @@ def search_arch(
     proxy: str = typer.Option(
         ...,
         "--proxy",
-        help="Proxy name (saswot, nwot, synflow, ...), proxy JSON file, or ensemble (ensemble:A,B or "
-        "ensemble-avt:A,B; without @CALIBRATION it is calibrated on --avt-samples architectures of the space).",
+        help="Proxy name (saswot, nwot, synflow, ...), proxy JSON file, ensemble (ensemble:A,B or "
+        "ensemble-avt:A,B; without @CALIBRATION it is calibrated on --avt-samples architectures of the space), "
+        "or a fitted predictor (predictor:camvid, shipped for fasterseg, or predictor:FILE from `saswot predictor fit`).",
     ),
     space: Optional[str] = space_option("segmenter-search (default: the one space that has it)", required=False),
     generations: int = typer.Option(20, "--generations", help="Evolution iterations after the initial pool."),

@@ -52,6 +52,7 @@ def rank(
         "--proxies",
         help=proxies_help(
             "; ensembles aggregated over the ranked archs: ensemble:A,B,C, ensemble-avt:A,B, aznas (groups separated by ;)"
+            "; fitted predictors: predictor:NAME (shipped) or predictor:FILE (`saswot predictor fit`)"
         ),
     ),
     out: Path = typer.Option(..., "--out", help="result JSON (a .md table is written beside it)"),
