@@ -1,6 +1,6 @@
 """Time the README's main job at its default settings, on an idle machine and beside a busy loop.
 
-Runs ``saswot search-arch --proxy saswot --max-gmacs 27.8`` (the README's first command after the
+Runs ``saswot search-arch --max-gmacs 27.8`` (the README's first command after the
 install) in a fresh process with a fresh cache folder and no dataset, once as it is and once
 while a pure-Python busy loop occupies one core (a 2-core machine "with other work running").
 No ``--threads`` and no ``OMP_NUM_THREADS``: the default thread choice is what is measured.
@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-COMMAND = ["search-arch", "--proxy", "saswot", "--max-gmacs", "27.8", "--quiet"]
+COMMAND = ["search-arch", "--max-gmacs", "27.8", "--quiet"]
 
 
 def run_once(label: str, busy: bool, workdir: Path) -> dict:

@@ -186,3 +186,23 @@ def test_the_shipped_camvid_predictor_resolves_by_name_and_scores() -> None:
     assert shipped.meta["archs"] >= 41 and shipped.meta["validation"]["half"]["repeats"] == 50
     value = objective(load_arch("fasterseg"))
     assert value is not None and shipped.y.min() <= value <= shipped.y.max()
+
+
+def test_search_arch_without_a_proxy_optimises_the_spaces_calibrated_objective(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["--max-gmacs", "27.8", "--generations", "1", "--population", "4", "--topk", "2", "--threads", "1", "--quiet"]
+    runs = []
+    for name in ("a", "b"):
+        out = tmp_path / f"{name}.json"
+        assert main(["search-arch", *args, "--out", str(out)]) == 0
+        runs.append(json.loads(out.read_text()))
+    assert "objective: predictor:camvid (the default in fasterseg" in capsys.readouterr().err
+    explicit = tmp_path / "explicit.json"
+    assert main(["search-arch", "--proxy", "predictor:camvid", *args, "--out", str(explicit)]) == 0
+    same = json.loads(explicit.read_text())
+    assert runs[0]["search"]["proxy"] == "predictor:camvid" and runs[0]["search"]["gmacs"] <= 27.8
+    # same seed, same result, and the same as naming the objective
+    assert runs[0]["key"] == runs[1]["key"] == same["key"]
+    assert runs[0]["search"]["score"] == runs[1]["search"]["score"] == same["search"]["score"]
+    assert get_space("fasterseg").default_objective == "predictor:camvid"

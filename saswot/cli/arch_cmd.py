@@ -91,12 +91,13 @@ def arch_info(
 
 
 def search_arch(
-    proxy: str = typer.Option(
-        ...,
+    proxy: Optional[str] = typer.Option(
+        None,
         "--proxy",
-        help="Proxy name (saswot, nwot, synflow, ...), proxy JSON file, ensemble (ensemble:A,B or "
+        help="The objective: a proxy name (saswot, nwot, synflow, ...), proxy JSON file, ensemble (ensemble:A,B or "
         "ensemble-avt:A,B; without @CALIBRATION it is calibrated on --avt-samples architectures of the space), "
-        "or a fitted predictor (predictor:camvid, shipped for fasterseg, or predictor:FILE from `saswot predictor fit`).",
+        "or a fitted predictor (predictor:camvid, shipped for fasterseg, or predictor:FILE from `saswot predictor fit`). "
+        "Default: the space's calibrated objective (fasterseg: predictor:camvid; --proxy saswot reproduces the paper).",
     ),
     space: Optional[str] = space_option("segmenter-search (default: the one space that has it)", required=False),
     generations: int = typer.Option(20, "--generations", help="Evolution iterations after the initial pool."),
@@ -141,6 +142,14 @@ def search_arch(
     from saswot.search.segmenter import run_arch_search, summary_rows
 
     sp = REGISTRY.get(space, SEGMENTER_SEARCH) if space else REGISTRY.default(SEGMENTER_SEARCH)
+    if proxy is None:
+        proxy = getattr(sp, "default_objective", None)
+        if proxy is None:
+            raise as_cli_error(ParameterError(f"space '{sp.name}' has no default objective: give one with {{proxy}}"))
+        stderr_console.print(
+            f"[cyan]objective[/]: {escape(proxy)} (the default in {sp.name}; --proxy saswot reproduces the paper)",
+            highlight=False,
+        )
     batch = build_config(ProxyBatch, locals(), resolution=parse_resolution(proxy_resolution, "--proxy-resolution"))
     settings = build_config(
         ArchSearchConfig,

@@ -245,6 +245,9 @@ class BaseSpace:
     description: str = ""
     num_classes: int = 10
     capabilities: frozenset[str] = frozenset()
+    #: The objective ``search-arch`` optimises in this space when no proxy is given (a proxy or
+    #: predictor reference such as ``predictor:camvid``); None: the search needs one.
+    default_objective: str | None = None
 
     def parse(self, text: Any) -> Any:
         raise NotImplementedError

@@ -48,6 +48,9 @@ class FasterSegSpace(BaseSpace):
     description = "FasterSeg: two-branch multi-resolution networks decoded from alpha/beta matrices (infinite)"
     num_classes = NUM_CLASSES
     capabilities = frozenset({SEGMENTER_SEARCH, LATENCY, BENCHMARK})
+    #: the few-shot predictor of short-recipe CamVid mIoU shipped in saswot/data/fasterseg (the
+    #: objective whose winners trained best in the fair Table 4; docs/results.md 4.9)
+    default_objective = "predictor:camvid"
 
     def __init__(self) -> None:
         #: canonical key -> architecture, for every architecture read from a benchmark
