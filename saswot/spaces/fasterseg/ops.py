@@ -21,18 +21,17 @@ def _resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 
 def _interp_matrix(n_in: int, n_out: int, like: torch.Tensor) -> torch.Tensor:
     """The ``n_out × n_in`` matrix of 1-D linear interpolation with ``align_corners=True``."""
+    a = torch.zeros(n_out, n_in, dtype=torch.float64)
     if n_in == 1 or n_out == 1:
         # align_corners=True maps a single output sample to input 0, and spreads one input everywhere
-        a = torch.zeros(n_out, n_in, dtype=torch.float64)
         a[:, 0] = 1.0
-        return a.to(dtype=like.dtype, device=like.device)
-    pos = torch.arange(n_out, dtype=torch.float64) * ((n_in - 1) / (n_out - 1))
-    lo = pos.floor().long().clamp(max=n_in - 2)
-    frac = pos - lo
-    rows = torch.arange(n_out)
-    a = torch.zeros(n_out, n_in, dtype=torch.float64)
-    a[rows, lo] = 1.0 - frac
-    a[rows, lo + 1] += frac
+    else:
+        pos = torch.arange(n_out, dtype=torch.float64) * ((n_in - 1) / (n_out - 1))
+        lo = pos.floor().long().clamp(max=n_in - 2)
+        frac = pos - lo
+        rows = torch.arange(n_out)
+        a[rows, lo] = 1.0 - frac
+        a[rows, lo + 1] += frac
     return a.to(dtype=like.dtype, device=like.device)
 
 
