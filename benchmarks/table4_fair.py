@@ -25,18 +25,34 @@ from saswot.utils.io import write_json, write_text
 from saswot.workflows.minibench import RECIPES, BenchFile
 
 DATA = Path(__file__).resolve().parents[1] / "saswot" / "data" / "fasterseg"
-SAMPLED = re.compile(r"^g\d+-\d+$")
+SAMPLED = re.compile(r"^g(\d+)-\d+$")
 
 
-def random_distribution(files: list[Path], recipe_id: str) -> np.ndarray:
-    """Seed-0 mIoU of every sampled (random, GMACs-stratified) network of recipe ``recipe_id`` in ``files``."""
-    out: dict[str, float] = {}
+def random_distribution(files: list[Path], recipe_id: str, sample_seeds: set[int] | None = None,
+                        git_prefix: str = "") -> tuple[np.ndarray, dict[str, int]]:
+    """Seed-0 mIoU of every sampled (random, GMACs-stratified) network of recipe ``recipe_id`` in ``files``.
+
+    ``sample_seeds`` keeps only the samples of those sample seeds (labels ``g<seed>-…``) and
+    ``git_prefix`` only the runs trained by a commit starting with it. Returns the sorted values and
+    how many of them each commit trained.
+    """
+    out: dict[str, tuple[float, str]] = {}
     for f in files:
         for e in BenchFile(f).entries():
-            if e["recipe_id"] == recipe_id and e.get("miou") is not None and int(e["seed"]) == 0:
-                if any(SAMPLED.match(lab) for lab in str(e["label"]).split("+")):
-                    out[e["key"]] = float(e["miou"])
-    return np.asarray(sorted(out.values()))
+            if e["recipe_id"] != recipe_id or e.get("miou") is None or int(e["seed"]) != 0:
+                continue
+            sha = str(e.get("git_sha") or "unknown")
+            if git_prefix and not sha.startswith(git_prefix):
+                continue
+            for lab in str(e["label"]).split("+"):
+                m = SAMPLED.match(lab)
+                if m and (sample_seeds is None or int(m.group(1)) in sample_seeds):
+                    out[e["key"]] = (float(e["miou"]), sha[:7])
+                    break
+    commits: dict[str, int] = defaultdict(int)
+    for _, sha in out.values():
+        commits[sha] += 1
+    return np.asarray(sorted(v for v, _ in out.values())), dict(commits)
 
 
 def method_runs(bench: Path, recipe_id: str) -> dict[str, dict[int, list[float]]]:
@@ -72,10 +88,18 @@ def main() -> int:
                                                               DATA / "minibench-fidelity-camvid.jsonl"])
     ap.add_argument("--recipe", default="cpu-half-8ep", choices=sorted(RECIPES),
                     help="the recipe of the trainings compared (the fidelity check's choice)")
+    ap.add_argument("--random-sample-seeds", type=int, nargs="*", default=None,
+                    help="random networks from these sample seeds only (default: every sample)")
+    ap.add_argument("--random-git", default="",
+                    help="random networks trained by a commit starting with this only (same-code baseline)")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/out/table4-fair"))
     args = ap.parse_args()
     recipe_id = RECIPES[args.recipe].recipe_id
-    rand = random_distribution(args.truth, recipe_id)
+    seeds = set(args.random_sample_seeds) if args.random_sample_seeds is not None else None
+    rand, commits = random_distribution(args.truth, recipe_id, seeds, args.random_git)
+    if rand.size < 2:
+        ap.error(f"only {rand.size} random networks match (--random-sample-seeds {args.random_sample_seeds}, "
+                 f"--random-git {args.random_git!r}); train the samples first or widen the filter")
     rows: list[dict[str, Any]] = []
     for method, groups in method_runs(args.bench, recipe_id).items():
         vals = np.concatenate([np.asarray(v) for v in groups.values()])
@@ -90,7 +114,9 @@ def main() -> int:
         })
     doc = {
         "random": {"networks": int(rand.size), "mean": float(rand.mean()), "std": float(rand.std(ddof=1)),
-                   "best": float(rand.max()), "p90": float(np.percentile(rand, 90))},
+                   "best": float(rand.max()), "p90": float(np.percentile(rand, 90)),
+                   "sample_seeds": sorted(seeds) if seeds is not None else "all", "git_prefix": args.random_git,
+                   "trained_by": commits},
         "methods": rows,
         "recipe": args.recipe,
         "recipe_id": recipe_id,
@@ -100,7 +126,8 @@ def main() -> int:
     write_json(args.out / "table4-fair.json", doc)
     r = doc["random"]
     lines = [f"Random networks: {r['networks']}, mIoU mean {r['mean']:.4f} ± {r['std']:.4f}, "
-             f"90th percentile {r['p90']:.4f}, best {r['best']:.4f}", "",
+             f"90th percentile {r['p90']:.4f}, best {r['best']:.4f} (sample seeds {r['sample_seeds']}; "
+             f"trained by {', '.join(f'{k} ×{v}' for k, v in sorted(commits.items()))})", "",
              "| method | runs | mIoU mean ± std | min–max | percentile among random | diff to random mean (95 % CI) |",
              "| --- | --- | --- | --- | --- | --- |"]
     for row in sorted(rows, key=lambda x: -x["miou_mean"]):
