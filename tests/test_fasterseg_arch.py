@@ -72,6 +72,26 @@ def test_json_round_trip(tmp_path) -> None:
         assert load_arch(str(path)) == arch
 
 
+def test_key_round_trip_and_bad_keys() -> None:
+    rng = np.random.default_rng(3)
+    archs = [load_arch("fasterseg")] + [decode(sample_genome(rng), SpaceConfig()) for _ in range(20)]
+    for arch in archs:
+        again = FasterSegArch.from_key(arch.key())
+        assert again.branches == arch.branches and again.key() == arch.key()
+        assert (again.stem_width, again.head_width) == (arch.stem_width, arch.head_width)
+        assert load_arch(arch.key()).key() == arch.key()  # load_arch takes a key where it takes a path
+    assert len({a.key() for a in archs}) > 1
+    for bad, why in [
+        ("s8h8|L32:c1/8/4", "only the last cell"),
+        ("s8h8|L32:q1/8/4,c1/8/h", "unknown operator code or scale"),
+        ("s8h8|L64:c1/8/4,c1/8/h", "unknown operator code or scale"),
+        ("s8h8|L32:c1/8/4,c1/8v", "not a FasterSeg architecture key"),
+        ("x8h8|L32:c1/8/h", "not a FasterSeg architecture key"),
+    ]:
+        with pytest.raises(InvalidArchError, match=why):
+            load_arch(bad)
+
+
 def _write(tmp_path, obj) -> str:
     p = tmp_path / "arch.json"
     p.write_text(obj if isinstance(obj, str) else json.dumps(obj))

@@ -7,7 +7,14 @@ import pytest
 from scipy import stats
 
 from saswot.errors import ScoreError, UnknownNameError
-from saswot.search.predictor import FewShotPredictor, PredictorConfig, encoding_features, feature_matrix, fewshot_eval
+from saswot.search.predictor import (
+    MODELS,
+    FewShotPredictor,
+    PredictorConfig,
+    encoding_features,
+    feature_matrix,
+    fewshot_eval,
+)
 
 
 def _synthetic(n: int = 200, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -17,13 +24,22 @@ def _synthetic(n: int = 200, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-@pytest.mark.parametrize("model", ["rf", "et", "gbr"])
+@pytest.mark.parametrize("model", MODELS)
 def test_fit_predict_ranks_unseen_rows(model: str) -> None:
     x, y = _synthetic()
     p = FewShotPredictor(PredictorConfig(model=model, n_estimators=50), seed=0).fit(x[:100], y[:100])
     assert stats.spearmanr(p.predict(x[100:]), y[100:]).statistic > 0.85
     again = FewShotPredictor(PredictorConfig(model=model, n_estimators=50), seed=0).fit(x[:100], y[:100])
     assert np.array_equal(p.predict(x[100:]), again.predict(x[100:]))
+
+
+def test_ridge_refuses_failed_proxy_scores() -> None:
+    x, y = _synthetic(20)
+    x[3, 1] = -1e8  # the registry's sentinel of a failed score
+    with pytest.raises(ScoreError, match="finite features"):
+        FewShotPredictor(PredictorConfig(model="ridge")).fit(x, y)
+    # a tree model takes the sentinel as "below everything"
+    assert FewShotPredictor(PredictorConfig(model="rf", n_estimators=5)).fit(x, y).predict(x).shape == (20,)
 
 
 def test_fewshot_eval_is_seeded_and_more_labels_help() -> None:

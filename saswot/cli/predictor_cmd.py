@@ -48,7 +48,11 @@ def fit(
     bench: Optional[list[Path]] = typer.Option(
         None, "--bench", help="Ground-truth files (repeatable; pooled). Default: the space's own."
     ),
-    model: str = typer.Option("rf", "--model", help="rf (random forest) | et (extra trees) | gbr (gradient boosting)."),
+    model: str = typer.Option(
+        "rf",
+        "--model",
+        help="rf (random forest) | et (extra trees) | gbr (gradient boosting) | ridge (ridge regression).",
+    ),
     seed: int = typer.Option(0, "--seed", help="Model and validation-split seed."),
     repeats: int = typer.Option(50, "--repeats", min=0, help="Random splits per validation figure (0: none)."),
     out: Path = typer.Option(..., "--out", help="Predictor file to write (JSON)."),

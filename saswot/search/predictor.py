@@ -4,7 +4,9 @@ architecture encoding), fitted on k labelled architectures of a space, ranking t
 Features: one column per proxy (raw scores; failed scores keep the sentinel -1e8, which a tree
 model treats as "below everything"), optionally followed by the one-hot TransNAS-Bench-101
 encoding (:func:`encoding_features`). Models (:data:`MODELS`): scikit-learn's random forest,
-extra trees and gradient boosting regressors. Everything is seeded by an explicit integer.
+extra trees and gradient boosting regressors, and ridge regression on standardised features with
+its penalty chosen by leave-one-out cross-validation (:data:`RIDGE_ALPHAS`; deterministic).
+Everything is seeded by an explicit integer.
 """
 
 from __future__ import annotations
@@ -19,14 +21,20 @@ from typing import Any
 import numpy as np
 from scipy import stats
 from sklearn.ensemble import ExtraTreesRegressor, GradientBoostingRegressor, RandomForestRegressor
+from sklearn.linear_model import RidgeCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from saswot import __version__
 from saswot.errors import CorruptDataError, ScoreError, UnknownNameError
+from saswot.proxies import SENTINEL
 from saswot.spaces import get_space
 from saswot.utils.io import read_json, write_json
 
 #: Supported model kinds.
-MODELS = ("rf", "et", "gbr")
+MODELS = ("rf", "et", "gbr", "ridge")
+#: Penalties the ridge model chooses from (leave-one-out error on the labelled rows).
+RIDGE_ALPHAS = tuple(float(a) for a in np.logspace(-2, 3, 21))
 
 
 @dataclass(frozen=True)
@@ -34,7 +42,8 @@ class PredictorConfig:
     """Model and features of a :class:`FewShotPredictor`.
 
     Attributes:
-        model: ``"rf"`` (random forest), ``"et"`` (extra trees) or ``"gbr"`` (gradient boosting).
+        model: ``"rf"`` (random forest), ``"et"`` (extra trees), ``"gbr"`` (gradient boosting) or
+            ``"ridge"`` (ridge regression on standardised features; the tree settings below do not apply).
         n_estimators: trees.
         max_depth: tree depth (None: unlimited; gradient boosting default 3).
         min_samples_leaf: smallest leaf.
@@ -104,6 +113,8 @@ class FewShotPredictor:
 
     def _make(self) -> Any:
         c = self.config
+        if c.model == "ridge":
+            return make_pipeline(StandardScaler(), RidgeCV(alphas=RIDGE_ALPHAS))
         if c.model == "gbr":
             return GradientBoostingRegressor(
                 n_estimators=c.n_estimators,
@@ -133,6 +144,11 @@ class FewShotPredictor:
         yy = np.asarray(y, dtype=np.float64)
         if x.ndim != 2 or x.shape[0] != yy.size or yy.size < 2:
             raise ScoreError(f"need at least 2 labelled rows with matching targets, got X {x.shape} and y {yy.shape}")
+        if self.config.model == "ridge" and (not np.isfinite(x).all() or (x == SENTINEL).any()):
+            raise ScoreError(
+                "the ridge model needs finite features, but some rows hold a failed proxy score; "
+                "use a tree model (--model rf) or leave the failing proxy out"
+            )
         self._model = self._make().fit(x, yy)
         return self
 

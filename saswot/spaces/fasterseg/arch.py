@@ -143,6 +143,50 @@ class FasterSegArch:
             parts.append(f"L{SCALES[b.last]}:" + ",".join(toks))
         return "|".join(parts)
 
+    @classmethod
+    def from_key(cls, key: str) -> FasterSegArch:
+        """Inverse of :meth:`key`: the network a canonical string describes.
+
+        Raises:
+            InvalidArchError: not a canonical string, or an illegal network.
+        """
+        codes = {v: k for k, v in OP_CODES.items()}
+        scale_index = {str(s): j for j, s in enumerate(SCALES)}
+        text = key.strip()
+        try:
+            head, *parts = text.split("|")
+            if not (head.startswith("s") and "h" in head) or not parts:
+                raise ValueError("expected 's<stem>h<head>|L<scale>:<cells>[|L<scale>:<cells>]'")
+            stem, hw = head[1:].split("h")
+            branches = []
+            for part in parts:
+                last_text, cells_text = part.split(":")
+                if not last_text.startswith("L"):
+                    raise ValueError(f"branch '{part[:20]}' does not start with L<scale>:")
+                ops, path, widths = [], [], []
+                toks = cells_text.split(",")
+                for i, tok in enumerate(toks):
+                    code, scale_text, width = tok.split("/")
+                    ops.append(codes[code])
+                    path.append(scale_index[scale_text.rstrip("v")])
+                    if (width == "h") != (i == len(toks) - 1):
+                        raise ValueError(f"cell '{tok}': only the last cell of a branch has width 'h'")
+                    if width != "h":
+                        widths.append(int(width))
+                branches.append(Branch(scale_index[last_text[1:]], tuple(ops), tuple(path), tuple(widths)))
+            arch = cls(tuple(branches), stem_width=int(stem), head_width=int(hw))
+        except (ValueError, KeyError) as exc:
+            why = f"unknown operator code or scale {exc}" if isinstance(exc, KeyError) else str(exc)
+            raise InvalidArchError(
+                f"'{text[:60]}' is not a FasterSeg architecture key ({why}); keys look like "
+                "'s8h8|L32:c1/8/4,z1/8v/4,...,c1/32/h' (the 'key' field of an arch file or a benchmark entry)"
+            ) from exc
+        if arch.key() != text:
+            raise InvalidArchError(
+                f"'{text[:60]}' is not a canonical FasterSeg key (it reads back as '{arch.key()[:60]}')"
+            )
+        return arch
+
     # ------------------------------------------------------------------ JSON
     def to_json(self) -> dict[str, Any]:
         """The arch-file dictionary (see the module docstring)."""
@@ -246,7 +290,8 @@ def builtin_names() -> list[str]:
 
 
 def load_arch(name_or_path: str | Path) -> FasterSegArch:
-    """Load a built-in architecture (``fasterseg``) or an arch JSON file (incl. search-arch output).
+    """Load a built-in architecture (``fasterseg``), a canonical key (:meth:`FasterSegArch.key`) or an
+    arch JSON file (incl. search-arch output).
 
     Raises:
         DataNotFoundError: the path does not exist.
@@ -257,6 +302,8 @@ def load_arch(name_or_path: str | Path) -> FasterSegArch:
     if text in BUILTIN_ARCHS:
         data = json.loads((_DATA_DIR / BUILTIN_ARCHS[text]).read_text())
         return FasterSegArch.from_json(data)
+    if _looks_like_key(text):
+        return FasterSegArch.from_key(text)
     p = Path(text)
     if not p.is_file():
         if p.suffix.lower() != ".json" and _looks_like_name(text):
@@ -277,6 +324,11 @@ def load_arch(name_or_path: str | Path) -> FasterSegArch:
         return FasterSegArch.from_json(data)
     except InvalidArchError as exc:
         raise InvalidArchError(f"arch file '{p}': {exc}") from exc
+
+
+def _looks_like_key(text: str) -> bool:
+    """True if ``text`` looks like a canonical key (``s8h8|L32:...``) rather than a path or a name."""
+    return "|L" in text and ":" in text and not Path(text).is_file()
 
 
 def _looks_like_name(text: str) -> bool:

@@ -63,7 +63,7 @@ class FasterSegSpace(BaseSpace):
         if isinstance(text, Path):
             return load_arch(text)
         if not isinstance(text, str):
-            raise SaswotError(f"a FasterSeg architecture is a built-in name or an arch JSON path, not {text!r}")
+            raise SaswotError(f"a FasterSeg architecture is a built-in name, a key or an arch JSON path, not {text!r}")
         known = self._known.get(text.strip())
         return known if known is not None else load_arch(text)
 
