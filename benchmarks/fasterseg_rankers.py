@@ -78,10 +78,9 @@ class GroundTruth:
         """mIoU averaged over the seeds trained."""
         return np.asarray([np.mean(list(s.values())) for s in self.seeds])
 
-    @property
-    def held_out(self) -> np.ndarray:
-        """Mask of the held-out architectures."""
-        return np.asarray([any(HELD_OUT.match(p) for p in lab.split("+")) for lab in self.labels])
+    def held_out(self, pattern: re.Pattern[str] = HELD_OUT) -> np.ndarray:
+        """Mask of the held-out architectures (a label matching ``pattern``)."""
+        return np.asarray([any(pattern.match(p) for p in lab.split("+")) for lab in self.labels])
 
 
 def load_truth(files: Sequence[Path], recipe_id: str) -> GroundTruth:
@@ -286,7 +285,7 @@ def out_of_fold(x: np.ndarray, y: np.ndarray, fitter: Fitter, folds: int, seed: 
 
 
 def figures(folder: Path, results: dict[str, Any], ks: Sequence[int], scatter: dict[str, np.ndarray],
-            y: np.ndarray, ceiling: float | None) -> list[Path]:
+            y: np.ndarray, ceiling: float | None, ceiling2: float | None = None) -> list[Path]:
     """The learning curve of the fitted rankers and scatter plots of the best rankers."""
     paths = []
     fig = _figure((5.0, 3.4))
@@ -296,7 +295,9 @@ def figures(folder: Path, results: dict[str, Any], ks: Sequence[int], scatter: d
             ax.errorbar([c["k"] for c in row["curve"]], [100 * c["mean"] for c in row["curve"]],
                         yerr=[100 * c["std"] for c in row["curve"]], marker="o", ms=3, capsize=2, label=name)
     if ceiling is not None:
-        ax.axhline(100 * ceiling, ls="--", c="grey", lw=1, label="noise ceiling (single seed)")
+        ax.axhline(100 * ceiling, ls="--", c="grey", lw=1, label="noise ceiling, single-seed labels")
+    if ceiling2 is not None:
+        ax.axhline(100 * ceiling2, ls=":", c="grey", lw=1, label="noise ceiling, two-seed means")
     ax.set_xlabel("labelled architectures k")
     ax.set_ylabel("Kendall ×100 on the rest")
     ax.legend(fontsize=6)
@@ -383,6 +384,9 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--predictor", type=Path, default=DATA / "predictor-camvid.json",
                     help="a predictor file judged as it is (no refit) on the held-out architectures")
+    ap.add_argument("--held-out", default=HELD_OUT.pattern,
+                    help="regular expression of the held-out networks' labels (default: sample seeds 2 and above, "
+                         "held out from the first predictor; '^g7-' judges the refitted one)")
     ap.add_argument("--pool", action="store_true",
                     help="after the held-out judgement: treat every architecture as design (splits and the "
                          "learning curve over all of them; no held-out check)")
@@ -392,7 +396,7 @@ def main() -> int:
 
     gt = load_truth(args.bench, SHORT)
     y = gt.mean
-    held = np.zeros(len(gt.keys), dtype=bool) if args.pool else gt.held_out
+    held = np.zeros(len(gt.keys), dtype=bool) if args.pool else gt.held_out(re.compile(args.held_out))
     names = feature_names()
     x_struct = np.asarray([structure_features(a) for a in gt.archs])
     cols: dict[str, np.ndarray] = {n: x_struct[:, i] for i, n in enumerate(names)}
@@ -448,10 +452,11 @@ def main() -> int:
     top = sorted(results, key=lambda n: -results[n]["half"]["mean"])[:4]
     scatter = {n: out_of_fold(xd, yd, rankers[n], 5, args.seed) for n in top}
     args.out.mkdir(parents=True, exist_ok=True)
-    figs = figures(args.out, results, ks, scatter, yd, noise.get("ceiling_single_seed"))
+    figs = figures(args.out, results, ks, scatter, yd, noise.get("ceiling_single_seed"),
+                   noise.get("ceiling_two_seed_mean"))
     doc = {
         "recipe_id": SHORT,
-        "truth": {"archs": len(gt.keys), "design": n_d, "held_out": int(held.sum()),
+        "truth": {"archs": len(gt.keys), "design": n_d, "held_out": int(held.sum()), "held_out_labels": args.held_out,
                   "runs": int(sum(len(s) for s in gt.seeds)), "miou_min": float(y.min()), "miou_max": float(y.max()),
                   "miou_mean": float(y.mean()), "miou_std": float(y.std(ddof=1))},
         "noise": noise,
@@ -467,7 +472,8 @@ def main() -> int:
     }
     write_json(args.out / "rankers.json", doc)
     lines = [f"# FasterSeg-space rankers ({doc['date']})", "",
-             f"Ground truth: {doc['truth']['archs']} architectures ({n_d} design, {doc['truth']['held_out']} held out), "
+             f"Ground truth: {doc['truth']['archs']} architectures ({n_d} design, {doc['truth']['held_out']} held out: "
+             f"labels matching `{args.held_out}`), "
              f"{doc['truth']['runs']} runs; mIoU {y.min():.3f}-{y.max():.3f}.", "",
              f"| ranker | Kendall×100, fit on {half} design archs, rest | "
              + " | ".join(f"k={k}" for k in ks) + " | held-out, fit on all design (95 % CI; n) "

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from saswot.utils.io import write_json, write_text
+from saswot.utils.plots import _figure, _save
 from saswot.workflows.minibench import RECIPES, BenchFile
 
 DATA = Path(__file__).resolve().parents[1] / "saswot" / "data" / "fasterseg"
@@ -80,6 +81,26 @@ def bootstrap_diff(groups: dict[int, list[float]], rand: np.ndarray, seed: int =
     return [float(np.percentile(diffs, 2.5)), float(np.percentile(diffs, 97.5))]
 
 
+def figure(path: Path, rand: np.ndarray, rows: list[dict[str, Any]]) -> Path:
+    """The random networks' mIoU as a histogram, each method's runs as dots and its mean as a line."""
+    fig = _figure((6.4, 4.6))
+    ax = fig.add_subplot()
+    ax.hist(rand, bins=30, color="lightgrey", edgecolor="grey", label=f"random networks (n = {rand.size})")
+    ax.axvline(float(np.percentile(rand, 90)), c="grey", ls=":", lw=1, label="90th percentile of random")
+    top = ax.get_ylim()[1]
+    ordered = sorted(rows, key=lambda x: -x["miou_mean"])
+    for i, row in enumerate(ordered):
+        y = top * (0.95 - 0.8 * i / max(1, len(ordered)))
+        color = f"C{i}"
+        ax.scatter(row["runs_miou"], [y] * len(row["runs_miou"]), s=12, color=color, zorder=3)
+        ax.plot([row["miou_mean"]] * 2, [y - 0.04 * top, y + 0.04 * top], color=color, lw=2.5,
+                label=f"{row['method']} (mean {row['miou_mean']:.3f}, {row['percentile_in_random']:.0f}th pct)")
+    ax.set_xlabel("CamVid val mIoU (cpu-half-8ep)")
+    ax.set_ylabel("random networks")
+    ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
+    return _save(fig, path)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bench", type=Path, default=DATA / "table4-fair-camvid.jsonl")
@@ -111,6 +132,7 @@ def main() -> int:
             "percentile_in_random": float(100.0 * np.mean(rand < mean)),
             "diff_to_random_mean": mean - float(rand.mean()),
             "diff_ci95": bootstrap_diff(groups, rand) if rand.size else None,
+            "runs_miou": [float(v) for v in vals],
         })
     doc = {
         "random": {"networks": int(rand.size), "mean": float(rand.mean()), "std": float(rand.std(ddof=1)),
@@ -135,6 +157,7 @@ def main() -> int:
         lines.append(f"| {row['method']} | {row['runs']} | {row['miou_mean']:.4f} ± {row['miou_std']:.4f} | "
                      f"{row['miou_min']:.4f}–{row['miou_max']:.4f} | {row['percentile_in_random']:.0f} | "
                      f"{row['diff_to_random_mean']:+.4f} ({ci[0]:+.4f}, {ci[1]:+.4f}) |")
+    lines += ["", f"Figure: {figure(args.out / 'table4-fair.png', rand, rows)}"]
     write_text(args.out / "table4-fair.md", "\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0

@@ -210,3 +210,16 @@ def test_cli_search_proxy_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert len(extended["history"]) == 4 and extended["history"][:3] == data["history"]
     assert main(base + ["--population", "7"]) == 2
     assert main(["search-proxy", "--space", "nano", "--out", str(out)]) == 2
+
+
+def test_stat_cache_file_names_stay_short_for_long_keys(tmp_path: Path) -> None:
+    from saswot.spaces.fasterseg.arch import load_arch
+
+    cache = StatCache(tmp_path, lambda key: None, "tag")
+    long_key = load_arch("fasterseg").key() * 2  # FasterSeg keys can pass the 255-byte limit of a file name
+    other = long_key[:-1] + "x"
+    names = {cache.path(k).name for k in (long_key, other)}
+    assert len(names) == 2 and all(len(n.encode()) < 255 and n.endswith(".pt") for n in names)
+    # short keys keep the names they always had, so existing caches stay valid
+    assert cache.path("(3, 2, 0, 3, 1, 3)").name == "3__2__0__3__1__3.pt"
+    cache.path(long_key).write_bytes(b"x")  # the name is one the file system accepts

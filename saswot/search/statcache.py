@@ -27,6 +27,7 @@ from saswot.proxies.expr.packed import (
 )
 from saswot.runtime.allocator import collect_on_exit
 from saswot.utils.io import atomic_path
+from saswot.utils.paths import cache_file_name
 
 #: Version of the on-disk cache format (bump when the sampling rule changes).
 CACHE_VERSION = 1
@@ -47,7 +48,7 @@ __all__ = [
 
 
 def _file_name(key: str) -> str:
-    return "".join(ch if ch.isalnum() else "_" for ch in key).strip("_") + ".pt"
+    return cache_file_name("".join(ch if ch.isalnum() else "_" for ch in key).strip("_"), key, ".pt")
 
 
 class StatCache:

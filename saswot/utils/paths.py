@@ -6,6 +6,7 @@ A missing dataset fails with a message saying what to download and where to put 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 from pathlib import Path
@@ -73,6 +74,21 @@ def require_path(path: str | os.PathLike[str], dataset: str, what: str | None = 
 
 #: Environment variable naming saswot's cache root.
 CACHE_ENV_VAR = "SASWOT_CACHE"
+
+
+#: Longest readable stem of a cache file name; longer ones keep a prefix and a hash of the key.
+MAX_STEM = 120
+
+
+def cache_file_name(stem: str, key: str, suffix: str) -> str:
+    """``stem + suffix``, with a long ``stem`` cut to a readable prefix and a hash of ``key``.
+
+    File systems refuse names over 255 bytes; architecture keys (FasterSeg's above all) can be
+    longer. Short stems are kept as they are, so existing cache entries keep their names.
+    """
+    if len(stem) > MAX_STEM:
+        stem = f"{stem[:80]}-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+    return stem + suffix
 
 
 def cache_root() -> Path:

@@ -39,7 +39,7 @@ from saswot.runtime.allocator import collect_on_exit
 from saswot.runtime.parallel import DIED_TWICE, Executor, SerialExecutor
 from saswot.runtime.progress import make_progress
 from saswot.utils.io import read_json, write_json
-from saswot.utils.paths import cache_dir
+from saswot.utils.paths import cache_dir, cache_file_name
 
 #: Bump when the meaning of cached scores changes.
 CACHE_VERSION = 1
@@ -79,9 +79,7 @@ class ScoreCache:
 
     def _path(self, arch_key: str) -> Path:
         safe = re.sub(r"[^0-9A-Za-z_.-]+", "_", arch_key).strip("_") or "arch"
-        if len(safe) > 120:  # long keys (e.g. FasterSeg's) keep a readable prefix and a hash: names stay < 255 bytes
-            safe = f"{safe[:80]}-{hashlib.sha256(arch_key.encode()).hexdigest()[:16]}"
-        return self.folder / f"{safe}.json"
+        return self.folder / cache_file_name(safe, arch_key, ".json")
 
     def get(self, arch_key: str) -> dict[str, float]:
         """Cached ``{proxy key: score}`` of an architecture (empty if none; a corrupt entry is
