@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import pickle
 from pathlib import Path
 
@@ -126,6 +127,20 @@ def test_damaged_or_mismatched_predictor_files_fail_clearly(tmp_path: Path) -> N
         narrow.score("fasterseg")
 
 
+def test_cli_fits_a_ridge_predictor_and_predicts_by_key(tmp_path: Path) -> None:
+    out = tmp_path / "ridge.json"
+    first = _first_rows(tmp_path, 32)
+    assert main(["predictor", "fit", "--space", "fasterseg", "--bench", str(first), "--model", "ridge",
+                 "--repeats", "2", "--out", str(out)]) == 0
+    pred = FittedPredictor.load(out)
+    assert pred.config.model == "ridge" and pred.meta["command"].split("--model ")[1].startswith("ridge")
+    key = load_arch("fasterseg").key()
+    preds = tmp_path / "preds.json"
+    assert main(["predictor", "predict", str(out), key, "--out", str(preds)]) == 0  # an architecture given by its key
+    got = json.loads(preds.read_text())["predictions"][0]["prediction"]
+    assert got == pytest.approx(pred.score("fasterseg")) and math.isfinite(got)
+
+
 def test_cli_fit_info_predict(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "p.json"
     first = _first_rows(tmp_path, 32)
@@ -196,15 +211,26 @@ def test_rank_and_search_arch_accept_a_predictor_file(tmp_path: Path) -> None:
     assert found["search"]["score"] == pytest.approx(fitted.score(load_arch(str(arch))))
 
 
-def test_the_shipped_camvid_predictor_resolves_by_name_and_scores() -> None:
-    assert "camvid" in shipped_predictors("fasterseg")
-    path = resolve_predictor_path("predictor:camvid", "fasterseg")
-    assert path.name == "predictor-camvid.json"
-    objective = PredictorObjective("predictor:camvid", "fasterseg")
+@pytest.mark.parametrize("name", ["camvid", "camvid-v1", "camvid-v2"])
+def test_the_shipped_camvid_predictors_resolve_by_name_and_score(name: str) -> None:
+    assert name in shipped_predictors("fasterseg")
+    path = resolve_predictor_path(f"predictor:{name}", "fasterseg")
+    assert path.name == f"predictor-{name}.json"
+    objective = PredictorObjective(f"predictor:{name}", "fasterseg")
     shipped = FittedPredictor.load(path)
     assert shipped.meta["archs"] >= 41 and shipped.meta["validation"]["half"]["repeats"] == 50
     value = objective(load_arch("fasterseg"))
-    assert value is not None and shipped.y.min() <= value <= shipped.y.max()
+    assert value is not None and 0.0 < value < 100.0  # a predicted mIoU in %
+    if shipped.config.model == "rf":  # a forest predicts within its labels' range
+        assert shipped.y.min() <= value <= shipped.y.max()
+
+
+def test_the_default_camvid_predictor_is_the_second_one() -> None:
+    default = FittedPredictor.load(resolve_predictor_path("predictor:camvid", "fasterseg"))
+    v1 = FittedPredictor.load(resolve_predictor_path("predictor:camvid-v1", "fasterseg"))
+    v2 = FittedPredictor.load(resolve_predictor_path("predictor:camvid-v2", "fasterseg"))
+    assert default.to_json() == v2.to_json() and default.config.model == "ridge" and len(default.keys) == 209
+    assert v1.config.model == "rf" and len(v1.keys) == 41
 
 
 def test_search_arch_without_a_proxy_optimises_the_spaces_calibrated_objective(
