@@ -21,6 +21,9 @@ PARTIAL_EXIT = 3
 #: Start of the reason of a proxy that raised an error on a network (its score is not available,
 #: "n/a"; the sentinel stands in its place in the scores), as opposed to a non-finite value.
 NA_PREFIX = "n/a: "
+#: Score given to a proxy whose value is NaN or +-inf (NAS-Bench-Suite-Zero used -1e8 too); kept
+#: here, free of torch, so that readers of scores (predictors, tables) need not load the proxies.
+SENTINEL: float = -1e8
 
 
 def render_params(template: str, name: Callable[[str], str]) -> str:

@@ -27,14 +27,12 @@ from typing import Any
 
 from torch import Tensor, nn
 
+from saswot.errors import SENTINEL as SENTINEL  # re-exported: the proxies' score of a failure
 from saswot.errors import ScoreError, UnknownNameError
 from saswot.proxies._settings import ScoringSettings
 from saswot.proxies._stats import NetStats, collect_stats, prepare_copy
 from saswot.registry import Registry
 from saswot.utils.counting import count_model
-
-#: Score given to a proxy whose value is NaN or +-inf (NAS-Bench-Suite-Zero used -1e8 too).
-SENTINEL: float = -1e8
 
 
 class Stat(enum.Enum):

@@ -26,8 +26,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from saswot import __version__
-from saswot.errors import CorruptDataError, ScoreError, UnknownNameError
-from saswot.proxies import SENTINEL
+from saswot.errors import SENTINEL, CorruptDataError, ScoreError, UnknownNameError
 from saswot.spaces import get_space
 from saswot.utils.io import read_json, write_json
 
@@ -144,7 +143,9 @@ class FewShotPredictor:
         yy = np.asarray(y, dtype=np.float64)
         if x.ndim != 2 or x.shape[0] != yy.size or yy.size < 2:
             raise ScoreError(f"need at least 2 labelled rows with matching targets, got X {x.shape} and y {yy.shape}")
-        if self.config.model == "ridge" and (not np.isfinite(x).all() or (x == SENTINEL).any()):
+        if self.config.model == "ridge" and not np.isfinite(x).all():
+            raise ScoreError("the ridge model needs finite features; some rows hold NaN or infinity")
+        if self.config.model == "ridge" and (x == SENTINEL).any():
             raise ScoreError(
                 "the ridge model needs finite features, but some rows hold a failed proxy score; "
                 "use a tree model (--model rf) or leave the failing proxy out"
