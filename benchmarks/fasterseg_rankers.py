@@ -361,14 +361,25 @@ def held_out_judgement(scores: np.ndarray, gt: GroundTruth, idx: np.ndarray, see
     return out
 
 
+def per_sample(scores: np.ndarray, gt: GroundTruth, idx: np.ndarray) -> dict[str, dict[str, float]]:
+    """Kendall of ``scores`` against the seed-0 labels within each sample (labels ``g<sample seed>-…``)."""
+    groups: dict[str, list[int]] = {}
+    for j, i in enumerate(idx):
+        m = re.match(r"^(g\d+)-", gt.labels[i])
+        if m and 0 in gt.seeds[i]:
+            groups.setdefault(m.group(1), []).append(j)
+    return {g: {"n": len(js), "kendall": kendall(scores[js], np.asarray([gt.seeds[idx[j]][0] for j in js]))}
+            for g, js in sorted(groups.items(), key=lambda kv: int(kv[0][1:])) if len(js) >= 5}
+
+
 def shipped_check(path: Path, gt: GroundTruth, held: np.ndarray, seed: int) -> dict[str, Any]:
-    """Kendall of a predictor file, as it is (no refit), on the held-out architectures."""
+    """Kendall of a predictor file, as it is (no refit), on the held-out architectures (and per sample)."""
     pred = FittedPredictor.load(path)
     idx = np.flatnonzero(held)
     scores = np.asarray(pred.score_many([gt.archs[i] for i in idx]))
     fitted = set(pred.keys)
     return {"file": str(path), "fitted_on": len(fitted), "overlap": sum(gt.keys[i] in fitted for i in idx),
-            **held_out_judgement(scores, gt, idx, seed)}
+            **held_out_judgement(scores, gt, idx, seed), "per_sample_seed0": per_sample(scores, gt, idx)}
 
 
 def main() -> int:
@@ -497,6 +508,9 @@ def main() -> int:
                   + (f"; two-seed means {shipped['two_seed']['kendall'] * 100:.1f} (95 % CI "
                      f"{shipped['two_seed']['kendall_ci95'][0] * 100:.1f}–{shipped['two_seed']['kendall_ci95'][1] * 100:.1f}"
                      f"; n={shipped['two_seed']['n']})" if "two_seed" in shipped else "") + "."]
+        if shipped["per_sample_seed0"]:
+            lines += ["Per sample (seed-0 labels): " + ", ".join(
+                f"{g} {v['kendall'] * 100:.1f} (n={v['n']})" for g, v in shipped["per_sample_seed0"].items()) + "."]
     nz, fd = doc["noise"], doc["fidelity"]
     if "tau_seed0_seed1" in nz:
         lines += ["", f"Noise: {nz['archs']} architectures with two seeds: τ(seed 0, seed 1) = "
