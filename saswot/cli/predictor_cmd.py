@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 import typer
 
-from saswot.search.predictor import FittedPredictor, PredictorConfig, fit_predictor
+from saswot.search.predictor import FittedPredictor, PredictorConfig, fit_predictor, resolve_predictor_path
 from saswot.spaces import get_space
 from saswot.utils.io import write_json
 from saswot.utils.tables import print_table
@@ -82,9 +82,13 @@ def fit(
     typer.echo(f"wrote {out}; use it with: saswot predictor predict {out} ARCH ...")
 
 
-def info(path: Path = typer.Argument(..., help="Predictor file.")) -> None:
+_PREDICTOR_ARG = "Predictor file, or a shipped predictor:NAME (e.g. predictor:camvid)."
+
+
+def info(ref: str = typer.Argument(..., metavar="PREDICTOR", help=_PREDICTOR_ARG)) -> None:
     """What a predictor file was fitted on and how it validated."""
 
+    path = resolve_predictor_path(ref)
     pred = FittedPredictor.load(path)
     m = pred.meta
     print_table(
@@ -96,12 +100,13 @@ def info(path: Path = typer.Argument(..., help="Predictor file.")) -> None:
 
 
 def predict(
-    path: Path = typer.Argument(..., help="Predictor file."),
+    ref: str = typer.Argument(..., metavar="PREDICTOR", help=_PREDICTOR_ARG),
     archs: list[str] = typer.Argument(..., help="Architectures (names, arch files or keys the space reads)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Also write the predictions as JSON."),
 ) -> None:
     """Predicted ground truth of architectures."""
 
+    path = resolve_predictor_path(ref)
     pred = FittedPredictor.load(path)
     space = get_space(pred.space)
     values = pred.score_many([space.parse(a) for a in archs])

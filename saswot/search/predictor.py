@@ -429,7 +429,8 @@ def shipped_predictors(space: str) -> list[str]:
 
 
 def resolve_predictor_path(ref: str, space: str | None = None) -> Path:
-    """The file of ``predictor:FILE`` or of a shipped ``predictor:NAME`` of ``space``.
+    """The file of ``predictor:FILE`` or of a shipped ``predictor:NAME`` of ``space`` (of any space
+    that ships one of that name when ``space`` is None).
 
     Raises:
         UnknownNameError: neither an existing file nor a shipped name.
@@ -440,6 +441,15 @@ def resolve_predictor_path(ref: str, space: str | None = None) -> Path:
         return path
     if space is not None and (_DATA_DIR / space / f"predictor-{text}.json").is_file():
         return _DATA_DIR / space / f"predictor-{text}.json"
+    if space is None and is_predictor_ref(ref):  # a shipped name of whichever space ships it
+        found = sorted(_DATA_DIR.glob(f"*/predictor-{text}.json"))
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise UnknownNameError(
+                f"several spaces ship a predictor '{text}' ({', '.join(p.parent.name for p in found)}); "
+                "give its file instead"
+            )
     names = shipped_predictors(space) if space else []
     raise UnknownNameError(
         f"no predictor file '{text}'"
