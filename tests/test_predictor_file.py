@@ -130,25 +130,8 @@ def test_damaged_or_mismatched_predictor_files_fail_clearly(tmp_path: Path) -> N
 def test_cli_fits_a_ridge_predictor_and_predicts_by_key(tmp_path: Path) -> None:
     out = tmp_path / "ridge.json"
     first = _first_rows(tmp_path, 32)
-    assert (
-        main(
-            [
-                "predictor",
-                "fit",
-                "--space",
-                "fasterseg",
-                "--bench",
-                str(first),
-                "--model",
-                "ridge",
-                "--repeats",
-                "2",
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    assert main(["predictor", "fit", "--space", "fasterseg", "--bench", str(first), "--model", "ridge",
+                 "--repeats", "2", "--out", str(out)]) == 0
     pred = FittedPredictor.load(out)
     assert pred.config.model == "ridge" and pred.meta["command"].split("--model ")[1].startswith("ridge")
     key = load_arch("fasterseg").key()
@@ -161,10 +144,8 @@ def test_cli_fits_a_ridge_predictor_and_predicts_by_key(tmp_path: Path) -> None:
 def test_cli_fit_info_predict(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "p.json"
     first = _first_rows(tmp_path, 32)
-    assert (
-        main(["predictor", "fit", "--space", "fasterseg", "--bench", str(first), "--repeats", "2", "--out", str(out)])
-        == 0
-    )
+    assert main(["predictor", "fit", "--space", "fasterseg", "--bench", str(first), "--repeats", "2",
+                 "--out", str(out)]) == 0
     doc = json.loads(out.read_text())
     assert doc["format"] == "saswot-predictor" and doc["meta"]["archs"] == 32
     assert doc["meta"]["command"].startswith("saswot predictor fit --space fasterseg")
@@ -207,31 +188,10 @@ def test_rank_and_search_arch_accept_a_predictor_file(tmp_path: Path) -> None:
     half = _first_rows(tmp_path, 16)
     n = len(_shipped_keys())
     pred = tmp_path / "p.json"
-    assert (
-        main(["predictor", "fit", "--space", "fasterseg", "--bench", str(half), "--repeats", "0", "--out", str(pred)])
-        == 0
-    )
+    assert main(["predictor", "fit", "--space", "fasterseg", "--bench", str(half), "--repeats", "0", "--out", str(pred)]) == 0
     out = tmp_path / "rank.json"
-    code = main(
-        [
-            "rank",
-            "--space",
-            "fasterseg",
-            "--proxies",
-            f"predictor:{pred},params",
-            "--samples",
-            "2",
-            "--sample-size",
-            "8",
-            "--data",
-            "random",
-            "--threads",
-            "1",
-            "--quiet",
-            "--out",
-            str(out),
-        ]
-    )
+    code = main(["rank", "--space", "fasterseg", "--proxies", f"predictor:{pred},params", "--samples", "2",
+                 "--sample-size", "8", "--data", "random", "--threads", "1", "--quiet", "--out", str(out)])
     assert code == 0
     doc = json.loads(out.read_text())
     name = f"predictor:{pred}"
@@ -242,28 +202,9 @@ def test_rank_and_search_arch_accept_a_predictor_file(tmp_path: Path) -> None:
     some = next(k for k in doc["archs"] if k not in fitted.keys)
     assert doc["archs"][some]["scores"][name] == pytest.approx(fitted.score(get_space("fasterseg").parse(some)))
     arch = tmp_path / "arch.json"
-    code = main(
-        [
-            "search-arch",
-            "--proxy",
-            f"predictor:{pred}",
-            "--max-gmacs",
-            "27.8",
-            "--generations",
-            "1",
-            "--population",
-            "4",
-            "--topk",
-            "2",
-            "--data",
-            "random",
-            "--threads",
-            "1",
-            "--quiet",
-            "--out",
-            str(arch),
-        ]
-    )
+    code = main(["search-arch", "--proxy", f"predictor:{pred}", "--max-gmacs", "27.8", "--generations", "1",
+                 "--population", "4", "--topk", "2", "--data", "random", "--threads", "1", "--quiet",
+                 "--out", str(arch)])
     assert code == 0
     found = json.loads(arch.read_text())
     assert found["search"]["proxy"] == name and found["search"]["gmacs"] <= 27.8
@@ -295,19 +236,7 @@ def test_the_default_camvid_predictor_is_the_second_one() -> None:
 def test_search_arch_without_a_proxy_optimises_the_spaces_calibrated_objective(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    args = [
-        "--max-gmacs",
-        "27.8",
-        "--generations",
-        "1",
-        "--population",
-        "4",
-        "--topk",
-        "2",
-        "--threads",
-        "1",
-        "--quiet",
-    ]
+    args = ["--max-gmacs", "27.8", "--generations", "1", "--population", "4", "--topk", "2", "--threads", "1", "--quiet"]
     runs = []
     for name in ("a", "b"):
         out = tmp_path / f"{name}.json"
