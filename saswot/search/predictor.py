@@ -143,13 +143,14 @@ class FewShotPredictor:
         yy = np.asarray(y, dtype=np.float64)
         if x.ndim != 2 or x.shape[0] != yy.size or yy.size < 2:
             raise ScoreError(f"need at least 2 labelled rows with matching targets, got X {x.shape} and y {yy.shape}")
-        if self.config.model == "ridge" and not np.isfinite(x).all():
-            raise ScoreError("the ridge model needs finite features; some rows hold NaN or infinity")
-        if self.config.model == "ridge" and (x == SENTINEL).any():
-            raise ScoreError(
-                "the ridge model needs finite features, but some rows hold a failed proxy score; "
-                "use a tree model (--model rf) or leave the failing proxy out"
-            )
+        if self.config.model == "ridge":
+            if not np.isfinite(x).all():
+                raise ScoreError("the ridge model needs finite features; some rows hold NaN or infinity")
+            if (x == SENTINEL).any():
+                raise ScoreError(
+                    "the ridge model needs finite features, but some rows hold a failed proxy score; "
+                    "use a tree model (--model rf) or leave the failing proxy out"
+                )
         self._model = self._make().fit(x, yy)
         return self
 

@@ -302,10 +302,10 @@ def load_arch(name_or_path: str | Path) -> FasterSegArch:
     if text in BUILTIN_ARCHS:
         data = json.loads((_DATA_DIR / BUILTIN_ARCHS[text]).read_text())
         return FasterSegArch.from_json(data)
-    if _looks_like_key(text):
-        return FasterSegArch.from_key(text)
     p = Path(text)
     if not p.is_file():
+        if _looks_like_key(text):
+            return FasterSegArch.from_key(text)
         if p.suffix.lower() != ".json" and _looks_like_name(text):
             raise UnknownNameError(
                 f"unknown architecture '{text}': use a built-in name ({', '.join(builtin_names())}) "
@@ -327,8 +327,8 @@ def load_arch(name_or_path: str | Path) -> FasterSegArch:
 
 
 def _looks_like_key(text: str) -> bool:
-    """True if ``text`` looks like a canonical key (``s8h8|L32:...``) rather than a path or a name."""
-    return "|L" in text and ":" in text and not Path(text).is_file()
+    """True if ``text`` (not an existing file) looks like a canonical key (``s8h8|L32:...``)."""
+    return "|L" in text and ":" in text
 
 
 def _looks_like_name(text: str) -> bool:
