@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from saswot.search.predictor import FittedPredictor
+from saswot.spaces import get_space
 from saswot.spaces.fasterseg.arch import load_arch
-from saswot.spaces.fasterseg.features import feature_names, structure_features
 
 COLUMNS = ("depth_min", "depth_max", "shared_cells", "cells_s8", "cells_s16", "cells_s32", "width_s8", "gmacs",
            "params_m")
@@ -25,14 +25,14 @@ def main() -> int:
     ap.add_argument("--predictor", type=Path, required=True, help="predictor file (its labelled networks)")
     ap.add_argument("--weights", type=int, default=8, help="largest standardised weights shown (ridge only)")
     args = ap.parse_args()
-    names = feature_names()
-    col = [names.index(c) for c in COLUMNS]
     pred = FittedPredictor.load(args.predictor)
+    names = get_space(pred.space).encoding_names(pred.config.features or None)  # the predictor's feature set
+    col = [names.index(c) for c in COLUMNS]
     lo, hi = pred.x.min(0), pred.x.max(0)
     print("| network | " + " | ".join(COLUMNS) + " | outside the labelled range |")
     print("| --- |" + " --- |" * (len(COLUMNS) + 1))
     for path in args.archs:
-        x = np.asarray(structure_features(load_arch(path)))
+        x = pred.features(load_arch(path))[0]
         outside = [f"{names[i]} {x[i]:.2f} ({lo[i]:.2f}–{hi[i]:.2f})" for i in range(len(names))
                    if not lo[i] - 1e-9 <= x[i] <= hi[i] + 1e-9]
         print(f"| {path.stem} | " + " | ".join(f"{x[i]:.1f}" for i in col) + f" | {', '.join(outside) or '-'} |")

@@ -27,7 +27,15 @@ from saswot.search.predictor import (
 from saswot.spaces import get_space
 from saswot.spaces.fasterseg.arch import load_arch
 from saswot.spaces.fasterseg.decode import SpaceConfig
-from saswot.spaces.fasterseg.features import feature_names, structure_features
+from saswot.spaces.fasterseg.features import (
+    FEATURE_SETS,
+    feature_names,
+    feature_set,
+    feature_set_names,
+    path_feature_names,
+    path_features,
+    structure_features,
+)
 from saswot.spaces.fasterseg.problem import Budget, FasterSegProblem
 from saswot.workflows.minibench import sample_archs
 
@@ -69,6 +77,61 @@ def test_the_space_encodes_architectures_with_the_structure_features() -> None:
     assert space.encode(a) == structure_features(a)
     assert space.encode(a) != space.encode(b)
     assert space.encoding_names() == feature_names()
+
+
+def test_path_features_of_the_released_network() -> None:
+    arch = load_arch("fasterseg")
+    f = dict(zip(path_feature_names(), path_features(arch)))
+    assert len(f) == len(path_features(arch)) == len(path_feature_names())
+    cells = {b.last: c for b, c in zip(arch.branches, arch.branch_cells())}
+    # each branch's cells per scale add up to the branch; a branch the network lacks is all zeros
+    assert f["b16_cells_s8"] + f["b16_cells_s16"] == len(cells[1]) == 9
+    assert f["b32_cells_s8"] + f["b32_cells_s16"] + f["b32_cells_s32"] == len(cells[2]) == 10
+    assert f["b8_cells_s8"] == f["b8_conv_depth"] == 0.0
+    assert f["b32_minwidth_s32"] == min(c.c_out for c in cells[2] if c.scale_in == 2)
+    # a 2x cell stacks two convolutions; shared cells count once in the network's total
+    assert f["b16_conv_depth"] == sum(2 if "2x" in c.op else 1 for c in cells[1])
+    assert len(cells[1]) <= f["b16_conv_depth"] <= 2 * len(cells[1])
+    assert f["conv_layers"] < f["b16_conv_depth"] + f["b32_conv_depth"]  # 3 shared cells
+
+
+@pytest.mark.parametrize("name", FEATURE_SETS)
+def test_every_feature_set_encodes_by_name(name: str) -> None:
+    space = get_space("fasterseg")
+    a = load_arch("fasterseg")
+    assert name in space.feature_sets()
+    x = space.encode(a, name)
+    assert x == feature_set(a, name) and len(x) == len(feature_set_names(name)) == len(space.encoding_names(name))
+    assert x[: len(feature_names())] == structure_features(a)  # every set starts with the structure features
+    with pytest.raises(UnknownNameError, match="structure-paths"):
+        space.encode(a, "no-such-set")
+
+
+def test_a_space_with_one_encoding_names_it_and_refuses_others() -> None:
+    space = get_space("micro")
+    key = "64-41414-1_02_333"
+    assert space.feature_sets() == ("onehot",)
+    assert space.encode(key, "onehot") == space.encode(key) and len(space.encode(key)) == 24
+    with pytest.raises(UnknownNameError, match="onehot"):
+        space.encode(key, "structure")
+
+
+def test_a_predictor_keeps_its_feature_set(tmp_path: Path) -> None:
+    first = _first_rows(tmp_path, 32)
+    out = tmp_path / "paths.json"
+    assert main(["predictor", "fit", "--space", "fasterseg", "--bench", str(first), "--model", "ridge",
+                 "--features", "structure-paths", "--repeats", "0", "--out", str(out)]) == 0
+    pred = FittedPredictor.load(out)
+    assert pred.config.features == "structure-paths" and "--features structure-paths" in pred.meta["command"]
+    assert pred.x.shape == (32, len(feature_set_names("structure-paths")))
+    assert pred.features(load_arch("fasterseg")).shape == (1, pred.x.shape[1])
+    plain = fit_predictor("fasterseg", [first], PredictorConfig(model="ridge"), repeats=0)
+    assert plain.x.shape[1] == len(feature_names()) and plain.score("fasterseg") != pred.score("fasterseg")
+    # an unknown set fails before anything is written
+    bad = tmp_path / "bad.json"
+    assert main(["predictor", "fit", "--space", "fasterseg", "--bench", str(first), "--features", "nope",
+                 "--repeats", "0", "--out", str(bad)]) != 0
+    assert not bad.exists()
 
 
 def test_labelled_set_pools_files_and_averages_repeated_architectures(tmp_path: Path) -> None:
@@ -211,7 +274,7 @@ def test_rank_and_search_arch_accept_a_predictor_file(tmp_path: Path) -> None:
     assert found["search"]["score"] == pytest.approx(fitted.score(load_arch(str(arch))))
 
 
-@pytest.mark.parametrize("name", ["camvid", "camvid-v1", "camvid-v2"])
+@pytest.mark.parametrize("name", ["camvid", "camvid-v1", "camvid-v2", "camvid-v3"])
 def test_the_shipped_camvid_predictors_resolve_by_name_and_score(name: str) -> None:
     assert name in shipped_predictors("fasterseg")
     path = resolve_predictor_path(f"predictor:{name}", "fasterseg")
@@ -231,6 +294,15 @@ def test_the_default_camvid_predictor_is_the_second_one() -> None:
     v2 = FittedPredictor.load(resolve_predictor_path("predictor:camvid-v2", "fasterseg"))
     assert default.to_json() == v2.to_json() and default.config.model == "ridge" and len(default.keys) == 209
     assert v1.config.model == "rf" and len(v1.keys) == 41
+
+
+def test_the_third_camvid_predictor_holds_out_sample_seven() -> None:
+    v3 = FittedPredictor.load(resolve_predictor_path("predictor:camvid-v3", "fasterseg"))
+    assert v3.config.model == "ridge" and v3.config.features == "structure-paths"
+    assert v3.x.shape[1] == len(feature_set_names("structure-paths"))
+    rows = [json.loads(line) for line in SHIPPED.read_text().splitlines() if line.strip()]
+    held = {r["key"] for r in rows if r["label"].startswith("g7-")}
+    assert len(held) == 32 and not held & set(v3.keys)  # judged on sample 7, so never fitted on it
 
 
 def test_search_arch_without_a_proxy_optimises_the_spaces_calibrated_objective(

@@ -13,6 +13,7 @@ from typing import Any, Optional
 
 import typer
 
+from saswot.errors import UnknownNameError
 from saswot.search.predictor import FittedPredictor, PredictorConfig, fit_predictor, resolve_predictor_path
 from saswot.spaces import get_space
 from saswot.utils.io import write_json
@@ -53,13 +54,23 @@ def fit(
         "--model",
         help="rf (random forest) | et (extra trees) | gbr (gradient boosting) | ridge (ridge regression).",
     ),
+    features: str = typer.Option(
+        "",
+        "--features",
+        help="The space's feature set (fasterseg: structure | structure-paths; default: the space's first).",
+    ),
     seed: int = typer.Option(0, "--seed", help="Model and validation-split seed."),
     repeats: int = typer.Option(50, "--repeats", min=0, help="Random splits per validation figure (0: none)."),
     out: Path = typer.Option(..., "--out", help="Predictor file to write (JSON)."),
 ) -> None:
     """Fit a predictor on every labelled architecture, validate it on held-out splits, write it."""
 
-    config = PredictorConfig(model=model, max_features=0.5, min_samples_leaf=2, use_encoding=True)
+    known: tuple[str, ...] = getattr(get_space(space), "feature_sets", tuple)()
+    if features and features not in known:
+        raise UnknownNameError(
+            f"space '{space}' has no feature set '{features}'; use one of: {', '.join(known) or '(none)'}"
+        )
+    config = PredictorConfig(model=model, max_features=0.5, min_samples_leaf=2, use_encoding=True, features=features)
     pred = fit_predictor(space, [str(b) for b in bench] if bench else None, config, seed, repeats)
     pred.meta["command"] = " ".join(
         [
@@ -67,6 +78,7 @@ def fit(
             f"--space {space}",
             *(f"--bench {shlex.quote(str(b))}" for b in bench or []),
             f"--model {model}",
+            *([f"--features {features}"] if features else []),
             f"--seed {seed}",
             f"--repeats {repeats}",
             f"--out {shlex.quote(str(out))}",
@@ -93,7 +105,7 @@ def info(ref: str = typer.Argument(..., metavar="PREDICTOR", help=_PREDICTOR_ARG
     m = pred.meta
     print_table(
         f"{path}: space '{pred.space}', model {pred.config.model}, {len(pred.keys)} labelled architectures, "
-        f"{pred.x.shape[1]} features",
+        f"{pred.x.shape[1]} features ({pred.config.features or 'the default set'})",
         ["validation", "ranked", "splits", "Kendall ×100 (mean ± std)"],
         _validation_rows(m),
     )

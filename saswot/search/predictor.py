@@ -50,6 +50,8 @@ class PredictorConfig:
         max_features: fraction of features tried per split (forests).
         use_encoding: append the one-hot architecture encoding to the proxy scores.
         proxies: proxy columns used (empty: all given).
+        features: the space's feature set a fitted predictor encodes architectures with
+            (``SearchSpace.feature_sets``; empty: the space's default).
     """
 
     model: str = "rf"
@@ -60,6 +62,7 @@ class PredictorConfig:
     max_features: float = 1.0
     use_encoding: bool = False
     proxies: tuple[str, ...] = field(default_factory=tuple)
+    features: str = ""
 
     def __post_init__(self) -> None:
         if self.model not in MODELS:
@@ -237,10 +240,12 @@ def split_kendall(
     }
 
 
-def _encode(space: str, arch: Any) -> list[float] | None:
-    """``space.encode(arch)``, or None for a space without an encoding."""
+def _encode(space: str, arch: Any, feature_set: str = "") -> list[float] | None:
+    """``space.encode(arch, feature_set)`` (empty: the default set), or None for a space without an encoding."""
     encode = getattr(get_space(space), "encode", None)
-    return None if encode is None else encode(arch)
+    if encode is None:
+        return None
+    return encode(arch, feature_set) if feature_set else encode(arch)
 
 
 class FittedPredictor:
@@ -282,7 +287,7 @@ class FittedPredictor:
 
     def features(self, arch: Any) -> np.ndarray:
         """The encoding of ``arch`` (anything the space parses) as one row."""
-        enc = _encode(self.space, arch)
+        enc = _encode(self.space, arch, self.config.features)
         if enc is None or len(enc) != self.x.shape[1]:
             raise ScoreError(
                 f"space '{self.space}' encodes architectures with {0 if enc is None else len(enc)} features but "
@@ -351,13 +356,16 @@ class FittedPredictor:
         return cls.from_json(read_json(path, "predictor file"), f"predictor file '{path}'")
 
 
-def labelled_set(space: str, bench: Sequence[Any] | None = None) -> tuple[list[str], np.ndarray, np.ndarray]:
+def labelled_set(
+    space: str, bench: Sequence[Any] | None = None, feature_set: str = ""
+) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Keys, encodings and ground truth of the labelled architectures of ``space``.
 
     Args:
         space: a space with ground truth and an encoding.
         bench: benchmark files (several are pooled, an architecture in more than one gets the
             mean); None: the space's default ground truth.
+        feature_set: the space's encoding to use (empty: its default).
 
     Raises:
         UnknownNameError: the space has no ground truth or no encoding.
@@ -374,9 +382,9 @@ def labelled_set(space: str, bench: Sequence[Any] | None = None) -> tuple[list[s
     keys = sorted(pooled)
     if len(keys) < 4:
         raise ScoreError(f"only {len(keys)} labelled architectures; a predictor needs at least 4")
-    if _encode(space, keys[0]) is None:
+    if _encode(space, keys[0], feature_set) is None:
         raise UnknownNameError(f"space '{space}' defines no architecture encoding to fit a predictor on")
-    x = np.asarray([_encode(space, k) for k in keys], dtype=np.float64)
+    x = np.asarray([_encode(space, k, feature_set) for k in keys], dtype=np.float64)
     y = np.asarray([float(np.mean(pooled[k])) for k in keys])
     return keys, x, y
 
@@ -394,7 +402,7 @@ def fit_predictor(
     labelled architectures and ranks the rest (:func:`split_kendall`, ``repeats`` splits each).
     """
     config = config or PredictorConfig(model="rf", max_features=0.5, min_samples_leaf=2, use_encoding=True)
-    keys, x, y = labelled_set(space, bench)
+    keys, x, y = labelled_set(space, bench, config.features)
     n = len(keys)
     meta: dict[str, Any] = {
         "archs": n,

@@ -285,8 +285,15 @@ class BaseSpace:
     ) -> Benchmark | None:
         return None
 
-    def encode(self, arch: Any) -> list[float] | None:
-        """A fixed-length numeric encoding of ``arch`` for learned predictors (None: the space has none)."""
+    def feature_sets(self) -> tuple[str, ...]:
+        """Names of the encodings :meth:`encode` offers, the default first (empty: the space has none)."""
+        return ()
+
+    def encode(self, arch: Any, feature_set: str | None = None) -> list[float] | None:
+        """A fixed-length numeric encoding of ``arch`` for learned predictors (None: the space has none).
+
+        ``feature_set`` names one of :meth:`feature_sets` (None: the default).
+        """
         return None
 
     def __repr__(self) -> str:

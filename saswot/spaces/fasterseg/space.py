@@ -149,18 +149,30 @@ class FasterSegSpace(BaseSpace):
 
         return build_network(self.parse(arch), num_classes=num_classes, aux_heads=aux_heads)
 
-    def encode(self, arch: Any) -> list[float]:
-        """Structure features (:func:`saswot.spaces.fasterseg.features.structure_features`): cells, widths
-        and compute per grid scale, operator mix, depths, shared cells, GMACs and parameters."""
-        from saswot.spaces.fasterseg.features import structure_features  # torch: listing the spaces must not load it
+    def feature_sets(self) -> tuple[str, ...]:
+        """``structure`` (the default) and ``structure-paths`` (see :mod:`saswot.spaces.fasterseg.features`)."""
+        from saswot.spaces.fasterseg.features import FEATURE_SETS  # torch: listing the spaces must not load it
 
-        return structure_features(self.parse(arch))
+        return FEATURE_SETS
 
-    def encoding_names(self) -> list[str]:
-        """Names of the :meth:`encode` features, in order."""
-        from saswot.spaces.fasterseg.features import feature_names  # torch: listing the spaces must not load it
+    def encode(self, arch: Any, feature_set: str | None = None) -> list[float]:
+        """Structure features (:func:`saswot.spaces.fasterseg.features.feature_set`): cells, widths
+        and compute per grid scale, operator mix, depths, shared cells, GMACs and parameters, and with
+        ``structure-paths`` the shape of each branch.
 
-        return feature_names()
+        Raises:
+            UnknownNameError: an unknown ``feature_set``.
+        """
+        from saswot.spaces.fasterseg.features import FEATURE_SETS
+        from saswot.spaces.fasterseg.features import feature_set as features
+
+        return features(self.parse(arch), feature_set or FEATURE_SETS[0])
+
+    def encoding_names(self, feature_set: str | None = None) -> list[str]:
+        """Names of the :meth:`encode` features of ``feature_set`` (None: the default), in order."""
+        from saswot.spaces.fasterseg.features import FEATURE_SETS, feature_set_names
+
+        return feature_set_names(feature_set or FEATURE_SETS[0])
 
     def details(self, arch: Any) -> dict[str, Any]:
         """Cells per branch and cells shared by the branches (``arch-info``)."""

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from saswot.errors import UnknownNameError
 from saswot.spaces.base import BENCHMARK, ArchCost, BaseSpace, register_space
 from saswot.spaces.tnb101.encoding import SPACES, TNBArch, all_macro_archs, all_micro_archs, parse_arch
 from saswot.spaces.tnb101.lookup import TNBBenchmark
@@ -58,8 +59,18 @@ class TNBSpace(BaseSpace):
         p = Path(path) if path is not None else TNBBenchmark.default_path(self.name, data_root)
         return TNBBenchmark.load(p, self.name)
 
-    def encode(self, arch: Any) -> list[float]:
-        """One-hot digits of the key (cell space: op codes 0-3; skeleton space: module codes 1-4, 0 = none)."""
+    def feature_sets(self) -> tuple[str, ...]:
+        """The one encoding of the space."""
+        return ("onehot",)
+
+    def encode(self, arch: Any, feature_set: str | None = None) -> list[float]:
+        """One-hot digits of the key (cell space: op codes 0-3; skeleton space: module codes 1-4, 0 = none).
+
+        Raises:
+            UnknownNameError: a ``feature_set`` other than ``onehot``.
+        """
+        if feature_set not in (None, "onehot"):
+            raise UnknownNameError(f"space '{self.name}' has no feature set '{feature_set}'; it has: onehot")
         values = 4 if self.name == SPACES[0] else 5
         out: list[float] = []
         for d in _digits(self.key(arch)):

@@ -1,0 +1,116 @@
+"""Predictor files judged side by side, as they are, on held-out FasterSeg networks.
+
+Every predictor scores the architectures whose label matches ``--held-out`` (none of them may be
+in a predictor's fit: the script stops if one is). Each is judged by Kendall τ against the
+two-seed mean of the networks trained with both seeds (the labels with the higher noise ceiling),
+pooled and per sample, with a bootstrap 95 % interval over networks; each pair of predictors by
+the paired bootstrap interval of their difference (the same resampled networks for both). The
+noise ceiling of those labels is estimated from their own seed pairs.
+
+    OMP_NUM_THREADS=1 python benchmarks/heldout_predictors.py --held-out '^g[78]-' \
+        saswot/data/fasterseg/predictor-camvid-v2.json saswot/data/fasterseg/predictor-camvid-v3.json \
+        --out benchmarks/out/heldout-predictors
+
+Writes ``heldout.json`` and ``heldout.md`` under ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fasterseg_rankers import DATA, SHORT, GroundTruth, bootstrap_ci, kendall, load_truth, noise_ceiling
+
+from saswot.search.predictor import FittedPredictor
+from saswot.utils.io import write_json, write_text
+
+
+def paired_ci(a: np.ndarray, b: np.ndarray, y: np.ndarray, seed: int, n: int = 2000) -> tuple[float, float]:
+    """95 % bootstrap interval of kendall(a, y) − kendall(b, y), resampling networks jointly."""
+    rng = np.random.default_rng(seed)
+    vals = []
+    for _ in range(n):
+        i = rng.integers(0, len(y), len(y))
+        vals.append(kendall(a[i], y[i]) - kendall(b[i], y[i]))
+    return float(np.nanpercentile(vals, 2.5)), float(np.nanpercentile(vals, 97.5))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("predictors", type=Path, nargs="+", help="predictor files")
+    ap.add_argument("--bench", type=Path, nargs="*", default=[DATA / "minibench-camvid.jsonl"])
+    ap.add_argument("--held-out", default=r"^g[78]-", help="labels of the held-out networks (regex)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", type=Path, default=Path("benchmarks/out/heldout-predictors"))
+    args = ap.parse_args()
+
+    gt = load_truth(args.bench, SHORT)
+    pat = re.compile(args.held_out)
+    idx = np.asarray([i for i, lab in enumerate(gt.labels) if any(pat.match(p) for p in lab.split("+"))
+                      and 0 in gt.seeds[i] and 1 in gt.seeds[i]], dtype=int)
+    if idx.size < 5:
+        print(f"only {idx.size} held-out networks matching {args.held_out!r} have both seeds; train more first")
+        return 2
+    y = gt.mean[idx]
+    samples = sorted({re.match(r"^(g\d+)-", gt.labels[i]).group(1) for i in idx})  # type: ignore[union-attr]
+    sub = {"pooled": np.arange(idx.size)}
+    sub.update({s: np.asarray([j for j, i in enumerate(idx) if gt.labels[i].startswith(s + "-")]) for s in samples})
+    ceiling = noise_ceiling(GroundTruth(keys=[gt.keys[i] for i in idx], archs=[gt.archs[i] for i in idx],
+                                        labels=[gt.labels[i] for i in idx], seeds=[gt.seeds[i] for i in idx],
+                                        latency=[gt.latency[i] for i in idx]))
+    scores: dict[str, np.ndarray] = {}
+    rows = []
+    for path in args.predictors:
+        pred = FittedPredictor.load(path)
+        seen = set(pred.keys) & {gt.keys[i] for i in idx}
+        if seen:
+            print(f"{path} was fitted on {len(seen)} of the held-out networks; it cannot be judged on them")
+            return 2
+        s = np.asarray(pred.score_many([gt.archs[i] for i in idx]))
+        scores[path.stem] = s
+        row = {"predictor": path.stem, "file": str(path), "features": pred.config.features or "default",
+               "fitted_on": len(pred.keys)}
+        for name, j in sub.items():
+            if j.size >= 5:
+                row[name] = {"n": int(j.size), "kendall": kendall(s[j], y[j]),
+                             "kendall_ci95": list(bootstrap_ci(s[j], y[j], kendall, args.seed))}
+        rows.append(row)
+    pairs = []
+    for a, b in itertools.combinations(scores, 2):
+        lo, hi = paired_ci(scores[b], scores[a], y, args.seed)
+        pairs.append({"a": b, "b": a, "difference": kendall(scores[b], y) - kendall(scores[a], y), "ci95": [lo, hi]})
+    doc = {"held_out": args.held_out, "networks": int(idx.size), "samples": samples, "noise": ceiling,
+           "predictors": rows, "differences": pairs}
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_json(args.out / "heldout.json", doc)
+
+    def cell(r: dict, name: str) -> str:
+        v = r.get(name)
+        return "–" if not v else f"{100 * v['kendall']:.1f} ({100 * v['kendall_ci95'][0]:.0f}–{100 * v['kendall_ci95'][1]:.0f})"
+
+    cols = list(sub)
+    md = [f"Kendall ×100 against two-seed means (95 % bootstrap CI); held out: `{args.held_out}`, "
+          f"{idx.size} networks with both seeds ({', '.join(f'{s}: {sub[s].size}' for s in samples)}).", "",
+          "| predictor (as it is) | features | fitted on | " + " | ".join(cols) + " |",
+          "| --- | --- | --- |" + " --- |" * len(cols)]
+    md += [f"| {r['predictor']} | {r['features']} | {r['fitted_on']} | " + " | ".join(cell(r, c) for c in cols) + " |"
+           for r in rows]
+    md += ["", "| difference (pooled) | Kendall ×100 | 95 % CI (paired bootstrap) |", "| --- | --- | --- |"]
+    md += [f"| {p['a']} − {p['b']} | {100 * p['difference']:+.1f} | {100 * p['ci95'][0]:+.1f} to {100 * p['ci95'][1]:+.1f} |"
+           for p in pairs]
+    if "ceiling_two_seed_mean" in ceiling:
+        md += ["", f"Noise of these networks: τ(seed 0, seed 1) = {ceiling['tau_seed0_seed1']:.3f}; "
+                   f"ceiling against their two-seed means {100 * ceiling['ceiling_two_seed_mean']:.1f}."]
+    write_text(args.out / "heldout.md", "\n".join(md) + "\n")
+    print("\n".join(md))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
