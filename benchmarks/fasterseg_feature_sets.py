@@ -35,7 +35,7 @@ from sklearn.gaussian_process.kernels import ConstantKernel as C
 from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fasterseg_rankers import DATA, SHORT, load_truth
+from fasterseg_rankers import DATA, SHORT, load_truth, rank_ensemble
 
 from saswot.search.predictor import FewShotPredictor, PredictorConfig
 from saswot.spaces.fasterseg.features import FEATURE_SETS, feature_set
@@ -56,17 +56,9 @@ def _ridge(x: np.ndarray, y: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
     return FewShotPredictor(PredictorConfig(model="ridge")).fit(x, y).predict
 
 
-def _rank_sum(*parts: Model) -> Model:
-    def fit(x: np.ndarray, y: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
-        fitted = [p(x, y) for p in parts]
-        return lambda z: np.sum([stats.rankdata(f(z)) for f in fitted], axis=0)
-
-    return fit
-
-
 OTHER_MODELS: dict[str, Model] = {
     "gaussian process": _gp,
-    "ridge + gaussian process (rank sum)": _rank_sum(_ridge, _gp),
+    "ridge + gaussian process (rank sum)": rank_ensemble([_ridge, _gp]),
     "random forest": lambda x, y: RandomForestRegressor(300, max_features=0.33, min_samples_leaf=3, random_state=0,
                                                         n_jobs=1).fit(x, y).predict,
     "gradient boosting": lambda x, y: GradientBoostingRegressor(n_estimators=300, learning_rate=0.03, max_depth=2,
