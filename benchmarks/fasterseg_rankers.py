@@ -14,8 +14,9 @@ What it measures (all on CamVid val mIoU of the ``cpu-half-8ep`` recipe):
 * **rankers** over repeated random splits by architecture (fit on one part, Kendall on the rest;
   mean ± std): every proxy given (raw score, no fitting), cost and structure baselines (GMACs,
   params, LUT latency, cells and width per stride, depth), a linear model on per-stride cell
-  counts and widths, and few-shot predictors (random forest / ridge on structure features,
-  with and without proxy scores) with a learning curve over k labelled networks;
+  counts and widths, and few-shot predictors (random forest / ridge on structure features, ridge
+  on the structure-paths set, with and without proxy scores) with a learning curve over k
+  labelled networks;
 * **held-out check**: every ranker fitted on the whole design set, scored on the held-out set.
 
     SASWOT_DATA=../shared/data OMP_NUM_THREADS=1 python benchmarks/fasterseg_rankers.py \
@@ -49,7 +50,7 @@ from saswot.proxies import SENTINEL, resolve_proxies
 from saswot.search.predictor import FittedPredictor
 from saswot.spaces.fasterseg.arch import FasterSegArch
 from saswot.spaces.fasterseg.builder import build_network
-from saswot.spaces.fasterseg.features import feature_names, structure_features
+from saswot.spaces.fasterseg.features import feature_names, path_feature_names, path_features, structure_features
 from saswot.utils.io import write_json, write_text
 from saswot.utils.plots import _figure, _save, scatter_plot
 from saswot.workflows.minibench import RECIPES, BenchFile
@@ -411,6 +412,8 @@ def main() -> int:
     names = feature_names()
     x_struct = np.asarray([structure_features(a) for a in gt.archs])
     cols: dict[str, np.ndarray] = {n: x_struct[:, i] for i, n in enumerate(names)}
+    x_paths = np.asarray([path_features(a) for a in gt.archs])
+    cols.update({n: x_paths[:, i] for i, n in enumerate(path_feature_names())})
     cols["latency_ms"] = np.asarray(gt.latency)
     proxies = proxy_scores(gt, args.proxies, args.cache, args.data_root) if args.proxies else {}
     for p, v in proxies.items():
@@ -419,6 +422,7 @@ def main() -> int:
     x = np.column_stack([cols[c] for c in col_names])
     ci = {c: i for i, c in enumerate(col_names)}
     struct_idx = [ci[n] for n in names]
+    paths_idx = struct_idx + [ci[n] for n in path_feature_names()]  # the structure-paths feature set
     proxy_idx = [ci[f"proxy:{p}"] for p in proxies if np.isfinite(cols[f"proxy:{p}"]).all()]
 
     rankers: dict[str, Fitter] = {}
@@ -431,6 +435,7 @@ def main() -> int:
         rankers[f"{c} (sign fitted)"] = signed(ci[c])
     rankers["linear: cells+width per stride"] = ridge([ci[c] for c in STRIDE_COLS])
     rankers["ridge: structure"] = ridge(struct_idx)
+    rankers["ridge: structure-paths"] = ridge(paths_idx)
     rankers["forest: structure"] = forest(struct_idx, args.seed)
     rankers["ensemble: forest structure + depth_min"] = rank_ensemble([forest(struct_idx, args.seed),
                                                                         signed(ci["depth_min"])])
