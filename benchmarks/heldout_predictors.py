@@ -15,7 +15,7 @@ mIoU of the networks it ranks in its top ``--top`` (pooled), beside the held-out
         saswot/data/fasterseg/predictor-camvid-v2.json saswot/data/fasterseg/predictor-camvid-v3.json \
         --out benchmarks/out/heldout-predictors
 
-Writes ``heldout.json`` and ``heldout.md`` under ``--out``.
+Writes ``heldout.json``, ``heldout.md`` and a scatter plot per predictor under ``--out``.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from fasterseg_rankers import (
 
 from saswot.search.predictor import FittedPredictor
 from saswot.utils.io import write_json, write_text
+from saswot.utils.plots import scatter_plot
 
 
 def paired_ci(a: np.ndarray, b: np.ndarray, y: np.ndarray, seed: int, n: int = 2000) -> tuple[float, float]:
@@ -134,6 +135,11 @@ def main() -> int:
     if "ceiling_two_seed_mean" in ceiling:
         md += ["", f"Noise of these networks: τ(seed 0, seed 1) = {ceiling['tau_seed0_seed1']:.3f}; "
                    f"ceiling against their two-seed means {100 * ceiling['ceiling_two_seed_mean']:.1f}."]
+    for name, v in scores.items():
+        fig = scatter_plot(v, 100 * y, args.out / f"scatter-{name}.png", xlabel="predicted mIoU (%)",
+                           ylabel="two-seed mean mIoU (%)",
+                           title=f"{name} on held-out {', '.join(samples)} (Kendall τ = {kendall(v, y):.3f})")
+        md += ["", f"![{name}]({fig.name})"]
     write_text(args.out / "heldout.md", "\n".join(md) + "\n")
     print("\n".join(md))
     return 0
