@@ -13,7 +13,6 @@ from typing import Any, Optional
 
 import typer
 
-from saswot.errors import UnknownNameError
 from saswot.search.predictor import FittedPredictor, PredictorConfig, fit_predictor, resolve_predictor_path
 from saswot.spaces import get_space
 from saswot.utils.io import write_json
@@ -65,11 +64,6 @@ def fit(
 ) -> None:
     """Fit a predictor on every labelled architecture, validate it on held-out splits, write it."""
 
-    known: tuple[str, ...] = getattr(get_space(space), "feature_sets", tuple)()
-    if features and features not in known:
-        raise UnknownNameError(
-            f"space '{space}' has no feature set '{features}'; use one of: {', '.join(known) or '(none)'}"
-        )
     config = PredictorConfig(model=model, max_features=0.5, min_samples_leaf=2, use_encoding=True, features=features)
     pred = fit_predictor(space, [str(b) for b in bench] if bench else None, config, seed, repeats)
     pred.meta["command"] = " ".join(
