@@ -79,16 +79,17 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=Path("benchmarks/out/feature-sets"))
     args = ap.parse_args()
 
-    bench = args.bench
     if args.finished_before:
-        tmp = Path(tempfile.mkdtemp(prefix="feature-sets-"))
-        bench = []
-        for i, f in enumerate(args.bench):
-            lines = [ln for ln in f.read_text().splitlines(keepends=True)
-                     if ln.strip() and json.loads(ln).get("finished_at", "") < args.finished_before]
-            bench.append(tmp / f"{i}-{f.name}")
-            bench[-1].write_text("".join(lines))
-    gt = load_truth(bench, SHORT)
+        with tempfile.TemporaryDirectory(prefix="feature-sets-") as tmp:
+            bench = []
+            for i, f in enumerate(args.bench):
+                lines = [ln for ln in f.read_text().splitlines(keepends=True)
+                         if ln.strip() and json.loads(ln).get("finished_at", "") < args.finished_before]
+                bench.append(Path(tmp) / f"{i}-{f.name}")
+                bench[-1].write_text("".join(lines))
+            gt = load_truth(bench, SHORT)
+    else:
+        gt = load_truth(args.bench, SHORT)
     pat = re.compile(args.exclude) if args.exclude else None
     keep = np.asarray([not (pat and any(pat.match(p) for p in lab.split("+"))) for lab in gt.labels])
     archs = [a for a, k in zip(gt.archs, keep) if k]
