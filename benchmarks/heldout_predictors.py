@@ -2,14 +2,16 @@
 
 Every predictor scores the architectures whose label matches ``--held-out`` (none of them may be
 in a predictor's fit: the script stops if one is). Each is judged by Kendall τ against the
-two-seed mean of the networks trained with both seeds (the labels with the higher noise ceiling),
+``--seeds K``-seed mean (seeds 0 .. K-1; default 2) of the networks trained with all K seeds,
 pooled and per sample, with a bootstrap 95 % interval over networks; each pair of predictors by
 the paired bootstrap interval of their difference (the same resampled networks for both). The
-noise ceiling of those labels is estimated from their own seed pairs, and each pooled Kendall is
-also given corrected for that noise (the τ against noise-free labels that the same ranking would
-reach, through the bivariate-normal link and the two-seed mean's reliability). Because a search
-keeps only the top of a ranking, each predictor's top picks are reported too: the mean two-seed
-mIoU of the networks it ranks in its top ``--top`` (pooled), beside the held-out networks' mean and best.
+noise ceiling of those labels is estimated from their own seed pairs (one seed's reliability is
+the correlation implied by the mean Kendall τ over the seed pairs; the K-seed mean's follows by
+Spearman-Brown, K·r / (1 + (K-1)·r)), and each pooled Kendall is also given corrected for that
+noise (the τ against noise-free labels that the same ranking would reach, through the
+bivariate-normal link and the K-seed mean's reliability). Because a search keeps only the top of a
+ranking, each predictor's top picks are reported too: the mean K-seed mIoU of the networks it ranks
+in its top ``--top`` (pooled), beside the held-out networks' mean and best.
 
     OMP_NUM_THREADS=1 python benchmarks/heldout_predictors.py --held-out '^g[78]-' \
         saswot/data/fasterseg/predictor-camvid-v2.json saswot/data/fasterseg/predictor-camvid-v3.json \
@@ -33,11 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fasterseg_rankers import (
     DATA,
     SHORT,
-    GroundTruth,
     bootstrap_ci,
     kendall,
     load_truth,
-    noise_ceiling,
     rho_from_tau,
     tau_from_rho,
 )
@@ -57,31 +57,50 @@ def paired_ci(a: np.ndarray, b: np.ndarray, y: np.ndarray, seed: int, n: int = 2
     return float(np.nanpercentile(vals, 2.5)), float(np.nanpercentile(vals, 97.5))
 
 
+def k_seed_noise(seeds: np.ndarray) -> dict[str, float]:
+    """Noise of K-seed labels from a networks × K matrix of mIoU: each seed pair's Kendall τ, one
+    seed's reliability (from their mean τ), and the ceilings against one seed and the K-seed mean."""
+    k = seeds.shape[1]
+    taus = {f"{a}-{b}": kendall(seeds[:, a], seeds[:, b]) for a, b in itertools.combinations(range(k), 2)}
+    tau_ss = float(np.mean(list(taus.values())))
+    rel = max(0.0, rho_from_tau(tau_ss))
+    rel_k = k * rel / (1 + (k - 1) * rel)
+    resid = seeds - seeds.mean(axis=1, keepdims=True)
+    return {"seeds": k, "tau_seed_pairs": taus, "tau_seed_pair_mean": tau_ss, "reliability_one_seed": rel,
+            "reliability_k_seed_mean": rel_k, "ceiling_single_seed": tau_from_rho(math.sqrt(rel)),
+            "ceiling_k_seed_mean": tau_from_rho(math.sqrt(rel_k)),
+            "seed_sd": float(np.sqrt((resid**2).sum() / (seeds.shape[0] * (k - 1))))}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("predictors", type=Path, nargs="+", help="predictor files")
     ap.add_argument("--bench", type=Path, nargs="*", default=[DATA / "minibench-camvid.jsonl"])
     ap.add_argument("--held-out", default=r"^g[78]-", help="labels of the held-out networks (regex)")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seeds", type=int, default=2, help="labels: the mean of seeds 0 .. SEEDS-1 (networks with all of them)")
+    ap.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     ap.add_argument("--top", type=int, default=5, help="how many top-ranked networks a predictor's picks are")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/out/heldout-predictors"))
     args = ap.parse_args()
 
     gt = load_truth(args.bench, SHORT)
     pat = re.compile(args.held_out)
-    idx = np.asarray([i for i, lab in enumerate(gt.labels) if any(pat.match(p) for p in lab.split("+"))
-                      and 0 in gt.seeds[i] and 1 in gt.seeds[i]], dtype=int)
-    if idx.size < 5:
-        print(f"only {idx.size} held-out networks matching {args.held_out!r} have both seeds; train more first")
+    if args.seeds < 2:
+        print("--seeds must be at least 2: the noise ceiling is estimated from seed pairs")
         return 2
-    # seeds 0 and 1 only: a network may have more, and the ceiling below is that of two-seed means
-    y = np.asarray([(gt.seeds[i][0] + gt.seeds[i][1]) / 2 for i in idx])
+    k = args.seeds
+    idx = np.asarray([i for i, lab in enumerate(gt.labels) if any(pat.match(p) for p in lab.split("+"))
+                      and all(s in gt.seeds[i] for s in range(k))], dtype=int)
+    if idx.size < 5:
+        print(f"only {idx.size} held-out networks matching {args.held_out!r} have seeds 0-{k - 1}; train more first")
+        return 2
+    # seeds 0 .. k-1 only: a network may have more, and the ceiling below is that of k-seed means
+    seed_mat = np.asarray([[gt.seeds[i][s] for s in range(k)] for i in idx])
+    y = seed_mat.mean(axis=1)
     samples = sorted({re.match(r"^(g\d+)-", gt.labels[i]).group(1) for i in idx})  # type: ignore[union-attr]
     sub = {"pooled": np.arange(idx.size)}
     sub.update({s: np.asarray([j for j, i in enumerate(idx) if gt.labels[i].startswith(s + "-")]) for s in samples})
-    ceiling = noise_ceiling(GroundTruth(keys=[gt.keys[i] for i in idx], archs=[gt.archs[i] for i in idx],
-                                        labels=[gt.labels[i] for i in idx], seeds=[gt.seeds[i] for i in idx],
-                                        latency=[gt.latency[i] for i in idx]))
+    ceiling = k_seed_noise(seed_mat)
     scores: dict[str, np.ndarray] = {}
     rows = []
     for path in args.predictors:
@@ -98,9 +117,8 @@ def main() -> int:
             if j.size >= 5:
                 row[name] = {"n": int(j.size), "kendall": kendall(s[j], y[j]),
                              "kendall_ci95": list(bootstrap_ci(s[j], y[j], kendall, args.seed))}
-        top_tau = ceiling.get("ceiling_two_seed_mean")
-        if top_tau is not None and top_tau > 0:  # the ceiling is τ(√reliability) of the two-seed means
-            root_rel = rho_from_tau(top_tau)
+        if ceiling["reliability_k_seed_mean"] > 0:  # the ceiling is τ(√reliability) of the k-seed means
+            root_rel = math.sqrt(ceiling["reliability_k_seed_mean"])
             row["pooled"]["kendall_noise_free"] = tau_from_rho(min(1.0, rho_from_tau(row["pooled"]["kendall"]) / root_rel))
         top = np.argsort(-s)[: args.top]
         row["top"] = {"n": int(top.size), "miou_mean": float(y[top].mean()), "labels": [gt.labels[idx[t]] for t in top]}
@@ -109,7 +127,7 @@ def main() -> int:
     for a, b in itertools.combinations(scores, 2):
         lo, hi = paired_ci(scores[b], scores[a], y, args.seed)
         pairs.append({"a": b, "b": a, "difference": kendall(scores[b], y) - kendall(scores[a], y), "ci95": [lo, hi]})
-    doc = {"held_out": args.held_out, "networks": int(idx.size), "samples": samples, "noise": ceiling,
+    doc = {"held_out": args.held_out, "seeds": k, "networks": int(idx.size), "samples": samples, "noise": ceiling,
            "miou_mean": float(y.mean()), "miou_best": float(y.max()),
            "predictors": rows, "differences": pairs}
     args.out.mkdir(parents=True, exist_ok=True)
@@ -120,25 +138,25 @@ def main() -> int:
         return "–" if not v else f"{100 * v['kendall']:.1f} ({100 * v['kendall_ci95'][0]:.0f}–{100 * v['kendall_ci95'][1]:.0f})"
 
     cols = list(sub)
-    md = [f"Kendall ×100 against two-seed means (95 % bootstrap CI); held out: `{args.held_out}`, "
-          f"{idx.size} networks with both seeds ({', '.join(f'{s}: {sub[s].size}' for s in samples)}).", "",
+    md = [f"Kendall ×100 against {k}-seed means (95 % bootstrap CI); held out: `{args.held_out}`, "
+          f"{idx.size} networks with seeds 0-{k - 1} ({', '.join(f'{s}: {sub[s].size}' for s in samples)}).", "",
           "| predictor (as it is) | features | fitted on | " + " | ".join(cols)
           + f" | pooled, noise-corrected | mean mIoU of its top {args.top} |",
           "| --- | --- | --- |" + " --- |" * (len(cols) + 2)]
     md += [f"| {r['predictor']} | {r['features']} | {r['fitted_on']} | " + " | ".join(cell(r, c) for c in cols)
            + f" | {100 * r['pooled'].get('kendall_noise_free', math.nan):.1f} | {100 * r['top']['miou_mean']:.2f} |"
            for r in rows]
-    md += ["", f"Held-out networks (two-seed means): mean mIoU {100 * y.mean():.2f}, best {100 * y.max():.2f}; "
+    md += ["", f"Held-out networks ({k}-seed means): mean mIoU {100 * y.mean():.2f}, best {100 * y.max():.2f}; "
                f"the best {args.top} average {100 * np.sort(y)[-args.top:].mean():.2f}."]
     md += ["", "| difference (pooled) | Kendall ×100 | 95 % CI (paired bootstrap) |", "| --- | --- | --- |"]
     md += [f"| {p['a']} − {p['b']} | {100 * p['difference']:+.1f} | {100 * p['ci95'][0]:+.1f} to {100 * p['ci95'][1]:+.1f} |"
            for p in pairs]
-    if "ceiling_two_seed_mean" in ceiling:
-        md += ["", f"Noise of these networks: τ(seed 0, seed 1) = {ceiling['tau_seed0_seed1']:.3f}; "
-                   f"ceiling against their two-seed means {100 * ceiling['ceiling_two_seed_mean']:.1f}."]
+    pairs_txt = ", ".join(f"τ(seed {p.replace('-', ', seed ')}) = {t:.3f}" for p, t in ceiling["tau_seed_pairs"].items())
+    md += ["", f"Noise of these networks: {pairs_txt}; ceiling against one seed "
+               f"{100 * ceiling['ceiling_single_seed']:.1f}, against their {k}-seed means {100 * ceiling['ceiling_k_seed_mean']:.1f}."]
     for name, v in scores.items():
         fig = scatter_plot(v, 100 * y, args.out / f"scatter-{name}.png", xlabel="predicted mIoU (%)",
-                           ylabel="two-seed mean mIoU (%)",
+                           ylabel=f"{k}-seed mean mIoU (%)",
                            title=f"{name} on held-out {', '.join(samples)} (Kendall τ = {kendall(v, y):.3f})")
         md += ["", f"![{name}]({fig.name})"]
     write_text(args.out / "heldout.md", "\n".join(md) + "\n")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from saswot.cli.main import main
 from saswot.errors import CorruptDataError, ScoreError, UnknownNameError
@@ -190,13 +191,17 @@ def test_damaged_or_mismatched_predictor_files_fail_clearly(tmp_path: Path) -> N
         narrow.score("fasterseg")
 
 
-def test_cli_fits_a_ridge_predictor_and_predicts_by_key(tmp_path: Path) -> None:
-    out = tmp_path / "ridge.json"
+@pytest.mark.parametrize(("model", "clip"), [("ridge", []), ("rank", ["--clip-features"])])
+def test_cli_fits_a_linear_predictor_and_predicts_by_key(tmp_path: Path, model: str, clip: list[str]) -> None:
+    out = tmp_path / f"{model}.json"
     first = _first_rows(tmp_path, 32)
-    assert main(["predictor", "fit", "--space", "fasterseg", "--bench", str(first), "--model", "ridge",
+    assert main(["predictor", "fit", "--space", "fasterseg", "--bench", str(first), "--model", model, *clip,
                  "--repeats", "2", "--out", str(out)]) == 0
     pred = FittedPredictor.load(out)
-    assert pred.config.model == "ridge" and pred.meta["command"].split("--model ")[1].startswith("ridge")
+    assert pred.config.model == model and pred.meta["command"].split("--model ")[1].startswith(model)
+    assert pred.config.clip_features == bool(clip) and ("--clip-features" in pred.meta["command"]) == bool(clip)
+    # fitted on the ground truth it ranks: the labels' own order, well above chance
+    assert stats.kendalltau(pred.score_many(pred.keys), pred.y).statistic > 0.3
     key = load_arch("fasterseg").key()
     preds = tmp_path / "preds.json"
     assert main(["predictor", "predict", str(out), key, "--out", str(preds)]) == 0  # an architecture given by its key
@@ -274,7 +279,7 @@ def test_rank_and_search_arch_accept_a_predictor_file(tmp_path: Path) -> None:
     assert found["search"]["score"] == pytest.approx(fitted.score(load_arch(str(arch))))
 
 
-@pytest.mark.parametrize("name", ["camvid", "camvid-v1", "camvid-v2", "camvid-v3"])
+@pytest.mark.parametrize("name", ["camvid", "camvid-v1", "camvid-v2", "camvid-v3", "camvid-v4"])
 def test_the_shipped_camvid_predictors_resolve_by_name_and_score(name: str) -> None:
     assert name in shipped_predictors("fasterseg")
     path = resolve_predictor_path(f"predictor:{name}", "fasterseg")
@@ -303,6 +308,14 @@ def test_the_third_camvid_predictor_holds_out_sample_seven() -> None:
     rows = [json.loads(line) for line in SHIPPED.read_text().splitlines() if line.strip()]
     held = {r["key"] for r in rows if r["label"].startswith("g7-")}
     assert len(held) == 32 and not held & set(v3.keys)  # judged on sample 7, so never fitted on it
+
+
+def test_the_fourth_camvid_predictor_holds_out_sample_nine() -> None:
+    v4 = FittedPredictor.load(resolve_predictor_path("predictor:camvid-v4", "fasterseg"))
+    assert v4.config.model == "rank" and v4.config.features == "structure-paths" and v4.config.clip_features
+    held = {a.key() for a in sample_archs(32, 9)}  # the networks `minibench run --k 32 --sample-seed 9` trains
+    assert len(held) == 32 and not held & set(v4.keys)  # judged on sample 9, so never fitted on it
+    assert len(v4.keys) == 282
 
 
 def test_search_arch_without_a_proxy_optimises_the_spaces_calibrated_objective(

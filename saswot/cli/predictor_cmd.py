@@ -51,12 +51,18 @@ def fit(
     model: str = typer.Option(
         "rf",
         "--model",
-        help="rf (random forest) | et (extra trees) | gbr (gradient boosting) | ridge (ridge regression).",
+        help="rf (random forest) | et (extra trees) | gbr (gradient boosting) | ridge (ridge regression) | "
+        "rank (linear ranker fitted on pairs of networks).",
     ),
     features: str = typer.Option(
         "",
         "--features",
         help="The space's feature set (fasterseg: structure | structure-paths; default: the space's first).",
+    ),
+    clip_features: bool = typer.Option(
+        False,
+        "--clip-features",
+        help="Clip each feature to the labelled networks' range before predicting (a trust region for search).",
     ),
     seed: int = typer.Option(0, "--seed", help="Model and validation-split seed."),
     repeats: int = typer.Option(50, "--repeats", min=0, help="Random splits per validation figure (0: none)."),
@@ -64,7 +70,14 @@ def fit(
 ) -> None:
     """Fit a predictor on every labelled architecture, validate it on held-out splits, write it."""
 
-    config = PredictorConfig(model=model, max_features=0.5, min_samples_leaf=2, use_encoding=True, features=features)
+    config = PredictorConfig(
+        model=model,
+        max_features=0.5,
+        min_samples_leaf=2,
+        use_encoding=True,
+        features=features,
+        clip_features=clip_features,
+    )
     pred = fit_predictor(space, [str(b) for b in bench] if bench else None, config, seed, repeats)
     pred.meta["command"] = " ".join(
         [
@@ -73,6 +86,7 @@ def fit(
             *(f"--bench {shlex.quote(str(b))}" for b in bench or []),
             f"--model {model}",
             *([f"--features {features}"] if features else []),
+            *(["--clip-features"] if clip_features else []),
             f"--seed {seed}",
             f"--repeats {repeats}",
             f"--out {shlex.quote(str(out))}",
@@ -99,7 +113,8 @@ def info(ref: str = typer.Argument(..., metavar="PREDICTOR", help=_PREDICTOR_ARG
     m = pred.meta
     print_table(
         f"{path}: space '{pred.space}', model {pred.config.model}, {len(pred.keys)} labelled architectures, "
-        f"{pred.x.shape[1]} features ({pred.config.features or 'the default set'})",
+        f"{pred.x.shape[1]} features ({pred.config.features or 'the default set'}"
+        f"{', clipped to the labelled range' if pred.config.clip_features else ''})",
         ["validation", "ranked", "splits", "Kendall ×100 (mean ± std)"],
         _validation_rows(m),
     )

@@ -4,8 +4,10 @@ architecture encoding), fitted on k labelled architectures of a space, ranking t
 Features: one column per proxy (raw scores; failed scores keep the sentinel -1e8, which a tree
 model treats as "below everything"), optionally followed by the one-hot TransNAS-Bench-101
 encoding (:func:`encoding_features`). Models (:data:`MODELS`): scikit-learn's random forest,
-extra trees and gradient boosting regressors, and ridge regression on standardised features with
-its penalty chosen by leave-one-out cross-validation (:data:`RIDGE_ALPHAS`; deterministic).
+extra trees and gradient boosting regressors, ridge regression on standardised features with
+its penalty chosen by leave-one-out cross-validation (:data:`RIDGE_ALPHAS`; deterministic), and a
+linear pairwise ranker (:class:`saswot.search.ranker.PairwiseRanker`), fitted on which of two
+labelled architectures trained better.
 Everything is seeded by an explicit integer.
 """
 
@@ -27,11 +29,14 @@ from sklearn.preprocessing import StandardScaler
 
 from saswot import __version__
 from saswot.errors import SENTINEL, CorruptDataError, ScoreError, UnknownNameError
+from saswot.search.ranker import PairwiseRanker
 from saswot.spaces import get_space
 from saswot.utils.io import read_json, write_json
 
 #: Supported model kinds.
-MODELS = ("rf", "et", "gbr", "ridge")
+MODELS = ("rf", "et", "gbr", "ridge", "rank")
+#: The models that need finite features (a failed proxy score cannot be one of them).
+LINEAR_MODELS = ("ridge", "rank")
 #: Penalties the ridge model chooses from (leave-one-out error on the labelled rows).
 RIDGE_ALPHAS = tuple(float(a) for a in np.logspace(-2, 3, 21))
 
@@ -41,8 +46,10 @@ class PredictorConfig:
     """Model and features of a :class:`FewShotPredictor`.
 
     Attributes:
-        model: ``"rf"`` (random forest), ``"et"`` (extra trees), ``"gbr"`` (gradient boosting) or
-            ``"ridge"`` (ridge regression on standardised features; the tree settings below do not apply).
+        model: ``"rf"`` (random forest), ``"et"`` (extra trees), ``"gbr"`` (gradient boosting),
+            ``"ridge"`` (ridge regression on standardised features) or ``"rank"`` (a linear ranker
+            fitted on pairs, :class:`~saswot.search.ranker.PairwiseRanker`); the tree settings below
+            apply to the trees only.
         n_estimators: trees.
         max_depth: tree depth (None: unlimited; gradient boosting default 3).
         min_samples_leaf: smallest leaf.
@@ -52,6 +59,9 @@ class PredictorConfig:
         proxies: proxy columns used (empty: all given).
         features: the space's feature set a fitted predictor encodes architectures with
             (``SearchSpace.feature_sets``; empty: the space's default).
+        clip_features: clip every feature to the range of the labelled rows before predicting. A
+            trust region for a search: an architecture past the labelled range scores as if at its
+            edge, so the search cannot gain by extrapolating the model.
     """
 
     model: str = "rf"
@@ -63,6 +73,7 @@ class PredictorConfig:
     use_encoding: bool = False
     proxies: tuple[str, ...] = field(default_factory=tuple)
     features: str = ""
+    clip_features: bool = False
 
     def __post_init__(self) -> None:
         if self.model not in MODELS:
@@ -112,11 +123,14 @@ class FewShotPredictor:
         self.config = config
         self.seed = int(seed)
         self._model: Any = None
+        self._range: tuple[np.ndarray, np.ndarray] | None = None
 
     def _make(self) -> Any:
         c = self.config
         if c.model == "ridge":
             return make_pipeline(StandardScaler(), RidgeCV(alphas=RIDGE_ALPHAS))
+        if c.model == "rank":
+            return PairwiseRanker(seed=self.seed)
         if c.model == "gbr":
             return GradientBoostingRegressor(
                 n_estimators=c.n_estimators,
@@ -146,14 +160,16 @@ class FewShotPredictor:
         yy = np.asarray(y, dtype=np.float64)
         if x.ndim != 2 or x.shape[0] != yy.size or yy.size < 2:
             raise ScoreError(f"need at least 2 labelled rows with matching targets, got X {x.shape} and y {yy.shape}")
-        if self.config.model == "ridge":
+        if self.config.model in LINEAR_MODELS:
+            name = self.config.model
             if not np.isfinite(x).all():
-                raise ScoreError("the ridge model needs finite features; some rows hold NaN or infinity")
+                raise ScoreError(f"the {name} model needs finite features; some rows hold NaN or infinity")
             if (x == SENTINEL).any():
                 raise ScoreError(
-                    "the ridge model needs finite features, but some rows hold a failed proxy score; "
+                    f"the {name} model needs finite features, but some rows hold a failed proxy score; "
                     "use a tree model (--model rf) or leave the failing proxy out"
                 )
+        self._range = (x.min(axis=0), x.max(axis=0)) if self.config.clip_features else None
         self._model = self._make().fit(x, yy)
         return self
 
@@ -165,7 +181,10 @@ class FewShotPredictor:
         """
         if self._model is None:
             raise ScoreError("predict() called before fit()")
-        return np.asarray(self._model.predict(np.asarray(x, dtype=np.float64)), dtype=np.float64)
+        rows = np.asarray(x, dtype=np.float64)
+        if self._range is not None:
+            rows = np.clip(rows, *self._range)
+        return np.asarray(self._model.predict(rows), dtype=np.float64)
 
 
 def fewshot_eval(

@@ -1,0 +1,101 @@
+"""Predictor models of the FasterSeg space judged leave-one-sample-out, as a new sample would judge them.
+
+A random split of the ground truth mixes every sample into the training part; a new sample is a
+new draw of 32 networks. Here each sample of the ground truth (``g0``, ``g2``, ...) is held out in
+turn: every model (a ``saswot predictor fit`` configuration: model, feature set, clipping) is fitted on
+the networks of the other samples (a network drawn in two samples stays out of both folds' training
+parts when one of them is held out) and ranks the held-out sample's networks against their two-seed
+means (seeds 0 and 1). Reported: each model's Kendall τ per sample, their mean and spread, and each
+model's paired difference to the first one (samples won). Samples matching ``--exclude`` are left
+out altogether (a declared held-out set).
+
+    OMP_NUM_THREADS=1 python benchmarks/fasterseg_models_loso.py --exclude '^g9-' \
+        --out benchmarks/out/models-loso
+
+Writes ``models-loso.json`` and ``models-loso.md`` under ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fasterseg_rankers import DATA, SHORT, load_truth
+
+from saswot.search.predictor import FewShotPredictor, PredictorConfig
+from saswot.spaces.fasterseg.features import FEATURE_SETS, feature_set
+from saswot.utils.io import write_json, write_text
+
+#: The configurations compared (name: model, feature set, features clipped to the labelled range);
+#: the first is the reference of the differences.
+CONFIGS: dict[str, tuple[str, str, bool]] = {
+    "ridge / structure (v2)": ("ridge", "structure", False),
+    "ridge / structure-paths (v3)": ("ridge", "structure-paths", False),
+    "rank / structure": ("rank", "structure", False),
+    "rank / structure-paths": ("rank", "structure-paths", False),
+    "rank / structure-paths, clipped": ("rank", "structure-paths", True),
+    "random forest / structure-paths": ("rf", "structure-paths", False),
+}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--bench", type=Path, nargs="*", default=[DATA / "minibench-camvid.jsonl"])
+    ap.add_argument("--exclude", default="^g9-", help="labels of samples left out altogether (regex; empty: none)")
+    ap.add_argument("--seed", type=int, default=0, help="model seed")
+    ap.add_argument("--out", type=Path, default=Path("benchmarks/out/models-loso"))
+    args = ap.parse_args()
+
+    gt = load_truth(args.bench, SHORT)
+    pat = re.compile(args.exclude) if args.exclude else None
+    samples_of = [{p.split("-")[0] for p in lab.split("+")} for lab in gt.labels]
+    keep = [i for i, lab in enumerate(gt.labels)
+            if not (pat and any(pat.match(p) for p in lab.split("+"))) and 0 in gt.seeds[i] and 1 in gt.seeds[i]]
+    y = np.asarray([(gt.seeds[i][0] + gt.seeds[i][1]) / 2 for i in keep])
+    groups = sorted({g for i in keep for g in samples_of[i]}, key=lambda g: int(g[1:]))
+    x = {fs: np.asarray([feature_set(gt.archs[i], fs) for i in keep]) for fs in FEATURE_SETS}
+    taus: dict[str, list[float]] = {name: [] for name in CONFIGS}
+    sizes = []
+    for g in groups:
+        test = np.asarray([samples_of[i] == {g} for i in keep])
+        train = np.asarray([g not in samples_of[i] for i in keep])
+        sizes.append({"sample": g, "test": int(test.sum()), "train": int(train.sum())})
+        for name, (model, fs, clip) in CONFIGS.items():
+            config = PredictorConfig(model=model, features=fs, max_features=0.5, min_samples_leaf=2, clip_features=clip)
+            pred = FewShotPredictor(config, seed=args.seed).fit(x[fs][train], y[train])
+            taus[name].append(float(stats.kendalltau(pred.predict(x[fs][test]), y[test]).statistic))
+        print(f"{g}: " + ", ".join(f"{n} {100 * t[-1]:.1f}" for n, t in taus.items()), flush=True)
+    ref = next(iter(CONFIGS))
+    rows = []
+    for name, t in taus.items():
+        d = np.subtract(t, taus[ref])
+        rows.append({"config": name, "model": CONFIGS[name][0], "features": CONFIGS[name][1],
+                     "clip_features": CONFIGS[name][2], "per_sample": t,
+                     "mean": float(np.mean(t)), "sd": float(np.std(t, ddof=1)),
+                     "difference_to_ref": {"mean": float(d.mean()), "sd": float(np.std(d, ddof=1)),
+                                           "wins": int((d > 0).sum())}})
+    doc = {"exclude": args.exclude or None, "samples": sizes, "reference": ref, "labels": "mean of seeds 0 and 1",
+           "bench": [str(b) for b in args.bench], "rows": rows}
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_json(args.out / "models-loso.json", doc)
+    md = [f"Leave one sample out: Kendall ×100 on each held-out sample against two-seed means "
+          f"(fitted on the other samples, {min(s['train'] for s in sizes)}–{max(s['train'] for s in sizes)} "
+          f"networks); excluded: {args.exclude or 'none'}.", "",
+          "| model / features | " + " | ".join(s["sample"] for s in sizes) + f" | mean ± sd | − {ref} (samples won) |",
+          "| --- |" + " --- |" * (len(sizes) + 2)]
+    md += [f"| {r['config']} | " + " | ".join(f"{100 * v:.1f}" for v in r["per_sample"])
+           + f" | {100 * r['mean']:.1f} ± {100 * r['sd']:.1f} | {100 * r['difference_to_ref']['mean']:+.1f} ± "
+             f"{100 * r['difference_to_ref']['sd']:.1f} ({r['difference_to_ref']['wins']}/{len(sizes)}) |" for r in rows]
+    write_text(args.out / "models-loso.md", "\n".join(md) + "\n")
+    print("\n".join(md))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
