@@ -1,4 +1,4 @@
-"""Structure features of searched winners beside the labelled networks' median, and a ridge predictor's weights.
+"""Structure features of searched winners beside the labelled networks' median, and a linear predictor's weights.
 
     python benchmarks/winner_features.py saswot/data/fasterseg/table4-fair/predictor-camvid-v2-s*.json \
         --predictor saswot/data/fasterseg/predictor-camvid-v2.json
@@ -23,7 +23,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("archs", type=Path, nargs="+", help="arch files (e.g. search-arch winners)")
     ap.add_argument("--predictor", type=Path, required=True, help="predictor file (its labelled networks)")
-    ap.add_argument("--weights", type=int, default=8, help="largest standardised weights shown (ridge only)")
+    ap.add_argument("--weights", type=int, default=8, help="largest standardised weights shown (ridge and rank)")
     args = ap.parse_args()
     pred = FittedPredictor.load(args.predictor)
     names = get_space(pred.space).encoding_names(pred.config.features or None)  # the predictor's feature set
@@ -43,6 +43,11 @@ def main() -> int:
         order = np.argsort(-np.abs(ridge.coef_))[: args.weights]
         print(f"\nridge penalty {ridge.alpha_:.1f}; largest standardised weights: "
               + ", ".join(f"{names[k]} {ridge.coef_[k]:+.2f}" for k in order))
+    elif pred.config.model == "rank":
+        coef = pred.model._model.coef_  # the pairwise ranker's weights on standardised features
+        order = np.argsort(-np.abs(coef))[: args.weights]
+        print("\nrank model; largest standardised weights (log-odds of training better per standard deviation): "
+              + ", ".join(f"{names[k]} {coef[k]:+.2f}" for k in order))
     return 0
 
 
