@@ -157,7 +157,7 @@ def main() -> int:
     for name, v in scores.items():
         fig = scatter_plot(v, 100 * y, args.out / f"scatter-{name}.png", xlabel="predicted mIoU (%)",
                            ylabel=f"{k}-seed mean mIoU (%)",
-                           title=f"{name} on held-out {', '.join(samples)} (Kendall τ = {kendall(v, y):.3f})")
+                           title=f"{name}\nheld-out {', '.join(samples)}: Kendall τ = {kendall(v, y):.3f}")
         md += ["", f"![{name}]({fig.name})"]
     write_text(args.out / "heldout.md", "\n".join(md) + "\n")
     print("\n".join(md))
