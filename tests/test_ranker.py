@@ -53,6 +53,8 @@ def test_refusals() -> None:
         PairwiseRanker().fit(x, np.full(10, 0.25))
     with pytest.raises(ScoreError, match="before fit"):
         PairwiseRanker().predict(x)
+    with pytest.raises(ScoreError, match="finite labels"):
+        PairwiseRanker().fit(x, np.r_[np.linspace(0, 1, 9), np.nan])
     bad = x.copy()
     bad[2, 1] = np.nan
     with pytest.raises(ScoreError, match="rank model needs finite features"):

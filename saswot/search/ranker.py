@@ -46,10 +46,13 @@ class PairwiseRanker:
         """Fit on feature rows ``x`` and labels ``y``.
 
         Raises:
-            ScoreError: fewer than two distinct labels (no pair to learn an order from).
+            ScoreError: a label that is NaN or infinite, or fewer than two distinct labels (no pair
+                to learn an order from).
         """
         x = np.asarray(x, dtype=np.float64)
         y = np.asarray(y, dtype=np.float64)
+        if not np.isfinite(y).all():
+            raise ScoreError("the rank model needs finite labels; some architectures have a NaN or infinite accuracy")
         i, j = np.triu_indices(y.size, 1)
         differ = y[i] != y[j]
         i, j = i[differ], j[differ]
