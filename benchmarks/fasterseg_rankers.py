@@ -137,6 +137,11 @@ def rho_from_tau(tau: float) -> float:
     return math.sin(math.pi * tau / 2.0)
 
 
+def spearman_brown(rel: float, k: float) -> float:
+    """Reliability of the mean of ``k`` seeds from one seed's reliability ``rel`` (Spearman-Brown)."""
+    return k * rel / (1 + (k - 1) * rel)
+
+
 def noise_ceiling(gt: GroundTruth) -> dict[str, Any]:
     """Seed-0 vs seed-1 agreement and the τ an ideal ranker reaches against noisy labels."""
     pairs = [(s[0], s[1]) for s in gt.seeds if 0 in s and 1 in s]
@@ -147,7 +152,7 @@ def noise_ceiling(gt: GroundTruth) -> dict[str, Any]:
 
     def ceilings(t: float) -> tuple[float, float]:
         rel = max(0.0, rho_from_tau(t))  # reliability of one seed = corr(seed 0, seed 1)
-        rel2 = 2 * rel / (1 + rel)  # of the two-seed mean (Spearman-Brown)
+        rel2 = spearman_brown(rel, 2)  # of the two-seed mean
         return tau_from_rho(math.sqrt(rel)), tau_from_rho(math.sqrt(rel2))
 
     single, double = ceilings(tau_ss)
@@ -202,8 +207,8 @@ def fidelity(short: GroundTruth, long: GroundTruth) -> dict[str, Any]:
     def of_mean(rel1: float | None, seeds: list[int]) -> float | None:
         if rel1 is None:
             return None
-        k = float(np.mean(seeds))  # seeds averaged per architecture (Spearman-Brown)
-        return k * rel1 / (1 + (k - 1) * rel1) if rel1 > 0 else 0.0
+        # seeds averaged per architecture
+        return spearman_brown(rel1, float(np.mean(seeds))) if rel1 > 0 else 0.0
 
     rel_s = of_mean(rel_s1, [len(short.seeds[i]) for i, _ in common])
     rel_l = of_mean(rel_l1, [len(long.seeds[j]) for _, j in common])

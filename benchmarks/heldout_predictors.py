@@ -39,6 +39,7 @@ from fasterseg_rankers import (
     kendall,
     load_truth,
     rho_from_tau,
+    spearman_brown,
     tau_from_rho,
 )
 
@@ -64,7 +65,7 @@ def k_seed_noise(seeds: np.ndarray) -> dict[str, float]:
     taus = {f"{a}-{b}": kendall(seeds[:, a], seeds[:, b]) for a, b in itertools.combinations(range(k), 2)}
     tau_ss = float(np.mean(list(taus.values())))
     rel = max(0.0, rho_from_tau(tau_ss))
-    rel_k = k * rel / (1 + (k - 1) * rel)
+    rel_k = spearman_brown(rel, k)
     resid = seeds - seeds.mean(axis=1, keepdims=True)
     return {"seeds": k, "tau_seed_pairs": taus, "tau_seed_pair_mean": tau_ss, "reliability_one_seed": rel,
             "reliability_k_seed_mean": rel_k, "ceiling_single_seed": tau_from_rho(math.sqrt(rel)),
