@@ -91,7 +91,7 @@ def main() -> int:
     else:
         gt = load_truth(args.bench, SHORT)
     pat = re.compile(args.exclude) if args.exclude else None
-    keep = np.asarray([not (pat and any(pat.match(p) for p in lab.split("+"))) for lab in gt.labels])
+    keep = ~gt.held_out(pat) if pat else np.ones(len(gt.labels), dtype=bool)
     archs = [a for a, k in zip(gt.archs, keep) if k]
     y = gt.mean[keep]
     two = np.asarray([len(s) >= 2 for s in gt.seeds])[keep]

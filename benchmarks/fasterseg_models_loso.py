@@ -55,8 +55,8 @@ def main() -> int:
     gt = load_truth(args.bench, SHORT)
     pat = re.compile(args.exclude) if args.exclude else None
     samples_of = [{p.split("-")[0] for p in lab.split("+")} for lab in gt.labels]
-    keep = [i for i, lab in enumerate(gt.labels)
-            if not (pat and any(pat.match(p) for p in lab.split("+"))) and 0 in gt.seeds[i] and 1 in gt.seeds[i]]
+    excluded = gt.held_out(pat) if pat else np.zeros(len(gt.labels), dtype=bool)
+    keep = [i for i in range(len(gt.labels)) if not excluded[i] and 0 in gt.seeds[i] and 1 in gt.seeds[i]]
     y = np.asarray([(gt.seeds[i][0] + gt.seeds[i][1]) / 2 for i in keep])
     groups = sorted({g for i in keep for g in samples_of[i]}, key=lambda g: int(g[1:]))
     x = {fs: np.asarray([feature_set(gt.archs[i], fs) for i in keep]) for fs in FEATURE_SETS}

@@ -90,8 +90,8 @@ def main() -> int:
         print("--seeds must be at least 2: the noise ceiling is estimated from seed pairs")
         return 2
     k = args.seeds
-    idx = np.asarray([i for i, lab in enumerate(gt.labels) if any(pat.match(p) for p in lab.split("+"))
-                      and all(s in gt.seeds[i] for s in range(k))], dtype=int)
+    held = gt.held_out(pat)
+    idx = np.asarray([i for i in range(len(gt.labels)) if held[i] and all(s in gt.seeds[i] for s in range(k))], dtype=int)
     if idx.size < 5:
         print(f"only {idx.size} held-out networks matching {args.held_out!r} have seeds 0-{k - 1}; train more first")
         return 2
