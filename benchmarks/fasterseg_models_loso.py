@@ -43,6 +43,19 @@ CONFIGS: dict[str, tuple[str, str, bool]] = {
     "random forest / structure-paths": ("rf", "structure-paths", False),
 }
 
+#: Ensembles of the configurations above: the mean of their predictions, each standardised over the
+#: held-out networks (uses no label), so that every member weighs the same whatever its scale.
+ENSEMBLES: dict[str, tuple[str, ...]] = {
+    "ensemble: v2 + v4 configurations": ("ridge / structure (v2)", "rank / structure-paths, clipped"),
+    "ensemble: v2 + v3 + v4 configurations": (
+        "ridge / structure (v2)", "ridge / structure-paths (v3)", "rank / structure-paths, clipped"),
+}
+
+
+def _standardised(v: np.ndarray) -> np.ndarray:
+    sd = float(np.std(v))
+    return (v - np.mean(v)) / sd if sd > 0 else np.zeros_like(v)
+
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -60,23 +73,30 @@ def main() -> int:
     y = np.asarray([(gt.seeds[i][0] + gt.seeds[i][1]) / 2 for i in keep])
     groups = sorted({g for i in keep for g in samples_of[i]}, key=lambda g: int(g[1:]))
     x = {fs: np.asarray([feature_set(gt.archs[i], fs) for i in keep]) for fs in FEATURE_SETS}
-    taus: dict[str, list[float]] = {name: [] for name in CONFIGS}
+    names = [*CONFIGS, *ENSEMBLES]
+    taus: dict[str, list[float]] = {name: [] for name in names}
     sizes = []
     for g in groups:
         test = np.asarray([samples_of[i] == {g} for i in keep])
         train = np.asarray([g not in samples_of[i] for i in keep])
         sizes.append({"sample": g, "test": int(test.sum()), "train": int(train.sum())})
+        preds: dict[str, np.ndarray] = {}
         for name, (model, fs, clip) in CONFIGS.items():
             config = PredictorConfig(model=model, features=fs, max_features=0.5, min_samples_leaf=2, clip_features=clip)
             pred = FewShotPredictor(config, seed=args.seed).fit(x[fs][train], y[train])
-            taus[name].append(float(stats.kendalltau(pred.predict(x[fs][test]), y[test]).statistic))
+            preds[name] = pred.predict(x[fs][test])
+        for name, members in ENSEMBLES.items():
+            preds[name] = np.mean([_standardised(preds[m]) for m in members], axis=0)
+        for name in names:
+            taus[name].append(float(stats.kendalltau(preds[name], y[test]).statistic))
         print(f"{g}: " + ", ".join(f"{n} {100 * t[-1]:.1f}" for n, t in taus.items()), flush=True)
     ref = next(iter(CONFIGS))
     rows = []
     for name, t in taus.items():
         d = np.subtract(t, taus[ref])
-        rows.append({"config": name, "model": CONFIGS[name][0], "features": CONFIGS[name][1],
-                     "clip_features": CONFIGS[name][2], "per_sample": t,
+        what = ({"members": list(ENSEMBLES[name])} if name in ENSEMBLES else
+                {"model": CONFIGS[name][0], "features": CONFIGS[name][1], "clip_features": CONFIGS[name][2]})
+        rows.append({"config": name, **what, "per_sample": t,
                      "mean": float(np.mean(t)), "sd": float(np.std(t, ddof=1)),
                      "difference_to_ref": {"mean": float(d.mean()), "sd": float(np.std(d, ddof=1)),
                                            "wins": int((d > 0).sum())}})

@@ -279,7 +279,7 @@ def test_rank_and_search_arch_accept_a_predictor_file(tmp_path: Path) -> None:
     assert found["search"]["score"] == pytest.approx(fitted.score(load_arch(str(arch))))
 
 
-@pytest.mark.parametrize("name", ["camvid", "camvid-v1", "camvid-v2", "camvid-v3", "camvid-v4"])
+@pytest.mark.parametrize("name", ["camvid", "camvid-v1", "camvid-v2", "camvid-v3", "camvid-v4", "camvid-v5"])
 def test_the_shipped_camvid_predictors_resolve_by_name_and_score(name: str) -> None:
     assert name in shipped_predictors("fasterseg")
     path = resolve_predictor_path(f"predictor:{name}", "fasterseg")
@@ -316,6 +316,14 @@ def test_the_fourth_camvid_predictor_holds_out_sample_nine() -> None:
     held = {a.key() for a in sample_archs(32, 9)}  # the networks `minibench run --k 32 --sample-seed 9` trains
     assert len(held) == 32 and not held & set(v4.keys)  # judged on sample 9, so never fitted on it
     assert len(v4.keys) == 282
+
+
+def test_the_fifth_camvid_predictor_holds_out_sample_eleven() -> None:
+    v5 = FittedPredictor.load(resolve_predictor_path("predictor:camvid-v5", "fasterseg"))
+    assert v5.config.model == "rank" and v5.config.features == "structure-paths" and v5.config.clip_features
+    held = {a.key() for a in sample_archs(32, 11)}  # the networks `minibench run --k 32 --sample-seed 11` trains
+    assert len(held) == 32 and not held & set(v5.keys)  # judged on sample 11, so never fitted on it
+    assert len(v5.keys) == 337
 
 
 def test_search_arch_without_a_proxy_optimises_the_spaces_calibrated_objective(
