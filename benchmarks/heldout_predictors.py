@@ -9,7 +9,8 @@ noise ceiling of those labels is estimated from their own seed pairs (one seed's
 the correlation implied by the mean Kendall τ over the seed pairs; the K-seed mean's follows by
 Spearman-Brown, K·r / (1 + (K-1)·r)), and each pooled Kendall is also given corrected for that
 noise (the τ against noise-free labels that the same ranking would reach, through the
-bivariate-normal link and the K-seed mean's reliability). Because a search keeps only the top of a
+bivariate-normal link and the K-seed mean's reliability), with a bootstrap interval that
+re-estimates both the ranking's τ and the reliability from each resample of networks. Because a search keeps only the top of a
 ranking, each predictor's top picks are reported too: the mean K-seed mIoU of the networks it ranks
 in its top ``--top`` (pooled), beside the held-out networks' mean and best.
 
@@ -55,6 +56,27 @@ def paired_ci(a: np.ndarray, b: np.ndarray, y: np.ndarray, seed: int, n: int = 2
     for _ in range(n):
         i = rng.integers(0, len(y), len(y))
         vals.append(kendall(a[i], y[i]) - kendall(b[i], y[i]))
+    return float(np.nanpercentile(vals, 2.5)), float(np.nanpercentile(vals, 97.5))
+
+
+def noise_free_kendall(tau: float, rel_k: float) -> float:
+    """The Kendall τ against noise-free labels implied by ``tau`` against labels of reliability ``rel_k``
+    (through the bivariate-normal link); NaN when the reliability is not positive."""
+    if not rel_k > 0 or not math.isfinite(tau):
+        return math.nan
+    return tau_from_rho(min(1.0, rho_from_tau(tau) / math.sqrt(rel_k)))
+
+
+def noise_free_ci(s: np.ndarray, seeds: np.ndarray, seed: int, n: int = 2000) -> tuple[float, float]:
+    """95 % bootstrap interval of the noise-corrected Kendall of scores ``s`` against the K-seed means of
+    ``seeds`` (networks × K), resampling networks jointly: the ranking's τ and the labels' reliability
+    are estimated again from each resample, so the interval carries the uncertainty of both."""
+    rng = np.random.default_rng(seed)
+    vals = []
+    for _ in range(n):
+        i = rng.integers(0, len(s), len(s))
+        rel_k = k_seed_noise(seeds[i])["reliability_k_seed_mean"]
+        vals.append(noise_free_kendall(kendall(s[i], seeds[i].mean(axis=1)), rel_k))
     return float(np.nanpercentile(vals, 2.5)), float(np.nanpercentile(vals, 97.5))
 
 
@@ -119,8 +141,9 @@ def main() -> int:
                 row[name] = {"n": int(j.size), "kendall": kendall(s[j], y[j]),
                              "kendall_ci95": list(bootstrap_ci(s[j], y[j], kendall, args.seed))}
         if ceiling["reliability_k_seed_mean"] > 0:  # the ceiling is τ(√reliability) of the k-seed means
-            root_rel = math.sqrt(ceiling["reliability_k_seed_mean"])
-            row["pooled"]["kendall_noise_free"] = tau_from_rho(min(1.0, rho_from_tau(row["pooled"]["kendall"]) / root_rel))
+            row["pooled"]["kendall_noise_free"] = noise_free_kendall(row["pooled"]["kendall"],
+                                                                     ceiling["reliability_k_seed_mean"])
+            row["pooled"]["kendall_noise_free_ci95"] = list(noise_free_ci(s, seed_mat, args.seed))
         top = np.argsort(-s)[: args.top]
         row["top"] = {"n": int(top.size), "miou_mean": float(y[top].mean()), "labels": [gt.labels[idx[t]] for t in top]}
         rows.append(row)
@@ -142,11 +165,17 @@ def main() -> int:
     md = [f"Kendall ×100 against {k}-seed means (95 % bootstrap CI); held out: `{args.held_out}`, "
           f"{idx.size} networks with seeds 0-{k - 1} ({', '.join(f'{s}: {sub[s].size}' for s in samples)}).", "",
           "| predictor (as it is) | features | fitted on | " + " | ".join(cols)
-          + f" | pooled, noise-corrected | mean mIoU of its top {args.top} |",
+          + f" | pooled, noise-corrected (95 % CI) | mean mIoU of its top {args.top} |",
           "| --- | --- | --- |" + " --- |" * (len(cols) + 2)]
+    def corrected(r: dict) -> str:
+        v = r["pooled"]
+        if "kendall_noise_free" not in v:
+            return "–"
+        lo, hi = v["kendall_noise_free_ci95"]
+        return f"{100 * v['kendall_noise_free']:.1f} ({100 * lo:.0f}–{100 * hi:.0f})"
+
     md += [f"| {r['predictor']} | {r['features']} | {r['fitted_on']} | " + " | ".join(cell(r, c) for c in cols)
-           + f" | {100 * r['pooled'].get('kendall_noise_free', math.nan):.1f} | {100 * r['top']['miou_mean']:.2f} |"
-           for r in rows]
+           + f" | {corrected(r)} | {100 * r['top']['miou_mean']:.2f} |" for r in rows]
     md += ["", f"Held-out networks ({k}-seed means): mean mIoU {100 * y.mean():.2f}, best {100 * y.max():.2f}; "
                f"the best {args.top} average {100 * np.sort(y)[-args.top:].mean():.2f}."]
     md += ["", "| difference (pooled) | Kendall ×100 | 95 % CI (paired bootstrap) |", "| --- | --- | --- |"]
