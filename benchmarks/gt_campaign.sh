@@ -32,6 +32,16 @@ run() {
     python -m saswot minibench run --threads 1 --bench "$bench" --work "$WORK_DIR/$(basename "$bench" .jsonl)" "$@" ||
         python -m saswot minibench run --threads 1 --bench "$bench" --work "$WORK_DIR/$(basename "$bench" .jsonl)" "$@"
 }
+# a held-out sample with two seeds, its first 16 networks with both seeds first, so that a partial
+# sample is already two-seed (--first counts the jobs of one seed, in the sample's spread order)
+two_seed_sample() {
+    local sample=$1 first seed
+    for first in 16 32; do
+        for seed in 0 1; do
+            run "$SCALE" --k 32 --sample-seed "$sample" --seeds "$seed" --recipe "$SCALE_RECIPE" --first "$first"
+        done
+    done
+}
 
 run "$FID" --k 32 --sample-seed 0 --seeds 0 --recipe cpu-half-16ep-full --first 8
 run "$MAIN" --k 32 --sample-seed 0 --seeds 1 --recipe cpu-half-8ep --first 16
@@ -73,14 +83,8 @@ for s in 3 4 5 6 7; do
 done
 # the third held-out set (sample seed 8, seeds 0 and 1), declared before it was trained: with sample
 # 7's second seeds it judges predictor:camvid-v2 and -v3 against two-seed means (docs/results.md
-# 4.9); the first 16 networks with both seeds first, so that a partial sample is already two-seed
-# (--first counts jobs, and the jobs of one seed are the networks in the sample's spread order)
-for seed in 0 1; do
-    run "$SCALE" --k 32 --sample-seed 8 --seeds "$seed" --recipe "$SCALE_RECIPE" --first 16
-done
-for seed in 0 1; do
-    run "$SCALE" --k 32 --sample-seed 8 --seeds "$seed" --recipe "$SCALE_RECIPE"
-done
+# 4.9)
+two_seed_sample 8
 # third seeds of the two held-out samples with two seeds (7 and 8): against three-seed means the
 # noise ceiling rises (about 0.63 -> 0.69 pooled), so the held-out ranking is measured with less noise
 # (sample 7's first; sample 8's after sample 9 below)
@@ -89,11 +93,7 @@ run "$SCALE" --k 32 --sample-seed 7 --seeds 2 --recipe "$SCALE_RECIPE"
 # trained: samples 7 and 8 have been looked at by now, so a predictor chosen or fitted after that
 # (on samples 0-8) is judged on networks no choice has seen (docs/results.md 4.9); the first 16
 # networks with both seeds first, as for sample 8
-for first in 16 32; do
-    for seed in 0 1; do
-        run "$SCALE" --k 32 --sample-seed 9 --seeds "$seed" --recipe "$SCALE_RECIPE" --first "$first"
-    done
-done
+two_seed_sample 9
 run "$SCALE" --k 32 --sample-seed 8 --seeds 2 --recipe "$SCALE_RECIPE"
 # more distinct labelled networks for the predictors (their held-out Kendall still rises with the
 # number of labelled networks: leave-one-sample-out, ridge 49.5 / 51.4 / 52.2 and the rank model
@@ -109,11 +109,7 @@ if [ -f "$K/predictor-camvid-v5-s0.json" ]; then
 fi
 # 2. the fifth held-out set (sample seed 11, seeds 0 and 1, the first 16 networks with both seeds
 #    first), the test of v5 against the default
-for first in 16 32; do
-    for seed in 0 1; do
-        run "$SCALE" --k 32 --sample-seed 11 --seeds "$seed" --recipe "$SCALE_RECIPE" --first "$first"
-    done
-done
+two_seed_sample 11
 # 3. sample 9's third seeds: no shipped predictor up to v4 was fitted on sample 9, and against
 #    three-seed means its ceiling rises (71 -> about 78), so it measures their ranking with less noise
 run "$SCALE" --k 32 --sample-seed 9 --seeds 2 --recipe "$SCALE_RECIPE"
