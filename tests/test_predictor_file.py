@@ -312,20 +312,14 @@ def test_the_third_camvid_predictor_holds_out_sample_seven() -> None:
     assert len(held) == 32 and not held & set(v3.keys)  # judged on sample 7, so never fitted on it
 
 
-def test_the_fourth_camvid_predictor_holds_out_sample_nine() -> None:
-    v4 = FittedPredictor.load(resolve_predictor_path("predictor:camvid-v4", "fasterseg"))
-    assert v4.config.model == "rank" and v4.config.features == "structure-paths" and v4.config.clip_features
-    held = {a.key() for a in sample_archs(32, 9)}  # the networks `minibench run --k 32 --sample-seed 9` trains
-    assert len(held) == 32 and not held & set(v4.keys)  # judged on sample 9, so never fitted on it
-    assert len(v4.keys) == 282
-
-
-def test_the_fifth_camvid_predictor_holds_out_sample_eleven() -> None:
-    v5 = FittedPredictor.load(resolve_predictor_path("predictor:camvid-v5", "fasterseg"))
-    assert v5.config.model == "rank" and v5.config.features == "structure-paths" and v5.config.clip_features
-    held = {a.key() for a in sample_archs(32, 11)}  # the networks `minibench run --k 32 --sample-seed 11` trains
-    assert len(held) == 32 and not held & set(v5.keys)  # judged on sample 11, so never fitted on it
-    assert len(v5.keys) == 337
+@pytest.mark.parametrize(("name", "held_out_sample", "archs"), [("camvid-v4", 9, 282), ("camvid-v5", 11, 337)])
+def test_the_rank_camvid_predictors_hold_out_their_test_sample(name: str, held_out_sample: int, archs: int) -> None:
+    fitted = FittedPredictor.load(resolve_predictor_path(f"predictor:{name}", "fasterseg"))
+    assert fitted.config.model == "rank" and fitted.config.features == "structure-paths" and fitted.config.clip_features
+    # the networks `minibench run --k 32 --sample-seed N` trains: judged on them, so never fitted on them
+    held = {a.key() for a in sample_archs(32, held_out_sample)}
+    assert len(held) == 32 and not held & set(fitted.keys)
+    assert len(fitted.keys) == archs
 
 
 def test_search_arch_without_a_proxy_optimises_the_spaces_calibrated_objective(
