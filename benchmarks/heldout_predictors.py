@@ -67,16 +67,22 @@ def noise_free_kendall(tau: float, rel_k: float) -> float:
     return tau_from_rho(min(1.0, rho_from_tau(tau) / math.sqrt(rel_k)))
 
 
-def noise_free_ci(s: np.ndarray, seeds: np.ndarray, seed: int, n: int = 2000) -> tuple[float, float]:
-    """95 % bootstrap interval of the noise-corrected Kendall of scores ``s`` against the K-seed means of
-    ``seeds`` (networks × K), resampling networks jointly: the ranking's τ and the labels' reliability
-    are estimated again from each resample, so the interval carries the uncertainty of both."""
+def reliability_resamples(seeds: np.ndarray, seed: int, n: int = 2000) -> list[tuple[np.ndarray, float]]:
+    """``n`` bootstrap resamples of the networks (rows of ``seeds``, networks × K), each with the
+    K-seed mean's reliability estimated again from it: drawn once, shared by every predictor."""
     rng = np.random.default_rng(seed)
-    vals = []
+    draws = []
     for _ in range(n):
-        i = rng.integers(0, len(s), len(s))
-        rel_k = k_seed_noise(seeds[i])["reliability_k_seed_mean"]
-        vals.append(noise_free_kendall(kendall(s[i], seeds[i].mean(axis=1)), rel_k))
+        i = rng.integers(0, len(seeds), len(seeds))
+        draws.append((i, k_seed_noise(seeds[i])["reliability_k_seed_mean"]))
+    return draws
+
+
+def noise_free_ci(s: np.ndarray, y: np.ndarray, draws: list[tuple[np.ndarray, float]]) -> tuple[float, float]:
+    """95 % bootstrap interval of the noise-corrected Kendall of scores ``s`` against the K-seed means
+    ``y`` over ``draws`` (:func:`reliability_resamples`): the ranking's τ and the labels' reliability
+    are both estimated again from each resample, so the interval carries the uncertainty of both."""
+    vals = [noise_free_kendall(kendall(s[i], y[i]), rel_k) for i, rel_k in draws]
     return float(np.nanpercentile(vals, 2.5)), float(np.nanpercentile(vals, 97.5))
 
 
@@ -124,6 +130,7 @@ def main() -> int:
     sub = {"pooled": np.arange(idx.size)}
     sub.update({s: np.asarray([j for j, i in enumerate(idx) if gt.labels[i].startswith(s + "-")]) for s in samples})
     ceiling = k_seed_noise(seed_mat)
+    draws = reliability_resamples(seed_mat, args.seed)
     scores: dict[str, np.ndarray] = {}
     rows = []
     for path in args.predictors:
@@ -143,7 +150,7 @@ def main() -> int:
         if ceiling["reliability_k_seed_mean"] > 0:  # the ceiling is τ(√reliability) of the k-seed means
             row["pooled"]["kendall_noise_free"] = noise_free_kendall(row["pooled"]["kendall"],
                                                                      ceiling["reliability_k_seed_mean"])
-            row["pooled"]["kendall_noise_free_ci95"] = list(noise_free_ci(s, seed_mat, args.seed))
+            row["pooled"]["kendall_noise_free_ci95"] = list(noise_free_ci(s, y, draws))
         top = np.argsort(-s)[: args.top]
         row["top"] = {"n": int(top.size), "miou_mean": float(y[top].mean()), "labels": [gt.labels[idx[t]] for t in top]}
         rows.append(row)
@@ -167,6 +174,7 @@ def main() -> int:
           "| predictor (as it is) | features | fitted on | " + " | ".join(cols)
           + f" | pooled, noise-corrected (95 % CI) | mean mIoU of its top {args.top} |",
           "| --- | --- | --- |" + " --- |" * (len(cols) + 2)]
+
     def corrected(r: dict) -> str:
         v = r["pooled"]
         if "kendall_noise_free" not in v:
