@@ -111,7 +111,7 @@ fi
 #    first), the test of v5 against the default
 two_seed_sample 11
 # 3. sample 9's third seeds: no shipped predictor up to v4 was fitted on sample 9, and against
-#    three-seed means its ceiling rises (71 -> about 78), so it measures their ranking with less noise
+#    three-seed means its ceiling rises (71.2 -> 75.4, measured), so it measures their ranking with less noise
 run "$SCALE" --k 32 --sample-seed 9 --seeds 2 --recipe "$SCALE_RECIPE"
 # 4. more labelled networks: samples 12 and 13 with seed 0, then the second seeds of 10, 12 and 13
 for s in 12 13; do
