@@ -114,7 +114,7 @@ two_seed_sample 11
 #    three-seed means its ceiling rises (71.2 -> 75.4, measured), so it measures their ranking with less noise
 run "$SCALE" --k 32 --sample-seed 9 --seeds 2 --recipe "$SCALE_RECIPE"
 # 4. more labelled networks: samples 12 and 13 with seed 0, then the second seeds of 10, 12 and 13;
-#    reordered on 2026-12-07 at 14:10 UTC (25 networks of sample 12 had seed 0, none had seed 1, no
+#    reordered on 2026-12-07 at 14:09 UTC (25 networks of sample 12 had seed 0, none had seed 1, no
 #    network of sample 13 was trained), so that samples 12 and 13 become the sixth held-out set,
 #    declared then (docs/results.md 4.9): sample 12's seed 0 and seed 1, sample 13 with both seeds
 #    (its first 16 networks first), then sample 10's second seeds
