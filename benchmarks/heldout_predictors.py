@@ -14,6 +14,11 @@ re-estimates both the ranking's τ and the reliability from each resample of net
 ranking, each predictor's top picks are reported too: the mean K-seed mIoU of the networks it ranks
 in its top ``--top`` (pooled), beside the held-out networks' mean and best.
 
+A few dozen seed pairs estimate the reliability loosely. With ``--reliability-from REGEX`` it is
+estimated instead from the networks whose label matches REGEX (outside the held-out set, with the
+same K seeds: other samples of the same recipe), and the interval resamples those networks and the
+held-out ones independently.
+
     OMP_NUM_THREADS=1 python benchmarks/heldout_predictors.py --held-out '^g[78]-' \
         saswot/data/fasterseg/predictor-camvid-v2.json saswot/data/fasterseg/predictor-camvid-v3.json \
         --out benchmarks/out/heldout-predictors
@@ -67,14 +72,22 @@ def noise_free_kendall(tau: float, rel_k: float) -> float:
     return tau_from_rho(min(1.0, rho_from_tau(tau) / math.sqrt(rel_k)))
 
 
-def reliability_resamples(seeds: np.ndarray, seed: int, n: int = 2000) -> list[tuple[np.ndarray, float]]:
+def reliability_resamples(seeds: np.ndarray, seed: int, n: int = 2000,
+                          reference: np.ndarray | None = None) -> list[tuple[np.ndarray, float]]:
     """``n`` bootstrap resamples of the networks (rows of ``seeds``, networks × K), each with the
-    K-seed mean's reliability estimated again from it: drawn once, shared by every predictor."""
+    K-seed mean's reliability estimated again from it: drawn once, shared by every predictor.
+
+    With ``reference`` (another networks × K matrix), the reliability is estimated from a resample
+    of those networks instead, drawn from a generator of its own, so the held-out resamples are the
+    same either way.
+    """
     rng = np.random.default_rng(seed)
+    rng_ref = np.random.default_rng([seed, 1])
     draws = []
     for _ in range(n):
         i = rng.integers(0, len(seeds), len(seeds))
-        draws.append((i, k_seed_noise(seeds[i])["reliability_k_seed_mean"]))
+        rel_rows = seeds[i] if reference is None else reference[rng_ref.integers(0, len(reference), len(reference))]
+        draws.append((i, k_seed_noise(rel_rows)["reliability_k_seed_mean"]))
     return draws
 
 
@@ -108,6 +121,9 @@ def main() -> int:
     ap.add_argument("--held-out", default=r"^g[78]-", help="labels of the held-out networks (regex)")
     ap.add_argument("--seeds", type=int, default=2, help="labels: the mean of seeds 0 .. SEEDS-1 (networks with all of them)")
     ap.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    ap.add_argument("--reliability-from", default=None, metavar="REGEX",
+                    help="estimate the labels' reliability from the networks matching REGEX (outside the "
+                         "held-out set, with the same seeds) instead of from the held-out ones")
     ap.add_argument("--top", type=int, default=5, help="how many top-ranked networks a predictor's picks are")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/out/heldout-predictors"))
     args = ap.parse_args()
@@ -129,8 +145,19 @@ def main() -> int:
     samples = sorted({re.match(r"^(g\d+)-", gt.labels[i]).group(1) for i in idx})  # type: ignore[union-attr]
     sub = {"pooled": np.arange(idx.size)}
     sub.update({s: np.asarray([j for j, i in enumerate(idx) if gt.labels[i].startswith(s + "-")]) for s in samples})
-    ceiling = k_seed_noise(seed_mat)
-    draws = reliability_resamples(seed_mat, args.seed)
+    reference = None
+    if args.reliability_from:
+        ref_pat = re.compile(args.reliability_from)
+        ref_idx = [i for i in range(len(gt.labels)) if not held[i] and ref_pat.search(gt.labels[i])
+                   and all(s in gt.seeds[i] for s in range(k))]
+        if len(ref_idx) < 5:
+            print(f"only {len(ref_idx)} networks outside the held-out set match {args.reliability_from!r} "
+                  f"with seeds 0-{k - 1}; too few to estimate the reliability from")
+            return 2
+        reference = np.asarray([[gt.seeds[i][s] for s in range(k)] for i in ref_idx])
+    ceiling = k_seed_noise(seed_mat if reference is None else reference)
+    ceiling["estimated_on"] = "held-out networks" if reference is None else f"{len(reference)} networks matching {args.reliability_from}"
+    draws = reliability_resamples(seed_mat, args.seed, reference=reference)
     scores: dict[str, np.ndarray] = {}
     rows = []
     for path in args.predictors:
@@ -190,7 +217,8 @@ def main() -> int:
     md += [f"| {p['a']} − {p['b']} | {100 * p['difference']:+.1f} | {100 * p['ci95'][0]:+.1f} to {100 * p['ci95'][1]:+.1f} |"
            for p in pairs]
     pairs_txt = ", ".join(f"τ(seed {p.replace('-', ', seed ')}) = {t:.3f}" for p, t in ceiling["tau_seed_pairs"].items())
-    md += ["", f"Noise of these networks: {pairs_txt}; ceiling against one seed "
+    noise_of = "these networks" if reference is None else f"the {ceiling['estimated_on']}"
+    md += ["", f"Noise of {noise_of}: {pairs_txt}; ceiling against one seed "
                f"{100 * ceiling['ceiling_single_seed']:.1f}, against their {k}-seed means {100 * ceiling['ceiling_k_seed_mean']:.1f}."]
     for name, v in scores.items():
         fig = scatter_plot(v, 100 * y, args.out / f"scatter-{name}.png", xlabel="predicted mIoU (%)",
