@@ -22,6 +22,9 @@ measured (the mean over seed 0 and seed 1).
     OMP_NUM_THREADS=1 python benchmarks/fasterseg_models_loso.py --exclude '^g9-' \
         --out benchmarks/out/models-loso
 
+With ``--scan``, the candidates of ``fasterseg_model_scan.py`` are judged instead (more features,
+noise-aware fits of the ranker, nonlinear models), against the shipped configuration.
+
 Writes ``models-loso.json`` and ``models-loso.md`` under ``--out``.
 """
 
@@ -36,11 +39,10 @@ import numpy as np
 from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fasterseg_model_scan import SCAN, Candidate, config_candidate
 from fasterseg_rankers import DATA, SHORT, load_truth, rho_from_tau, spearman_brown, tau_from_rho
 from heldout_predictors import noise_free_kendall
 
-from saswot.search.predictor import FewShotPredictor, PredictorConfig
-from saswot.spaces.fasterseg.features import FEATURE_SETS, feature_set
 from saswot.utils.io import write_json, write_text
 
 #: The configurations compared (name: model, feature set, features clipped to the labelled range);
@@ -119,6 +121,7 @@ def main() -> int:
     ap.add_argument("--exclude", default="^g9-", help="labels of samples left out altogether (regex; empty: none)")
     ap.add_argument("--seed", type=int, default=0, help="model and bootstrap seed")
     ap.add_argument("--boot", type=int, default=1000, help="bootstrap resamples of the noise-corrected figures")
+    ap.add_argument("--scan", action="store_true", help="judge the candidates of fasterseg_model_scan.py instead")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/out/models-loso"))
     args = ap.parse_args()
 
@@ -130,8 +133,11 @@ def main() -> int:
     seed_mat = np.asarray([[gt.seeds[i][0], gt.seeds[i][1]] for i in keep])
     y = seed_mat.mean(axis=1)
     groups = sorted({g for i in keep for g in samples_of[i]}, key=lambda g: int(g[1:]))
-    x = {fs: np.asarray([feature_set(gt.archs[i], fs) for i in keep]) for fs in FEATURE_SETS}
-    names = [*CONFIGS, *ENSEMBLES]
+    candidates: dict[str, Candidate] = (dict(SCAN) if args.scan else
+                                        {name: config_candidate(*cfg) for name, cfg in CONFIGS.items()})
+    ensembles = {} if args.scan else ENSEMBLES
+    x = {name: np.asarray([c.features(gt.archs[i]) for i in keep]) for name, c in candidates.items()}
+    names = [*candidates, *ensembles]
     taus: dict[str, list[float]] = {name: [] for name in names}
     sizes = []
     kept_preds: dict[str, list[np.ndarray]] = {name: [] for name in names}
@@ -141,23 +147,20 @@ def main() -> int:
         train = np.asarray([g not in samples_of[i] for i in keep])
         sizes.append({"sample": g, "test": int(test.sum()), "train": int(train.sum())})
         preds: dict[str, np.ndarray] = {}
-        for name, (model, fs, clip) in CONFIGS.items():
-            config = PredictorConfig(model=model, features=fs, max_features=0.5, min_samples_leaf=2, clip_features=clip)
-            pred = FewShotPredictor(config, seed=args.seed).fit(x[fs][train], y[train])
-            preds[name] = pred.predict(x[fs][test])
-        for name, members in ENSEMBLES.items():
+        for name, c in candidates.items():
+            preds[name] = np.asarray(c.make(args.seed).fit(x[name][train], y[train]).predict(x[name][test]))
+        for name, members in ensembles.items():
             preds[name] = np.mean([_standardised(preds[m]) for m in members], axis=0)
         for name in names:
             taus[name].append(_tau(preds[name], y[test]))
             kept_preds[name].append(preds[name])
         kept_seeds.append(seed_mat[test])
         print(f"{g}: " + ", ".join(f"{n} {100 * t[-1]:.1f}" for n, t in taus.items()), flush=True)
-    ref = next(iter(CONFIGS))
+    ref = next(iter(candidates))
     rows = []
     for name, t in taus.items():
         d = np.subtract(t, taus[ref])
-        what = ({"members": list(ENSEMBLES[name])} if name in ENSEMBLES else
-                {"model": CONFIGS[name][0], "features": CONFIGS[name][1], "clip_features": CONFIGS[name][2]})
+        what = {"members": list(ensembles[name])} if name in ensembles else candidates[name].what
         rows.append({"config": name, **what, "per_sample": t,
                      "mean": float(np.mean(t)), "sd": float(np.std(t, ddof=1)),
                      "difference_to_ref": {"mean": float(d.mean()), "sd": float(np.std(d, ddof=1)),

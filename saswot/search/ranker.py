@@ -25,6 +25,22 @@ RANK_C = 0.1
 RANK_MAX_PAIRS = 200_000
 
 
+def draw_pairs(y: np.ndarray, max_pairs: int, seed: int, distinct: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs ``i < j`` of the labels ``y`` to fit a ranker on.
+
+    Only pairs with different labels when ``distinct``; beyond ``max_pairs`` pairs, a draw of them
+    seeded by ``seed`` (in index order).
+    """
+    i, j = np.triu_indices(y.size, 1)
+    if distinct:
+        differ = y[i] != y[j]
+        i, j = i[differ], j[differ]
+    if i.size > max_pairs:
+        pick = np.sort(np.random.default_rng(seed).choice(i.size, max_pairs, replace=False))
+        i, j = i[pick], j[pick]
+    return i, j
+
+
 class PairwiseRanker:
     """Linear pairwise ranker with predictions on the label scale (scikit-learn style ``fit``/``predict``).
 
@@ -53,14 +69,9 @@ class PairwiseRanker:
         y = np.asarray(y, dtype=np.float64)
         if not np.isfinite(y).all():
             raise ScoreError("the rank model needs finite labels; some architectures have a NaN or infinite accuracy")
-        i, j = np.triu_indices(y.size, 1)
-        differ = y[i] != y[j]
-        i, j = i[differ], j[differ]
+        i, j = draw_pairs(y, self.max_pairs, self.seed)
         if i.size == 0:
             raise ScoreError("the rank model needs at least two architectures with different labels")
-        if i.size > self.max_pairs:
-            pick = np.sort(np.random.default_rng(self.seed).choice(i.size, self.max_pairs, replace=False))
-            i, j = i[pick], j[pick]
         self._scaler = StandardScaler().fit(x)
         xs = self._scaler.transform(x)
         diff = xs[i] - xs[j]
