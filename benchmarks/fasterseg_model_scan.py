@@ -84,9 +84,8 @@ def _branches(arch: FasterSegArch) -> dict[int, list[Cell]]:
 
 def rf_features(arch: FasterSegArch) -> list[float]:
     """log2 receptive field of the 1/16 and the 1/32 branch (0 without one), and of the widest."""
-    rf = [receptive_field(c) for c in _branches(arch).values()]
-    by = _branches(arch)
-    return [math.log2(receptive_field(by[last])) if last in by else 0.0 for last in (1, 2)] + [math.log2(max(rf))]
+    rf = {last: math.log2(receptive_field(cells)) for last, cells in _branches(arch).items()}
+    return [rf.get(1, 0.0), rf.get(2, 0.0), max(rf.values())]
 
 
 def layers_per_scale(arch: FasterSegArch) -> list[float]:
@@ -178,15 +177,24 @@ def _structure(a: FasterSegArch) -> list[float]:
     return feature_set(a, "structure")
 
 
+#: The shipped configuration, the reference of ``--scan``.
+SHIPPED = config_candidate("rank", "structure-paths", True)
+
+
+def _plus(*extra: Callable[[FasterSegArch], list[float]]) -> Candidate:
+    """The shipped configuration with ``extra`` features appended to ``structure-paths``."""
+    return Candidate(paths_plus(*extra), SHIPPED.make, {**SHIPPED.what, "extra": [f.__name__ for f in extra]})
+
+
 #: The candidates of ``--scan``; the first is the shipped configuration, the reference.
 SCAN: dict[str, Candidate] = {
-    "rank / structure-paths, clipped (shipped)": config_candidate("rank", "structure-paths", True),
-    "+ receptive fields": config_candidate("rank", "structure-paths", True),
-    "+ layers per scale": config_candidate("rank", "structure-paths", True),
-    "+ zoomed cells per scale": config_candidate("rank", "structure-paths", True),
-    "+ branches, stem and head widths": config_candidate("rank", "structure-paths", True),
-    "+ receptive fields, layers per scale": config_candidate("rank", "structure-paths", True),
-    "+ all four": config_candidate("rank", "structure-paths", True),
+    "rank / structure-paths, clipped (shipped)": SHIPPED,
+    "+ receptive fields": _plus(rf_features),
+    "+ layers per scale": _plus(layers_per_scale),
+    "+ zoomed cells per scale": _plus(zoomed_per_scale),
+    "+ branches, stem and head widths": _plus(widths),
+    "+ receptive fields, layers per scale": _plus(rf_features, layers_per_scale),
+    "+ all four": _plus(rf_features, layers_per_scale, zoomed_per_scale, widths),
     "soft targets (one seed's noise 0.01)": Candidate(_paths, lambda s: NoiseAwareRanker("soft", 0.01, seed=s)),
     "soft targets (one seed's noise 0.02)": Candidate(_paths, lambda s: NoiseAwareRanker("soft", 0.02, seed=s)),
     "pairs weighted by their gap": Candidate(_paths, lambda s: NoiseAwareRanker("gap", seed=s)),
@@ -202,14 +210,3 @@ SCAN: dict[str, Candidate] = {
         StandardScaler(), PolynomialFeatures(2, include_bias=False), StandardScaler(),
         RidgeCV(alphas=np.logspace(-1, 4, 30)))),
 }
-_EXTRA = {
-    "+ receptive fields": (rf_features,),
-    "+ layers per scale": (layers_per_scale,),
-    "+ zoomed cells per scale": (zoomed_per_scale,),
-    "+ branches, stem and head widths": (widths,),
-    "+ receptive fields, layers per scale": (rf_features, layers_per_scale),
-    "+ all four": (rf_features, layers_per_scale, zoomed_per_scale, widths),
-}
-for _name, _fns in _EXTRA.items():
-    _base = SCAN[_name]
-    SCAN[_name] = Candidate(paths_plus(*_fns), _base.make, {**_base.what, "extra": [f.__name__ for f in _fns]})

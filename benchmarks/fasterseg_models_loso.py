@@ -36,11 +36,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fasterseg_model_scan import SCAN, Candidate, config_candidate
-from fasterseg_rankers import DATA, SHORT, load_truth, rho_from_tau, spearman_brown, tau_from_rho
+from fasterseg_rankers import DATA, SHORT, kendall, load_truth, rho_from_tau, spearman_brown, tau_from_rho
 from heldout_predictors import noise_free_kendall
 
 from saswot.utils.io import write_json, write_text
@@ -70,8 +69,10 @@ def _standardised(v: np.ndarray) -> np.ndarray:
     return (v - np.mean(v)) / sd if sd > 0 else np.zeros_like(v)
 
 
-def _tau(a: np.ndarray, b: np.ndarray) -> float:
-    return float(stats.kendalltau(a, b).statistic)
+def _reliabilities(tau_ss: float) -> tuple[float, float]:
+    """One seed's reliability from the seed pairs' mean τ, and the two-seed mean's (Spearman-Brown)."""
+    rel1 = max(0.0, rho_from_tau(tau_ss))
+    return rel1, spearman_brown(rel1, 2)
 
 
 def noise_corrected(preds: dict[str, list[np.ndarray]], seeds: list[np.ndarray], boot: int,
@@ -84,13 +85,13 @@ def noise_corrected(preds: dict[str, list[np.ndarray]], seeds: list[np.ndarray],
     """
 
     def corrected(taus: dict[str, float], tau_ss: float) -> dict[str, float]:
-        rel2 = spearman_brown(max(0.0, rho_from_tau(tau_ss)), 2)
+        rel2 = _reliabilities(tau_ss)[1]
         return {name: noise_free_kendall(t, rel2) for name, t in taus.items()}
 
     def means(rows: list[np.ndarray]) -> tuple[dict[str, float], float]:
-        taus = {name: float(np.mean([_tau(p[k][r], seeds[k][r].mean(axis=1)) for k, r in enumerate(rows)]))
+        taus = {name: float(np.mean([kendall(p[k][r], seeds[k][r].mean(axis=1)) for k, r in enumerate(rows)]))
                 for name, p in preds.items()}
-        return taus, float(np.mean([_tau(seeds[k][r, 0], seeds[k][r, 1]) for k, r in enumerate(rows)]))
+        return taus, float(np.mean([kendall(seeds[k][r, 0], seeds[k][r, 1]) for k, r in enumerate(rows)]))
 
     whole = [np.arange(len(s)) for s in seeds]
     taus, tau_ss = means(whole)
@@ -101,9 +102,8 @@ def noise_corrected(preds: dict[str, list[np.ndarray]], seeds: list[np.ndarray],
         rows = [rng.integers(0, len(s), len(s)) for s in seeds]
         for name, v in corrected(*means(rows)).items():
             draws[name].append(v)
-    rel1 = max(0.0, rho_from_tau(tau_ss))
-    rel2 = spearman_brown(rel1, 2)
-    one_seed = {name: float(np.mean([_tau(p[k], seeds[k][:, j]) for k in range(len(seeds)) for j in (0, 1)]))
+    rel1, rel2 = _reliabilities(tau_ss)
+    one_seed = {name: float(np.mean([kendall(p[k], seeds[k][:, j]) for k in range(len(seeds)) for j in (0, 1)]))
                 for name, p in preds.items()}
     return {"tau_seed_pair_mean": tau_ss, "reliability_one_seed": rel1, "reliability_two_seed_mean": rel2,
             "ceiling_two_seed_mean": tau_from_rho(np.sqrt(rel2)), "bootstrap": boot,
@@ -152,7 +152,7 @@ def main() -> int:
         for name, members in ensembles.items():
             preds[name] = np.mean([_standardised(preds[m]) for m in members], axis=0)
         for name in names:
-            taus[name].append(_tau(preds[name], y[test]))
+            taus[name].append(kendall(preds[name], y[test]))
             kept_preds[name].append(preds[name])
         kept_seeds.append(seed_mat[test])
         print(f"{g}: " + ", ".join(f"{n} {100 * t[-1]:.1f}" for n, t in taus.items()), flush=True)
